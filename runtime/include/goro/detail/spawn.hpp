@@ -1,0 +1,70 @@
+// Internals of goro::go and goro::run: the type-erased entry points into the scheduler.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <source_location>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+struct options;
+}
+
+namespace goro::detail {
+
+struct g;
+
+// A goroutine's closure lives at the top of its own stack, so spawning allocates nothing
+// but the stack. spawn_alloc reserves the stack and room for the closure; spawn_start
+// makes the goroutine runnable; spawn_abort returns the stack if constructing the closure
+// threw.
+struct spawn_slot {
+  g* gp;
+  void* closure;
+};
+spawn_slot spawn_alloc(std::size_t closure_size, std::size_t closure_align, std::size_t stack_size);
+void spawn_start(spawn_slot slot, void (*entry)(void*), void (*destroy)(void*),
+                 const std::source_location& where) noexcept;
+void spawn_abort(spawn_slot slot) noexcept;
+
+template <class F, class... Args>
+struct closure {
+  F f;
+  std::tuple<Args...> args;
+
+  // Runs f(args...) as std::thread would, then destroys the closure, also when f throws.
+  static void run(void* self) {
+    auto* c = static_cast<closure*>(self);
+    struct destroy_at_end {
+      closure* c;
+      ~destroy_at_end() { c->~closure(); }
+    } guard{c};
+    std::apply(
+        [c](auto&&... a) { std::invoke(std::move(c->f), std::forward<decltype(a)>(a)...); },
+        std::move(c->args));
+  }
+  // Destroys the closure of a goroutine that never ran (the runtime shut down first).
+  static void destroy(void* self) { static_cast<closure*>(self)->~closure(); }
+};
+
+template <class F, class... Args>
+void spawn(std::size_t stack_size, const std::source_location& where, F&& f, Args&&... args) {
+  using C = closure<std::decay_t<F>, std::decay_t<Args>...>;
+  static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
+                "goro::go: f(args...) is not callable with the decayed arguments");
+  spawn_slot slot = spawn_alloc(sizeof(C), alignof(C), stack_size);
+  try {
+    ::new (slot.closure) C{std::forward<F>(f), {std::forward<Args>(args)...}};
+  } catch (...) {
+    spawn_abort(slot);
+    throw;
+  }
+  spawn_start(slot, &C::run, &C::destroy, where);
+}
+
+// Runs `body(arg)` as the main goroutine of a fresh runtime and returns when it returns.
+void run_main(const options& opts, void (*body)(void*), void* arg);
+
+}  // namespace goro::detail

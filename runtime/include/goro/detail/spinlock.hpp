@@ -1,0 +1,25 @@
+// A small lock for the runtime's short critical sections (a channel's queues, a timer heap).
+//
+// It spins briefly and then yields the thread, so a holder that was preempted by the OS gets
+// the core back. Nothing that can block or switch goroutines runs while it is held.
+#pragma once
+
+#include <atomic>
+
+namespace goro::detail {
+
+void spin_wait_slow(const std::atomic<bool>& flag) noexcept;
+
+class spinlock {
+ public:
+  void lock() noexcept {
+    while (locked_.exchange(true, std::memory_order_acquire)) spin_wait_slow(locked_);
+  }
+  bool try_lock() noexcept { return !locked_.exchange(true, std::memory_order_acquire); }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
+}  // namespace goro::detail

@@ -1,0 +1,17 @@
+// goro: Go's concurrency for C++20. This header reaches the whole public API.
+//
+//   #include <goro/goro.hpp>
+//   int main() { return goro::run([] { ... }); }
+#pragma once
+
+#include <goro/chan.hpp>
+#include <goro/debug.hpp>
+#include <goro/panic.hpp>
+#include <goro/runtime.hpp>
+#include <goro/select.hpp>
+#include <goro/sync.hpp>
+#include <goro/time.hpp>
+#include <goro/unit.hpp>
+
+#include <goro/context.hpp>
+#include <goro/patterns.hpp>

@@ -1,0 +1,91 @@
+// The scheduler: goro::run starts it, goro::go starts goroutines.
+//
+//   int main() {
+//     return goro::run([] {
+//       auto c = goro::make_chan<int>();
+//       goro::go([c] { c.send(42); });
+//       std::cout << *c.recv() << "\n";
+//     });
+//   }
+//
+// Goroutines are fibers multiplexed onto `options::threads` worker threads that steal work
+// from each other. A goroutine may resume on another thread after any blocking call, so it
+// must not keep pointers to thread_local variables across one (see README, "Differences").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <source_location>
+#include <type_traits>
+#include <utility>
+
+#include <goro/detail/spawn.hpp>
+#include <goro/panic.hpp>
+
+namespace goro {
+
+struct options {
+  // Worker threads. 0: the GOMAXPROCS environment variable if set, else the number of cores.
+  unsigned threads = 0;
+  // Bytes of stack per goroutine. 0: the default (256 KiB of address space, of which a
+  // parked goroutine touches only a page or two).
+  std::size_t stack_size = 0;
+};
+
+// Runs main_fn as the main goroutine and returns when it returns: its int result, or 0.
+// Goroutines still blocked then are unwound (their destructors run) and freed, as Go's
+// exit would end them. Call it again to start a fresh runtime.
+template <class F>
+int run(const options& opts, F main_fn) {
+  int result = 0;
+  auto body = [&] {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+      main_fn();
+    } else {
+      result = static_cast<int>(main_fn());
+    }
+  };
+  detail::run_main(
+      opts, [](void* b) { (*static_cast<decltype(body)*>(b))(); }, &body);
+  return result;
+}
+
+template <class F>
+int run(F main_fn) {
+  return run(options{}, std::move(main_fn));
+}
+
+// goro::go(f, args...) runs f(args...) in a new goroutine; f and args are decay-copied as
+// std::thread does. (It is a class so that it can record where it was called from: the
+// goroutine dump and panic messages name that file:line.)
+template <class F, class... Args>
+struct go {
+  explicit go(F&& f, Args&&... args,
+              const std::source_location& where = std::source_location::current()) {
+    detail::spawn(0, where, std::forward<F>(f), std::forward<Args>(args)...);
+  }
+};
+template <class F, class... Args>
+go(F&&, Args&&...) -> go<F, Args...>;
+
+// Like go(f, args...) with a stack of `stack_size` bytes, for deep recursion.
+template <class F, class... Args>
+void go_with_stack(std::size_t stack_size, F&& f, Args&&... args) {
+  detail::spawn(stack_size, std::source_location::current(), std::forward<F>(f),
+                std::forward<Args>(args)...);
+}
+
+// runtime.Gosched: lets other goroutines run. On a plain thread, std::this_thread::yield.
+void yield();
+
+// runtime.NumGoroutine: live goroutines, the main one included (0 outside run).
+std::size_t num_goroutine();
+
+// runtime.GOMAXPROCS(0): the number of worker threads (of the running runtime, else the
+// number run would start).
+unsigned gomaxprocs();
+
+// The current goroutine's id: the main goroutine is 1; 0 on a plain thread.
+std::uint64_t goroutine_id();
+
+}  // namespace goro

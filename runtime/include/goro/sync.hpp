@@ -1,0 +1,132 @@
+// Go's sync package: wait_group, mutex, rw_mutex, once. They park the goroutine, not the
+// worker thread, and also work from plain threads (which they block).
+//
+//   goro::wait_group wg;
+//   for (int i = 0; i < 10; ++i) wg.go([i] { work(i); });   // wg.Add(1); go func(){...; wg.Done()}
+//   wg.wait();
+//
+//   goro::mutex mu;
+//   { std::lock_guard lock(mu); counter++; }
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <cstdint>
+#include <source_location>
+#include <utility>
+
+#include <goro/detail/spawn.hpp>
+#include <goro/detail/spinlock.hpp>
+#include <goro/detail/wait_queue.hpp>
+
+namespace goro {
+
+// sync.WaitGroup. It may be destroyed as soon as wait() returns.
+class wait_group {
+ public:
+  wait_group() = default;
+  wait_group(const wait_group&) = delete;
+  wait_group& operator=(const wait_group&) = delete;
+
+  // Adds delta (may be negative) to the counter; at zero, releases every waiter. A
+  // negative counter throws panic_error("sync: negative WaitGroup counter").
+  void add(std::int64_t delta);
+  void done() { add(-1); }
+  // Blocks until the counter is zero.
+  void wait();
+  // add(1), then runs f() in a new goroutine that calls done() when f returns.
+  template <class F>
+  void go(F f, const std::source_location& where = std::source_location::current()) {
+    add(1);
+    detail::spawn(0, where, [this, f = std::move(f)]() mutable {
+      struct finish {
+        wait_group* wg;
+        ~finish() { wg->done(); }
+      } guard{this};
+      f();
+    });
+  }
+
+ private:
+  detail::spinlock lock_;
+  std::int64_t count_ = 0;
+  detail::waitq waiters_;
+};
+
+// sync.Mutex: Lockable, so std::lock_guard and std::unique_lock work. It may be unlocked by
+// another goroutine or thread. Waiters are served in FIFO order.
+class mutex {
+ public:
+  mutex() = default;
+  mutex(const mutex&) = delete;
+  mutex& operator=(const mutex&) = delete;
+
+  void lock() {
+    std::uint32_t unlocked = 0;
+    if (!state_.compare_exchange_strong(unlocked, kLocked, std::memory_order_acquire)) lock_slow();
+  }
+  bool try_lock() noexcept {
+    std::uint32_t unlocked = 0;
+    return state_.compare_exchange_strong(unlocked, kLocked, std::memory_order_acquire);
+  }
+  // Unlocking an unlocked mutex is a fatal error, as in Go.
+  void unlock() {
+    std::uint32_t locked = kLocked;
+    if (!state_.compare_exchange_strong(locked, 0, std::memory_order_release)) unlock_slow();
+  }
+
+ private:
+  static constexpr std::uint32_t kLocked = 1, kWaiters = 2;
+  void lock_slow();
+  void unlock_slow();
+
+  std::atomic<std::uint32_t> state_{0};
+  detail::spinlock lock_;  // guards waiters_ and the kWaiters bit
+  detail::waitq waiters_;
+};
+
+// sync.RWMutex: also lock_shared / unlock_shared, so std::shared_lock works. A writer that
+// waits blocks new readers; when it unlocks, the readers that waited go first.
+class rw_mutex {
+ public:
+  rw_mutex() = default;
+  rw_mutex(const rw_mutex&) = delete;
+  rw_mutex& operator=(const rw_mutex&) = delete;
+
+  void lock();
+  bool try_lock() noexcept;
+  void unlock();
+  void lock_shared();
+  bool try_lock_shared() noexcept;
+  void unlock_shared();
+
+ private:
+  detail::spinlock lock_;
+  std::uint32_t readers_ = 0;          // active readers
+  std::uint32_t waiting_writers_ = 0;  // writers queued in writers_
+  bool writer_ = false;                // a writer holds the lock
+  detail::waitq readers_q_, writers_q_;
+};
+
+// sync.Once: call(f) runs f the first time only; later calls wait for it to finish. As in
+// Go, f counts as done even if it throws.
+class once {
+ public:
+  template <class F>
+  void call(F&& f) {
+    if (done_.load(std::memory_order_acquire)) return;
+    std::lock_guard<mutex> hold(m_);
+    if (done_.load(std::memory_order_relaxed)) return;
+    struct mark {
+      std::atomic<bool>& done;
+      ~mark() { done.store(true, std::memory_order_release); }
+    } guard{done_};
+    std::forward<F>(f)();
+  }
+
+ private:
+  std::atomic<bool> done_{false};
+  mutex m_;
+};
+
+}  // namespace goro

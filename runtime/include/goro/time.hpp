@@ -1,0 +1,92 @@
+// Time: sleep, after, timer, ticker and after_func, with Go 1.23's semantics.
+//
+//   goro::sleep(10ms);                       // blocks the goroutine, not the thread
+//   goro::select(goro::on_recv(work), goro::on_recv(goro::after(1s)));   // a timeout
+//
+//   goro::ticker tick(100ms);                // stops when destroyed
+//   for (auto now : tick.c()) { ... }
+//
+//   goro::after_func(5s, [] { ... });        // may be discarded: it still fires
+//
+// After stop() or reset() returns, no value prepared before the call is received.
+#pragma once
+
+#include <chrono>
+#include <utility>
+
+#include <goro/chan.hpp>
+#include <goro/detail/timer_core.hpp>
+
+namespace goro {
+
+using clock = std::chrono::steady_clock;
+
+// time.Sleep: blocks the calling goroutine (or thread) for at least d.
+void sleep(clock::duration d);
+
+// time.Timer: delivers the time on c() once, after d.
+class timer {
+ public:
+  explicit timer(clock::duration d);
+  timer(timer&& o) noexcept
+      : t_(std::exchange(o.t_, nullptr)), c_(std::move(o.c_)) {}
+  timer& operator=(timer&& o) noexcept {
+    std::swap(t_, o.t_);
+    std::swap(c_, o.c_);
+    return *this;
+  }
+  ~timer() { detail::timer_release(t_); }  // does not stop it, as in Go
+
+  // The channel the time arrives on (nil for after_func timers).
+  recv_chan<clock::time_point> c() const { return c_; }
+  // true if the call stops the timer, false if it had already fired or been stopped.
+  bool stop() noexcept { return t_ && detail::timer_stop(t_); }
+  // Restarts the timer to fire after d; true if it had been active.
+  bool reset(clock::duration d) noexcept { return t_ && detail::timer_reset(t_, d, {}); }
+
+ private:
+  timer(detail::timer_state* t, chan<clock::time_point> c) : t_(t), c_(std::move(c)) {}
+  detail::timer_state* t_ = nullptr;
+  chan<clock::time_point> c_;
+  template <class F>
+  friend timer after_func(clock::duration d, F f);
+};
+
+// time.After: a channel that receives the time once, after d.
+recv_chan<clock::time_point> after(clock::duration d);
+
+// time.AfterFunc: runs f() in its own goroutine after d. The timer may be discarded.
+template <class F>
+timer after_func(clock::duration d, F f) {
+  return timer(detail::timer_new_func(d, detail::task(std::move(f))), {});
+}
+
+// time.Ticker: delivers the time on c() every d, dropping ticks for a slow reader.
+// Destroying it stops it. d must be positive (Go: "non-positive interval for NewTicker").
+class ticker {
+ public:
+  explicit ticker(clock::duration d);
+  ticker(ticker&& o) noexcept : t_(std::exchange(o.t_, nullptr)), c_(std::move(o.c_)) {}
+  ticker& operator=(ticker&& o) noexcept {
+    std::swap(t_, o.t_);
+    std::swap(c_, o.c_);
+    return *this;
+  }
+  ~ticker() {
+    if (t_) detail::timer_stop(t_);
+    detail::timer_release(t_);
+  }
+
+  recv_chan<clock::time_point> c() const { return c_; }
+  void stop() noexcept {
+    if (t_) detail::timer_stop(t_);
+  }
+  // Stops the ticker and restarts it with period d.
+  void reset(clock::duration d);
+
+ private:
+  detail::timer_state* t_ = nullptr;
+  chan<clock::time_point> c_;
+};
+
+}  // namespace goro

@@ -1,0 +1,214 @@
+// Channel operations: Go's chansend, chanrecv and closechan (chan.go).
+#include "chan.hpp"
+
+#include <algorithm>
+#include <new>
+
+#include <goro/chan.hpp>
+
+#include "sched.hpp"
+#include "waitq.hpp"
+
+namespace goro::detail {
+
+namespace {
+
+void unlock_chan(void* c) { static_cast<chan_core*>(c)->lock.unlock(); }
+
+// A nil channel: block forever (until shutdown unwinds the goroutine).
+[[noreturn]] void block_forever(wait_reason why) {
+  g* gp = current_g();
+  for (;;) {
+    park(gp, [](void*) {}, nullptr, why);
+    if (must_unwind(gp)) throw goroutine_exit{};
+  }
+}
+
+// After park returns: a waiter still queued was not completed, which happens only when
+// shutdown unwinds the goroutine. Dequeue it and unwind.
+void unwind_if_incomplete(chan_core* c, waitq& q, waiter& w) {
+  std::lock_guard<spinlock> lock(c->lock);
+  if (!w.queued) return;
+  unlink(q, &w);
+  throw goroutine_exit{};
+}
+
+}  // namespace
+
+chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
+  const std::size_t align = std::max(ops->align, alignof(chan_core));
+  const std::size_t stride = (ops->size + ops->align - 1) / ops->align * ops->align;
+  const std::size_t header = (sizeof(chan_core) + align - 1) / align * align;
+  if (cap > (std::size_t{1} << 40) / (stride ? stride : 1)) throw panic_error("makechan: size out of range");
+  void* mem = ::operator new(header + cap * stride, std::align_val_t(align));
+  auto* c = ::new (mem) chan_core();
+  c->ops = ops;
+  c->cap = cap;
+  c->stride = stride;
+  c->buf = static_cast<std::byte*>(mem) + header;
+  return c;
+}
+
+void chan_destroy(chan_core* c) noexcept {
+  for (std::size_t i = 0; i < c->count; ++i) c->ops->destroy(c->slot((c->recvx + i) % c->cap));
+  const std::size_t align = std::max(c->ops->align, alignof(chan_core));
+  c->~chan_core();
+  ::operator delete(static_cast<void*>(c), std::align_val_t(align));
+}
+
+void put_in_buffer_locked(chan_core* c, void* value) noexcept {
+  c->ops->move_construct(c->slot(c->sendx), value);
+  if (++c->sendx == c->cap) c->sendx = 0;
+  ++c->count;
+}
+
+void take_from_buffer_locked(chan_core* c, void* out) noexcept {
+  void* s = c->slot(c->recvx);
+  c->ops->move_construct(out, s);
+  c->ops->destroy(s);
+  if (++c->recvx == c->cap) c->recvx = 0;
+  --c->count;
+}
+
+void rotate_with_sender_locked(chan_core* c, void* out, waiter* sender) noexcept {
+  void* s = c->slot(c->recvx);
+  c->ops->move_construct(out, s);
+  c->ops->destroy(s);
+  c->ops->move_construct(s, sender->elem);
+  if (++c->recvx == c->cap) c->recvx = 0;
+  c->sendx = c->recvx;
+}
+
+void wake(waiter* w, bool success) noexcept {
+  w->success = success;
+  g* gp = w->gp;
+  gp->param = w;
+  ready(gp);
+}
+
+void chan_send(chan_core* c, void* value) {
+  if (!c) block_forever(wait_reason::chan_send_nil);
+  c->lock.lock();
+  if (c->closed) {
+    c->lock.unlock();
+    throw panic_error("send on closed channel");
+  }
+  if (waiter* r = dequeue(c->recvq)) {
+    c->lock.unlock();
+    c->ops->move_construct(r->elem, value);
+    wake(r, true);
+    return;
+  }
+  if (c->count < c->cap) {
+    put_in_buffer_locked(c, value);
+    c->lock.unlock();
+    return;
+  }
+  g* gp = current_g();
+  waiter me;
+  me.gp = gp;
+  me.elem = value;
+  me.c = c;
+  gp->param = nullptr;
+  enqueue(c->sendq, &me);
+  park(gp, &unlock_chan, c, wait_reason::chan_send);
+  unwind_if_incomplete(c, c->sendq, me);
+  if (!me.success) throw panic_error("send on closed channel");
+}
+
+bool chan_recv(chan_core* c, void* out) {
+  if (!c) block_forever(wait_reason::chan_receive_nil);
+  c->lock.lock();
+  if (c->closed && c->count == 0) {
+    c->lock.unlock();
+    return false;
+  }
+  if (waiter* s = dequeue(c->sendq)) {
+    if (c->cap == 0) {
+      c->lock.unlock();
+      c->ops->move_construct(out, s->elem);
+    } else {
+      rotate_with_sender_locked(c, out, s);
+      c->lock.unlock();
+    }
+    wake(s, true);
+    return true;
+  }
+  if (c->count > 0) {
+    take_from_buffer_locked(c, out);
+    c->lock.unlock();
+    return true;
+  }
+  g* gp = current_g();
+  waiter me;
+  me.gp = gp;
+  me.elem = out;
+  me.c = c;
+  gp->param = nullptr;
+  enqueue(c->recvq, &me);
+  park(gp, &unlock_chan, c, wait_reason::chan_receive);
+  unwind_if_incomplete(c, c->recvq, me);
+  return me.success;
+}
+
+void chan_close(chan_core* c) {
+  if (!c) throw panic_error("close of nil channel");
+  c->lock.lock();
+  if (c->closed) {
+    c->lock.unlock();
+    throw panic_error("close of closed channel");
+  }
+  c->closed = true;
+  // Collect every waiter, then wake them with the lock released.
+  waiter* woken = nullptr;
+  waiter** tail = &woken;
+  for (waitq* q : {&c->recvq, &c->sendq}) {
+    while (waiter* w = dequeue(*q)) {
+      *tail = w;
+      tail = &w->next;
+    }
+  }
+  c->lock.unlock();
+  while (woken) {
+    waiter* next = woken->next;
+    wake(woken, false);
+    woken = next;
+  }
+}
+
+bool chan_try_send(chan_core* c, void* value) noexcept {
+  c->lock.lock();
+  if (c->closed) {
+    c->lock.unlock();
+    return false;
+  }
+  if (waiter* r = dequeue(c->recvq)) {
+    c->lock.unlock();
+    c->ops->move_construct(r->elem, value);
+    wake(r, true);
+    return true;
+  }
+  bool room = c->count < c->cap;
+  if (room) put_in_buffer_locked(c, value);
+  c->lock.unlock();
+  return room;
+}
+
+std::size_t chan_drain(chan_core* c) noexcept {
+  std::lock_guard<spinlock> lock(c->lock);
+  const std::size_t n = c->count;
+  for (std::size_t i = 0; i < n; ++i) c->ops->destroy(c->slot((c->recvx + i) % c->cap));
+  c->count = 0;
+  c->sendx = c->recvx;
+  return n;
+}
+
+std::size_t chan_len(const chan_core* c) noexcept {
+  auto* m = const_cast<chan_core*>(c);
+  std::lock_guard<spinlock> lock(m->lock);
+  return m->count;
+}
+
+std::size_t chan_cap(const chan_core* c) noexcept { return c->cap; }
+
+}  // namespace goro::detail

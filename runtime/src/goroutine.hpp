@@ -1,0 +1,105 @@
+// A goroutine (Go's g) and a parked waiter (Go's sudog).
+//
+// A goroutine's g lives at the top of its own stack, above its closure, so spawning costs
+// one stack from a cache and nothing else. A plain OS thread that blocks on a channel is
+// represented by a g too (is_thread, no stack), woken through its parker: the channel and
+// sync code never needs to know which kind of waiter it holds.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "fiber.hpp"
+#include "parker.hpp"
+#include "stack.hpp"
+
+namespace goro::detail {
+
+struct worker;
+struct chan_core;
+
+// Why a goroutine is parked, in the words of Go's goroutine dumps.
+enum class wait_reason : std::uint8_t {
+  none,
+  chan_receive,
+  chan_send,
+  chan_receive_nil,
+  chan_send_nil,
+  select,
+  select_no_cases,
+  sleep,
+  wait_group,
+  mutex,
+  rw_mutex_read,
+  rw_mutex_write,
+};
+const char* wait_reason_text(wait_reason r) noexcept;
+
+enum class g_status : std::uint8_t { runnable, running, waiting, dead };
+
+// The C++ runtime's per-thread exception state (libsupc++'s __cxa_eh_globals): which
+// exceptions are being handled and how many are in flight. Each goroutine keeps its own.
+struct eh_state {
+  void* caught = nullptr;
+  unsigned int uncaught = 0;
+};
+
+struct g {
+  // Switching. `ctx` is valid while the goroutine is not running; `sched_ctx` and `w` while
+  // it is (they name the worker that resumed it last).
+  fiber_context ctx = nullptr;
+  fiber_context sched_ctx = nullptr;
+  worker* w = nullptr;
+  fiber_stack fstack;
+  g* schedlink = nullptr;  // global run queue link
+
+  std::uint64_t id = 0;
+  void (*entry)(void*) = nullptr;    // runs the closure, then destroys it
+  void (*destroy)(void*) = nullptr;  // destroys the closure without running it
+  void* closure = nullptr;
+  stack_mem stack;
+  const char* created_file = "";
+  unsigned created_line = 0;
+
+  std::atomic<g_status> status{g_status::runnable};
+  wait_reason reason = wait_reason::none;
+  std::int64_t waiting_since = 0;  // steady-clock ns
+  eh_state eh;
+  bool started = false;
+  bool unwinding = false;  // shutdown: the next blocking call throws goroutine_exit
+  bool is_main = false;
+  int unwind_attempts = 0;
+
+  // select: a waker claims a selecting goroutine by CAS 0 -> 1; param is the waiter that
+  // completed the wait (null: woken without one, e.g. for shutdown).
+  std::atomic<std::uint32_t> select_done{0};
+  struct waiter* param = nullptr;
+
+  // A plain thread's stand-in.
+  bool is_thread = false;
+  parker thread_parker;
+
+  // The registry of live goroutines (runtime.allgs).
+  g* all_prev = nullptr;
+  g* all_next = nullptr;
+};
+
+// A goroutine waiting on a channel, select case or sync object. It lives on the waiting
+// goroutine's stack for the duration of the wait.
+struct waiter {
+  g* gp = nullptr;
+  void* elem = nullptr;  // send: the value to take; recv: where to put the value
+  waiter* prev = nullptr;
+  waiter* next = nullptr;
+  chan_core* c = nullptr;
+  std::uint32_t case_index = 0;
+  bool is_select = false;
+  bool queued = false;   // linked in some queue
+  bool success = false;  // completed by a communication; false: by close (or not at all)
+};
+
+// Thrown from a blocking call of a goroutine that shutdown is unwinding; caught at the
+// goroutine's entry. Not a std::exception, so `catch (const std::exception&)` passes it by.
+struct goroutine_exit {};
+
+}  // namespace goro::detail

@@ -1,0 +1,22 @@
+// A one-token semaphore that blocks an OS thread: an idle worker, or a plain thread waiting
+// on a goro primitive. unpark() before park() makes park() return at once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace goro::detail {
+
+class parker {
+ public:
+  // Blocks until unpark() (or until `deadline`, if given). Returns true if a token came.
+  bool park() noexcept;
+  bool park_until(std::chrono::steady_clock::time_point deadline) noexcept;
+  void unpark() noexcept;
+
+ private:
+  std::atomic<std::uint32_t> token_{0};
+};
+
+}  // namespace goro::detail

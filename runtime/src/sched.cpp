@@ -1,0 +1,780 @@
+// The scheduler: Go's schedule/findrunnable/wakep (proc.go), with workers that are P and M
+// at once.
+//
+// A worker thread runs `schedule` on its own stack. To run a goroutine it jumps onto the
+// goroutine's stack; the goroutine jumps back when it parks, yields or ends, passing a
+// `switch_request` that the worker carries out once it is off the goroutine's stack
+// (release the waiter's lock, requeue, free the stack).
+//
+// Finding work, in order: due timers, every 61st time the global queue (fairness), the
+// local queue, the global queue, then stealing half of a random victim's queue. Only a
+// bounded number of workers spin looking for work (at most half the busy ones); the rest
+// park on a futex until wakep() hands them work. Before parking, a spinning worker stops
+// counting itself spinning and looks at every queue once more: whoever readied a goroutine
+// after that point sees nmspinning == 0 and wakes a worker, so no goroutine is stranded.
+#include "sched.hpp"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include <goro/debug.hpp>
+
+namespace goro::detail {
+
+void set_current_worker(worker* w) noexcept;  // tls.cpp
+g* thread_g() noexcept;                        // tls.cpp
+std::uint64_t* thread_rng() noexcept;          // tls.cpp
+
+namespace {
+
+constexpr std::size_t kDefaultStackSize = 256 * 1024;
+
+std::atomic<runtime*> the_runtime{nullptr};
+std::mutex run_mutex;  // one runtime at a time
+
+enum class switch_kind { park, yield, exit };
+struct switch_request {
+  switch_kind kind;
+  void (*unlock)(void*) = nullptr;
+  void* arg = nullptr;
+};
+
+unsigned default_threads() {
+  if (const char* env = std::getenv("GOMAXPROCS")) {
+    char* end = nullptr;
+    long n = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && n > 0) return static_cast<unsigned>(std::min(n, 1024L));
+  }
+  unsigned hc = std::thread::hardware_concurrency();
+  return hc ? hc : 1;
+}
+
+std::uint64_t next_rand(std::uint64_t& s) noexcept {
+  // wyrand: fast and good enough for poll orders and victim choice.
+  s += 0xa0761d6478bd642full;
+  __uint128_t m = static_cast<__uint128_t>(s) * (s ^ 0xe7037ed1a0b428dbull);
+  return static_cast<std::uint64_t>(m >> 64) ^ static_cast<std::uint64_t>(m);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Small helpers
+
+runtime* current_runtime() noexcept { return the_runtime.load(std::memory_order_acquire); }
+
+g* current_g() noexcept {
+  worker* w = current_worker();
+  if (w && w->curg) return w->curg;
+  return thread_g();
+}
+
+std::int64_t nanotime() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::uint32_t fastrand() noexcept {
+  worker* w = current_worker();
+  std::uint64_t* s = w ? &w->rng_state : thread_rng();
+  if (*s == 0) *s = static_cast<std::uint64_t>(nanotime()) ^ reinterpret_cast<std::uintptr_t>(s);
+  return static_cast<std::uint32_t>(next_rand(*s));
+}
+
+void fatal(const char* msg) noexcept {
+  std::fprintf(stderr, "fatal error: %s\n", msg);
+  std::fflush(stderr);
+  _exit(2);
+}
+
+const char* wait_reason_text(wait_reason r) noexcept {
+  switch (r) {
+    case wait_reason::none: return "runnable";
+    case wait_reason::chan_receive: return "chan receive";
+    case wait_reason::chan_send: return "chan send";
+    case wait_reason::chan_receive_nil: return "chan receive (nil chan)";
+    case wait_reason::chan_send_nil: return "chan send (nil chan)";
+    case wait_reason::select: return "select";
+    case wait_reason::select_no_cases: return "select (no cases)";
+    case wait_reason::sleep: return "sleep";
+    case wait_reason::wait_group: return "sync.WaitGroup.Wait";
+    case wait_reason::mutex: return "sync.Mutex.Lock";
+    case wait_reason::rw_mutex_read: return "sync.RWMutex.RLock";
+    case wait_reason::rw_mutex_write: return "sync.RWMutex.Lock";
+  }
+  return "unknown";
+}
+
+// ---------------------------------------------------------------------------------------
+// The registry of live goroutines
+
+void registry::add(g* gp) noexcept {
+  shard& s = shard_of(gp);
+  std::lock_guard<spinlock> lock(s.lock);
+  gp->all_prev = nullptr;
+  gp->all_next = s.head;
+  if (s.head) s.head->all_prev = gp;
+  s.head = gp;
+}
+
+void registry::remove(g* gp) noexcept {
+  shard& s = shard_of(gp);
+  std::lock_guard<spinlock> lock(s.lock);
+  if (gp->all_prev) {
+    gp->all_prev->all_next = gp->all_next;
+  } else {
+    s.head = gp->all_next;
+  }
+  if (gp->all_next) gp->all_next->all_prev = gp->all_prev;
+}
+
+g* registry::any() noexcept {
+  for (shard& s : shards_) {
+    std::lock_guard<spinlock> lock(s.lock);
+    if (s.head) return s.head;
+  }
+  return nullptr;
+}
+
+runtime::runtime(unsigned n, std::size_t stack_size) : nworkers(n), stacks(stack_size) {
+  for (unsigned i = 0; i < n; ++i) {
+    workers.push_back(std::make_unique<worker>());
+    workers.back()->index = i;
+    workers.back()->rt = this;
+    workers.back()->rng_state = 0x9e3779b97f4a7c15ull * (i + 1) ^ static_cast<std::uint64_t>(nanotime());
+  }
+  idle.reserve(n);
+}
+
+// ---------------------------------------------------------------------------------------
+// The global run queue (callers hold sched_lock)
+
+namespace {
+
+void global_put_locked(runtime* rt, g* head, g* tail, std::size_t n) noexcept {
+  tail->schedlink = nullptr;
+  if (rt->global_tail) {
+    rt->global_tail->schedlink = head;
+  } else {
+    rt->global_head = head;
+  }
+  rt->global_tail = tail;
+  rt->global_size.fetch_add(n, std::memory_order_release);
+}
+
+void global_put(runtime* rt, g* gp) noexcept {
+  std::lock_guard<spinlock> lock(rt->sched_lock);
+  global_put_locked(rt, gp, gp, 1);
+}
+
+// Takes a fair share of the global queue: one to run now, the rest into w's local queue.
+g* global_get_locked(runtime* rt, worker* w, std::size_t max) noexcept {
+  std::size_t size = rt->global_size.load(std::memory_order_relaxed);
+  if (size == 0) return nullptr;
+  std::size_t n = std::min({size, size / rt->nworkers + 1, max, std::size_t{runq::kSize / 2}});
+  g* first = rt->global_head;
+  rt->global_head = first->schedlink;
+  for (std::size_t i = 1; i < n; ++i) {
+    g* gp = rt->global_head;
+    rt->global_head = gp->schedlink;
+    w->q.push(gp);  // cannot fail: at most half the queue's size, into a queue we just found empty
+  }
+  if (!rt->global_head) rt->global_tail = nullptr;
+  rt->global_size.fetch_sub(n, std::memory_order_release);
+  return first;
+}
+
+g* global_get(runtime* rt, worker* w, std::size_t max) noexcept {
+  if (rt->global_size.load(std::memory_order_acquire) == 0) return nullptr;
+  std::lock_guard<spinlock> lock(rt->sched_lock);
+  return global_get_locked(rt, w, max);
+}
+
+// Puts gp on w's local queue; when it is full, moves half of it to the global queue.
+void local_put(runtime* rt, worker* w, g* gp, bool next) noexcept {
+  if (next) {
+    gp = w->q.push_next(gp);
+    if (!gp) return;
+  }
+  while (!w->q.push(gp)) {
+    g* batch[runq::kSize / 2 + 1];
+    std::uint32_t n = w->q.take_half_for_overflow(batch);
+    if (n == 0) continue;
+    batch[n++] = gp;
+    for (std::uint32_t i = 0; i + 1 < n; ++i) batch[i]->schedlink = batch[i + 1];
+    std::lock_guard<spinlock> lock(rt->sched_lock);
+    global_put_locked(rt, batch[0], batch[n - 1], n);
+    return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Idle workers and spinning (Go's pidle, nmspinning, wakep)
+
+void idle_remove_locked(runtime* rt, worker* w) noexcept {
+  auto it = std::find(rt->idle.begin(), rt->idle.end(), w);
+  if (it != rt->idle.end()) rt->idle.erase(it);
+  w->idle = false;
+  rt->nidle.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// Wakes an idle worker to look for work, unless one is already looking.
+void wakep(runtime* rt) noexcept {
+  if (rt->nidle.load(std::memory_order_acquire) == 0) return;
+  if (rt->nmspinning.load(std::memory_order_acquire) != 0) return;
+  unsigned zero = 0;
+  if (!rt->nmspinning.compare_exchange_strong(zero, 1, std::memory_order_acq_rel)) return;
+  worker* w = nullptr;
+  {
+    std::lock_guard<spinlock> lock(rt->sched_lock);
+    if (!rt->idle.empty()) {
+      w = rt->idle.back();
+      idle_remove_locked(rt, w);
+      w->woken_spinning = true;
+    }
+  }
+  if (!w) {
+    rt->nmspinning.fetch_sub(1, std::memory_order_release);
+    return;
+  }
+  w->park.unpark();
+}
+
+// A spinning worker found work: it stops spinning, and if it was the last spinner it
+// wakes another, since more work may be coming (Go's resetspinning).
+void stop_spinning(runtime* rt, worker* w) noexcept {
+  if (!w->spinning) return;
+  w->spinning = false;
+  if (rt->nmspinning.fetch_sub(1, std::memory_order_acq_rel) == 1) wakep(rt);
+}
+
+// Leaves the idle list after a wake-up. If wakep took us off it, we are counted spinning.
+void leave_idle(runtime* rt, worker* w) noexcept {
+  std::lock_guard<spinlock> lock(rt->sched_lock);
+  if (w->idle) {
+    idle_remove_locked(rt, w);
+  } else if (w->woken_spinning) {
+    w->woken_spinning = false;
+    w->spinning = true;
+  }
+}
+
+bool any_work_visible(runtime* rt) noexcept {
+  if (rt->global_size.load(std::memory_order_acquire) != 0) return true;
+  for (auto& v : rt->workers) {
+    if (!v->q.empty()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// ready: make a parked goroutine runnable
+
+void ready(g* gp) noexcept {
+  if (gp->is_thread) {
+    gp->status.store(g_status::runnable, std::memory_order_relaxed);
+    gp->thread_parker.unpark();
+    return;
+  }
+  runtime* rt = current_runtime();
+  gp->status.store(g_status::runnable, std::memory_order_relaxed);
+  gp->reason = wait_reason::none;
+  if (!rt || rt->draining) return;  // shutdown resumes every goroutine itself
+  worker* w = current_worker();
+  if (w && w->rt == rt) {
+    local_put(rt, w, gp, /*next=*/true);
+  } else {
+    global_put(rt, gp);
+  }
+  wakep(rt);
+}
+
+// ---------------------------------------------------------------------------------------
+// Switching between a goroutine and its worker
+
+namespace {
+
+// Goroutine side: jumps to the worker's scheduler with a request, and returns when some
+// worker resumes this goroutine.
+void switch_to_scheduler(g* gp, switch_request* req) noexcept {
+  gp->eh = *thread_eh_state();
+  worker* w = gp->w;
+  fiber_transfer t = fiber_jump(gp->sched_ctx, w->sched_stack, req, req->kind == switch_kind::exit);
+  gp->sched_ctx = t.fctx;
+  gp->w = static_cast<worker*>(t.data);
+  *thread_eh_state() = gp->eh;
+}
+
+void free_goroutine(worker* w, g* gp) noexcept;
+void exit_goroutine(g* gp) noexcept;
+
+[[noreturn]] void report_panic(g* gp, std::exception_ptr e) noexcept {
+  std::string what = "(unknown exception)";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    what = ex.what();
+  } catch (...) {
+  }
+  std::fprintf(stderr, "panic: %s\n\ngoroutine %" PRIu64 " [running]:\ncreated at %s:%u\n",
+               what.c_str(), gp->id, gp->created_file, gp->created_line);
+  std::fflush(stderr);
+  _exit(2);
+}
+
+// The first code a goroutine runs, on its own stack.
+[[noreturn]] void goroutine_main(fiber_transfer t) noexcept {
+  fiber_landed(nullptr);
+  auto* w = static_cast<worker*>(t.data);
+  g* gp = w->curg;
+  gp->sched_ctx = t.fctx;
+  gp->w = w;
+  gp->started = true;
+  *thread_eh_state() = eh_state{};
+  try {
+    if (gp->unwinding) {
+      gp->destroy(gp->closure);  // shutdown came before it ever ran
+    } else {
+      gp->entry(gp->closure);
+    }
+  } catch (const goroutine_exit&) {
+    // Shutdown unwound this goroutine; its destructors have run.
+  } catch (...) {
+    report_panic(gp, std::current_exception());
+  }
+  exit_goroutine(gp);
+  __builtin_unreachable();
+}
+
+void exit_goroutine(g* gp) noexcept {
+  switch_request req{switch_kind::exit};
+  switch_to_scheduler(gp, &req);
+  __builtin_unreachable();
+}
+
+// Worker side: runs gp until it switches back, then carries out its request.
+void execute(worker* w, g* gp) noexcept {
+  w->curg = gp;
+  gp->status.store(g_status::running, std::memory_order_relaxed);
+  gp->w = w;
+  fiber_transfer t = fiber_jump(gp->ctx, gp->fstack, w);
+  w->curg = nullptr;
+  gp->ctx = t.fctx;
+  auto* req = static_cast<switch_request*>(t.data);
+  switch (req->kind) {
+    case switch_kind::park:
+      req->unlock(req->arg);  // from here on another worker may resume gp
+      break;
+    case switch_kind::yield:
+      gp->status.store(g_status::runnable, std::memory_order_relaxed);
+      if (!w->rt->draining) global_put(w->rt, gp);
+      break;
+    case switch_kind::exit:
+      free_goroutine(w, gp);
+      break;
+  }
+}
+
+void free_goroutine(worker* w, g* gp) noexcept {
+  runtime* rt = w->rt;
+  rt->all.remove(gp);
+  w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  const bool was_main = gp->is_main;
+  const stack_mem s = gp->stack;
+  fiber_tsan_destroy(gp->fstack.tsan_fiber);
+  gp->~g();
+  if (s.size == rt->stacks.stack_size()) {
+    w->stacks.put(rt->stacks, s);
+  } else {
+    stack_pool::unmap(s);
+  }
+  if (was_main) {
+    rt->main_done.store(true, std::memory_order_release);
+    rt->main_parker.unpark();
+  }
+}
+
+}  // namespace
+
+void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
+  if (gp->is_thread) {
+    gp->status.store(g_status::waiting, std::memory_order_relaxed);
+    unlock(arg);
+    gp->thread_parker.park();
+    return;
+  }
+  if (gp->unwinding && std::uncaught_exceptions() == 0) {
+    unlock(arg);  // the caller sees its wait incomplete and throws goroutine_exit
+    return;
+  }
+  if (!gp->stack.canary_intact()) {
+    std::fprintf(stderr, "goroutine %" PRIu64 " stack overflow\n", gp->id);
+    fatal("stack overflow");
+  }
+  gp->reason = why;
+  gp->waiting_since = nanotime();
+  gp->status.store(g_status::waiting, std::memory_order_relaxed);
+  switch_request req{switch_kind::park, unlock, arg};
+  switch_to_scheduler(gp, &req);
+}
+
+void yield_now() {
+  worker* w = current_worker();
+  if (!w || !w->curg) {
+    std::this_thread::yield();
+    return;
+  }
+  g* gp = w->curg;
+  if (gp->unwinding && std::uncaught_exceptions() == 0) throw goroutine_exit{};
+  switch_request req{switch_kind::yield};
+  switch_to_scheduler(gp, &req);
+}
+
+// ---------------------------------------------------------------------------------------
+// Finding work
+
+namespace {
+
+// Looks for a goroutine to run; parks the thread while there is none. Null: stop.
+g* find_runnable(worker* w) {
+  runtime* rt = w->rt;
+  for (;;) {
+    if (rt->stopping.load(std::memory_order_acquire)) return nullptr;
+    if (w->timers.earliest() <= nanotime()) w->timers.run_due(nanotime());
+
+    if (++w->schedtick % 61 == 0) {
+      if (g* gp = global_get(rt, w, 1)) return gp;
+    }
+    if (g* gp = w->q.pop()) return gp;
+    if (g* gp = global_get(rt, w, runq::kSize / 2)) return gp;
+
+    // Steal, if not too many others are already trying.
+    const unsigned busy = rt->nworkers - rt->nidle.load(std::memory_order_acquire);
+    if (rt->nworkers > 1 &&
+        (w->spinning || 2 * rt->nmspinning.load(std::memory_order_acquire) < busy)) {
+      if (!w->spinning) {
+        w->spinning = true;
+        rt->nmspinning.fetch_add(1, std::memory_order_acq_rel);
+      }
+      for (int attempt = 0; attempt < 4; ++attempt) {
+        const unsigned start = static_cast<unsigned>(next_rand(w->rng_state) % rt->nworkers);
+        for (unsigned k = 0; k < rt->nworkers; ++k) {
+          worker* v = rt->workers[(start + k) % rt->nworkers].get();
+          if (v == w) continue;
+          const std::int64_t now = nanotime();
+          if (v->timers.earliest() <= now && v->timers.run_due(now) > 0) {
+            if (g* gp = w->q.pop()) return gp;
+          }
+          // Taking a victim's runnext on the last pass only: its owner will likely run it
+          // in a moment (the partner of a ping-pong).
+          if (g* gp = w->q.steal_from(v->q, attempt == 3)) return gp;
+        }
+      }
+    }
+
+    // Nothing found: become idle.
+    {
+      std::lock_guard<spinlock> lock(rt->sched_lock);
+      if (rt->stopping.load(std::memory_order_acquire)) return nullptr;
+      if (g* gp = global_get_locked(rt, w, runq::kSize / 2)) return gp;
+      w->idle = true;
+      w->woken_spinning = false;
+      rt->idle.push_back(w);
+      rt->nidle.fetch_add(1, std::memory_order_acq_rel);
+    }
+    if (w->spinning) {
+      w->spinning = false;
+      rt->nmspinning.fetch_sub(1, std::memory_order_acq_rel);
+      // Whoever readied a goroutine while we still counted as spinning left it to us.
+      if (any_work_visible(rt)) {
+        leave_idle(rt, w);
+        if (!w->spinning) {
+          w->spinning = true;
+          rt->nmspinning.fetch_add(1, std::memory_order_acq_rel);
+        }
+        continue;
+      }
+    }
+    const std::int64_t when = w->timers.earliest();
+    if (when == INT64_MAX) {
+      w->park.park();
+    } else {
+      w->park.park_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(when)));
+    }
+    leave_idle(rt, w);
+  }
+}
+
+// Records the thread's own stack, which the sanitizers need to know when we switch to it.
+void init_sched_stack(worker* w) noexcept {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* addr = nullptr;
+    std::size_t size = 0;
+    pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    w->sched_stack.bottom = addr;
+    w->sched_stack.size = size;
+  }
+  w->sched_stack.tsan_fiber = fiber_tsan_current();
+}
+
+void worker_loop(worker* w) {
+  set_current_worker(w);
+  init_sched_stack(w);
+  while (g* gp = find_runnable(w)) {
+    stop_spinning(w->rt, w);
+    execute(w, gp);
+  }
+  if (w->spinning) {
+    w->spinning = false;
+    w->rt->nmspinning.fetch_sub(1, std::memory_order_relaxed);
+  }
+  *thread_eh_state() = eh_state{};  // the last goroutine's, not this thread's
+  set_current_worker(nullptr);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Spawning
+
+spawn_slot spawn_alloc(std::size_t closure_size, std::size_t closure_align, std::size_t stack_size) {
+  runtime* rt = current_runtime();
+  if (!rt) throw panic_error("goro::go: no runtime is running (call it inside goro::run)");
+  worker* w = current_worker();
+  if (w && w->rt != rt) w = nullptr;
+  stack_mem s;
+  if (stack_size == 0 || stack_size == rt->stacks.stack_size()) {
+    if (w) {
+      s = w->stacks.get(rt->stacks);
+    } else {
+      std::vector<stack_mem> one;
+      rt->stacks.take(one, 1);
+      s = one.front();
+    }
+  } else {
+    s = stack_pool::map(stack_size, true);
+  }
+  // [base ... stack grows down ... | closure | g ] top
+  auto top = reinterpret_cast<std::uintptr_t>(s.top());
+  auto gaddr = (top - sizeof(g)) & ~(std::uintptr_t{alignof(g)} - 1);
+  auto caddr = (gaddr - closure_size) & ~(std::uintptr_t{closure_align} - 1);
+  g* gp = ::new (reinterpret_cast<void*>(gaddr)) g();
+  gp->stack = s;
+  return {gp, reinterpret_cast<void*>(caddr)};
+}
+
+void spawn_abort(spawn_slot slot) noexcept {
+  runtime* rt = current_runtime();
+  const stack_mem s = slot.gp->stack;
+  slot.gp->~g();
+  worker* w = current_worker();
+  if (s.size == rt->stacks.stack_size()) {
+    if (w && w->rt == rt) {
+      w->stacks.put(rt->stacks, s);
+    } else {
+      rt->stacks.give(&s, 1);
+    }
+  } else {
+    stack_pool::unmap(s);
+  }
+}
+
+namespace {
+
+std::uint64_t new_goroutine_id(runtime* rt, worker* w) noexcept {
+  if (!w) return rt->next_id.fetch_add(1, std::memory_order_relaxed);
+  if (w->id_next == w->id_end) {
+    constexpr std::uint64_t kBatch = 16;
+    w->id_next = rt->next_id.fetch_add(kBatch, std::memory_order_relaxed);
+    w->id_end = w->id_next + kBatch;
+  }
+  return w->id_next++;
+}
+
+void start(spawn_slot slot, void (*entry)(void*), void (*destroy)(void*),
+           const std::source_location& where, bool is_main) noexcept {
+  runtime* rt = current_runtime();
+  worker* w = current_worker();
+  if (w && w->rt != rt) w = nullptr;
+  g* gp = slot.gp;
+  gp->entry = entry;
+  gp->destroy = destroy;
+  gp->closure = slot.closure;
+  gp->is_main = is_main;
+  gp->id = new_goroutine_id(rt, w);
+  gp->created_file = where.file_name();
+  gp->created_line = where.line();
+  // The initial stack pointer sits below the closure, 16-byte aligned with a little room.
+  auto sp = (reinterpret_cast<std::uintptr_t>(slot.closure) - 64) & ~std::uintptr_t{15};
+  const std::size_t usable = sp - reinterpret_cast<std::uintptr_t>(gp->stack.base);
+  gp->ctx = fiber_make(reinterpret_cast<void*>(sp), usable, &goroutine_main);
+  gp->fstack = {gp->stack.base, gp->stack.size, fiber_tsan_create()};
+  rt->all.add(gp);
+  if (w) {
+    w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    local_put(rt, w, gp, /*next=*/true);
+  } else {
+    rt->live_outside.fetch_add(1, std::memory_order_relaxed);
+    global_put(rt, gp);
+  }
+  wakep(rt);
+}
+
+}  // namespace
+
+void spawn_start(spawn_slot slot, void (*entry)(void*), void (*destroy)(void*),
+                 const std::source_location& where) noexcept {
+  start(slot, entry, destroy, where, false);
+}
+
+// ---------------------------------------------------------------------------------------
+// run: start, wait for main, stop, unwind what is left
+
+namespace {
+
+// Resumes each goroutine still alive after the workers stopped, so that it unwinds: its
+// blocking call throws goroutine_exit, destructors run, the goroutine ends. One that blocks
+// again while unwinding (a destructor waiting on a channel) cannot be unwound; it is
+// abandoned, its stack left mapped so that nothing it is queued on dangles.
+void drain(runtime* rt) {
+  worker w;
+  w.rt = rt;
+  w.index = rt->nworkers;
+  rt->draining = true;
+  set_current_worker(&w);
+  init_sched_stack(&w);
+  const eh_state saved = *thread_eh_state();
+  for (;;) {
+    g* gp = rt->all.any();
+    if (!gp) break;
+    if (gp->started && (gp->eh.uncaught > 0 || gp->unwind_attempts > 100)) {
+      rt->all.remove(gp);  // abandoned: its stack stays mapped
+      rt->stacks.leak(gp->stack);
+      continue;
+    }
+    ++gp->unwind_attempts;
+    gp->unwinding = true;
+    execute(&w, gp);
+  }
+  w.stacks.flush(rt->stacks);
+  *thread_eh_state() = saved;
+  set_current_worker(nullptr);
+}
+
+}  // namespace
+
+void run_main(const options& opts, void (*body)(void*), void* arg) {
+  if (current_worker()) throw panic_error("goro::run: called from inside the runtime");
+  std::unique_lock<std::mutex> one_at_a_time(run_mutex, std::try_to_lock);
+  if (!one_at_a_time) throw panic_error("goro::run: a runtime is already running");
+
+  const unsigned n = opts.threads ? opts.threads : default_threads();
+  std::size_t stack_size = opts.stack_size ? opts.stack_size : kDefaultStackSize;
+  stack_size = std::max<std::size_t>(stack_size, 16 * 1024);
+  auto rt = std::make_unique<runtime>(n, stack_size);
+  the_runtime.store(rt.get(), std::memory_order_release);
+
+  struct main_closure {
+    void (*body)(void*);
+    void* arg;
+    static void run(void* self) {
+      auto* c = static_cast<main_closure*>(self);
+      c->body(c->arg);
+    }
+    static void destroy(void*) {}
+  };
+  spawn_slot slot = spawn_alloc(sizeof(main_closure), alignof(main_closure), 0);
+  ::new (slot.closure) main_closure{body, arg};
+  start(slot, &main_closure::run, &main_closure::destroy, std::source_location::current(), true);
+
+  for (auto& w : rt->workers) {
+    worker* wp = w.get();
+    wp->thread = std::thread([wp] { worker_loop(wp); });
+  }
+  while (!rt->main_done.load(std::memory_order_acquire)) rt->main_parker.park();
+
+  rt->stopping.store(true, std::memory_order_release);
+  for (auto& w : rt->workers) w->park.unpark();
+  for (auto& w : rt->workers) w->thread.join();
+
+  // Nothing runs goroutines any more: drop what was queued, unwind what is left.
+  rt->global_head = rt->global_tail = nullptr;
+  rt->global_size.store(0);
+  for (auto& w : rt->workers) {
+    while (w->q.pop()) {
+    }
+    w->timers.clear();
+  }
+  drain(rt.get());
+  for (auto& w : rt->workers) {
+    w->timers.clear();
+    w->stacks.flush(rt->stacks);
+  }
+  the_runtime.store(nullptr, std::memory_order_release);
+}
+
+// ---------------------------------------------------------------------------------------
+// Public functions of runtime.hpp and debug.hpp
+
+}  // namespace goro::detail
+
+namespace goro {
+
+void yield() { detail::yield_now(); }
+
+std::size_t num_goroutine() {
+  detail::runtime* rt = detail::current_runtime();
+  if (!rt) return 0;
+  std::int64_t n = rt->live_outside.load(std::memory_order_relaxed);
+  for (auto& w : rt->workers) n += w->live_delta.load(std::memory_order_relaxed);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+unsigned gomaxprocs() {
+  detail::runtime* rt = detail::current_runtime();
+  return rt ? rt->nworkers : detail::default_threads();
+}
+
+std::uint64_t goroutine_id() {
+  detail::worker* w = detail::current_worker();
+  return (w && w->curg) ? w->curg->id : 0;
+}
+
+std::vector<goroutine_info> goroutines() {
+  std::vector<goroutine_info> out;
+  detail::runtime* rt = detail::current_runtime();
+  if (!rt) return out;
+  rt->all.for_each([&](detail::g* gp) {
+    goroutine_info info;
+    info.id = gp->id;
+    switch (gp->status.load(std::memory_order_relaxed)) {
+      case detail::g_status::running: info.state = "running"; break;
+      case detail::g_status::waiting: info.state = detail::wait_reason_text(gp->reason); break;
+      default: info.state = "runnable"; break;
+    }
+    info.created_file = gp->created_file;
+    info.created_line = gp->created_line;
+    out.push_back(std::move(info));
+  });
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  return out;
+}
+
+}  // namespace goro

@@ -1,0 +1,123 @@
+// The scheduler's internals: workers (Go's P and M in one), the runtime they share, and the
+// two verbs every blocking primitive is built from: park and ready.
+//
+// park(gp, unlock, arg) suspends the current goroutine and, only once its context is saved,
+// calls unlock(arg) on the worker's own stack. A primitive enqueues its waiter under its lock
+// and parks with "release that lock" as `unlock`, so a waker, which needs the same lock to
+// find the waiter, can never ready a goroutine that is still running. ready(gp) makes a
+// parked goroutine runnable again (or wakes the plain thread it stands for).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <goro/runtime.hpp>
+
+#include "goroutine.hpp"
+#include "parker.hpp"
+#include "runq.hpp"
+#include "stack.hpp"
+#include "timer.hpp"
+
+namespace goro::detail {
+
+struct runtime;
+
+struct worker {
+  unsigned index = 0;
+  runtime* rt = nullptr;
+  runq q;
+  g* curg = nullptr;  // the goroutine this worker runs now; null in its scheduler loop
+  fiber_stack sched_stack;  // this thread's own stack, where the scheduler loop runs
+  parker park;
+  bool spinning = false;  // looking for work to steal; counted in runtime::nmspinning
+  std::uint32_t schedtick = 0;
+  std::uint64_t rng_state = 0;
+  timer_heap timers;
+  stack_cache stacks;
+  std::uint64_t id_next = 0, id_end = 0;     // a batch of goroutine ids
+  std::atomic<std::int64_t> live_delta{0};   // goroutines started minus ended here
+  // Guarded by runtime::sched_lock:
+  bool idle = false;          // in runtime::idle
+  bool woken_spinning = false;  // taken off the idle list by wakep, which counted it spinning
+  std::thread thread;
+};
+
+// The live goroutines, sharded so that spawn and exit rarely contend (runtime.allgs).
+class registry {
+ public:
+  static constexpr unsigned kShards = 64;
+  void add(g* gp) noexcept;
+  void remove(g* gp) noexcept;
+  template <class F>
+  void for_each(F&& f) {
+    for (shard& s : shards_) {
+      std::lock_guard<spinlock> lock(s.lock);
+      for (g* gp = s.head; gp; gp = gp->all_next) f(gp);
+    }
+  }
+  g* any() noexcept;  // some live goroutine, or null (used only when the workers are stopped)
+
+ private:
+  struct alignas(64) shard {
+    spinlock lock;
+    g* head = nullptr;
+  };
+  shard& shard_of(const g* gp) noexcept { return shards_[gp->id % kShards]; }
+  shard shards_[kShards];
+};
+
+struct runtime {
+  explicit runtime(unsigned nworkers, std::size_t stack_size);
+
+  unsigned nworkers;
+  std::vector<std::unique_ptr<worker>> workers;
+  stack_pool stacks;
+  registry all;
+
+  // Global run queue and idle workers (Go's sched.runq and sched.pidle).
+  spinlock sched_lock;
+  g* global_head = nullptr;
+  g* global_tail = nullptr;
+  std::atomic<std::size_t> global_size{0};
+  std::vector<worker*> idle;
+  std::atomic<unsigned> nidle{0};
+  std::atomic<unsigned> nmspinning{0};
+
+  std::atomic<std::uint64_t> next_id{1};
+  std::atomic<std::int64_t> live_outside{0};  // goroutines started or ended off the workers
+  std::atomic<bool> stopping{false};
+  bool draining = false;  // shutdown unwinds the remaining goroutines, one thread only
+
+  parker main_parker;  // the thread inside run() waits here for the main goroutine
+  std::atomic<bool> main_done{false};
+};
+
+// The running runtime, or null.
+runtime* current_runtime() noexcept;
+// The worker whose thread calls this, or null on a plain thread. Never cache the result
+// across a blocking call: the goroutine may resume on another worker.
+worker* current_worker() noexcept;
+// The running goroutine, or the calling plain thread's stand-in.
+g* current_g() noexcept;
+
+void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why);
+void ready(g* gp) noexcept;
+
+// A goroutine woken without completing its wait (shutdown): true if it must now unwind.
+inline bool must_unwind(const g* gp) noexcept { return gp->unwinding && !gp->is_thread; }
+
+// Current worker's (or thread's) cheap random numbers.
+std::uint32_t fastrand() noexcept;
+std::int64_t nanotime() noexcept;
+
+[[noreturn]] void fatal(const char* msg) noexcept;
+
+// The C++ runtime's exception state of the calling thread (see eh_state).
+eh_state* thread_eh_state() noexcept;
+
+}  // namespace goro::detail

@@ -1,0 +1,211 @@
+// select: Go's selectgo (select.go).
+//
+// 1. Shuffle the poll order of the cases; sort the lock order by channel address.
+// 2. Lock every channel (each once) and poll the cases in poll order: the first that can
+//    proceed now (a parked partner, room or elements in the buffer, a closed channel) is
+//    performed. If none can and there is a default, take it.
+// 3. Otherwise enqueue one waiter per case and park, releasing every lock only once this
+//    goroutine is off its stack. A waker completes the select by winning the CAS on its
+//    select_done (see waitq.hpp) and records the waiter it completed in gp->param.
+// 4. On waking, lock everything again and dequeue the waiters that did not fire.
+// No polling loop and no helper goroutine: a select costs what the channel ops cost.
+#include <algorithm>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <goro/select.hpp>
+
+#include "chan.hpp"
+#include "sched.hpp"
+#include "waitq.hpp"
+
+namespace goro::detail {
+
+namespace {
+
+constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+// Buffers that live on the selecting goroutine's stack for small selects.
+template <class T, std::size_t N>
+class small_array {
+ public:
+  explicit small_array(std::size_t n) : n_(n) {
+    if (n > N) heap_ = std::make_unique<T[]>(n);
+  }
+  T* data() noexcept { return heap_ ? heap_.get() : inline_; }
+  T& operator[](std::size_t i) noexcept { return data()[i]; }
+  T* begin() noexcept { return data(); }
+  T* end() noexcept { return data() + n_; }
+  std::size_t size() const noexcept { return n_; }
+
+ private:
+  std::size_t n_;
+  T inline_[N];
+  std::unique_ptr<T[]> heap_;
+};
+
+struct lock_set {
+  chan_core** chans;  // in address order, each once
+  std::size_t n;
+  void lock() noexcept {
+    for (std::size_t i = 0; i < n; ++i) chans[i]->lock.lock();
+  }
+  void unlock() noexcept {
+    for (std::size_t i = n; i-- > 0;) chans[i]->lock.unlock();
+  }
+};
+
+[[noreturn]] void block_forever(g* gp, wait_reason why) {
+  for (;;) {
+    park(gp, [](void*) {}, nullptr, why);
+    if (must_unwind(gp)) throw goroutine_exit{};
+  }
+}
+
+}  // namespace
+
+std::size_t select_impl(case_state* const* cases, std::size_t n) {
+  g* gp = current_g();
+
+  // A recv case reused from an earlier select may still hold a value nobody took.
+  std::size_t fallback = kNone;
+  std::size_t active = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    case_state* c = cases[i];
+    if (c->has_value) {
+      c->chan->ops->destroy(c->elem);
+      c->has_value = false;
+    }
+    c->ok = false;
+    if (c->kind == case_kind::fallback) {
+      if (fallback != kNone) throw panic_error("select: multiple default cases");
+      fallback = i;
+    } else if (c->chan) {
+      ++active;
+    }
+  }
+  if (active == 0) {
+    if (fallback != kNone) return fallback;
+    block_forever(gp, n == 0 ? wait_reason::select_no_cases : wait_reason::select);
+  }
+
+  // Poll order: a random permutation of the active cases (Fisher-Yates).
+  small_array<std::uint32_t, 16> order(active);
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (cases[i]->kind == case_kind::fallback || !cases[i]->chan) continue;
+    std::size_t j = fastrand() % (k + 1);
+    if (j != k) order[k] = order[j];
+    order[j] = static_cast<std::uint32_t>(i);
+    ++k;
+  }
+  // Lock order: by address, each channel once, so that two selects cannot deadlock.
+  small_array<chan_core*, 16> chans(active);
+  for (std::size_t i = 0; i < active; ++i) chans[i] = cases[order[i]]->chan;
+  std::sort(chans.begin(), chans.end());
+  lock_set locks{chans.data(),
+                 static_cast<std::size_t>(std::unique(chans.begin(), chans.end()) - chans.begin())};
+
+  // Pass 1: a case that can proceed now.
+  locks.lock();
+  for (std::uint32_t i : order) {
+    case_state* cs = cases[i];
+    chan_core* c = cs->chan;
+    if (cs->kind == case_kind::recv) {
+      if (waiter* s = dequeue(c->sendq)) {
+        if (c->cap == 0) {
+          locks.unlock();
+          c->ops->move_construct(cs->elem, s->elem);
+        } else {
+          rotate_with_sender_locked(c, cs->elem, s);
+          locks.unlock();
+        }
+        wake(s, true);
+        cs->ok = cs->has_value = true;
+        return i;
+      }
+      if (c->count > 0) {
+        take_from_buffer_locked(c, cs->elem);
+        locks.unlock();
+        cs->ok = cs->has_value = true;
+        return i;
+      }
+      if (c->closed) {
+        locks.unlock();
+        return i;
+      }
+    } else {
+      if (c->closed) {
+        locks.unlock();
+        throw panic_error("send on closed channel");
+      }
+      if (waiter* r = dequeue(c->recvq)) {
+        locks.unlock();
+        c->ops->move_construct(r->elem, cs->elem);
+        wake(r, true);
+        return i;
+      }
+      if (c->count < c->cap) {
+        put_in_buffer_locked(c, cs->elem);
+        locks.unlock();
+        return i;
+      }
+    }
+  }
+  if (fallback != kNone) {
+    locks.unlock();
+    return fallback;
+  }
+
+  // Pass 2: a waiter on every channel, then park.
+  small_array<waiter, 8> waiters(active);
+  gp->select_done.store(0, std::memory_order_relaxed);
+  gp->param = nullptr;
+  for (std::size_t k2 = 0; k2 < active; ++k2) {
+    const std::uint32_t i = order[k2];
+    waiter& w = waiters[k2];
+    w.gp = gp;
+    w.elem = cases[i]->elem;
+    w.c = cases[i]->chan;
+    w.case_index = i;
+    w.is_select = true;
+    enqueue(cases[i]->kind == case_kind::recv ? w.c->recvq : w.c->sendq, &w);
+  }
+  park(
+      gp, [](void* l) { static_cast<lock_set*>(l)->unlock(); }, &locks, wait_reason::select);
+
+  // Pass 3: dequeue the waiters that did not fire.
+  locks.lock();
+  waiter* fired = gp->param;
+  gp->param = nullptr;
+  for (waiter& w : waiters) {
+    if (&w == fired || !w.queued) continue;
+    unlink(cases[w.case_index]->kind == case_kind::recv ? w.c->recvq : w.c->sendq, &w);
+  }
+  locks.unlock();
+  gp->select_done.store(0, std::memory_order_relaxed);
+  if (!fired) throw goroutine_exit{};  // only shutdown wakes a select without a waiter
+
+  case_state* cs = cases[fired->case_index];
+  if (cs->kind == case_kind::recv) {
+    cs->ok = cs->has_value = fired->success;
+  } else if (!fired->success) {
+    throw panic_error("send on closed channel");
+  }
+  return fired->case_index;
+}
+
+}  // namespace goro::detail
+
+namespace goro {
+
+std::size_t select(std::span<select_case> cases) {
+  detail::small_array<detail::case_state*, 16> ptrs(cases.size());
+  for (std::size_t i = 0; i < cases.size(); ++i) ptrs[i] = &cases[i].s_;
+  const std::size_t i = detail::select_impl(ptrs.data(), cases.size());
+  if (ptrs[i]->ops) ptrs[i]->ops->complete(*ptrs[i]);
+  return i;
+}
+
+}  // namespace goro

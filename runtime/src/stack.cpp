@@ -1,0 +1,144 @@
+#include "stack.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <new>
+
+namespace goro::detail {
+
+namespace {
+
+constexpr std::uint64_t kCanary = 0x60d0c0ffee15dead;
+constexpr std::size_t kWarmReserve = 4096;
+
+std::size_t page_size() noexcept {
+  static const std::size_t p = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return p;
+}
+
+// How many guarded stacks may exist: a third of the mapping budget (two mappings each),
+// leaving the rest to the program and to unguarded stacks.
+long guard_budget() {
+  static const long budget = [] {
+    long max_maps = 65530;
+    std::ifstream f("/proc/sys/vm/max_map_count");
+    if (f) f >> max_maps;
+    return max_maps / 6;
+  }();
+  return budget;
+}
+std::atomic<long> guarded_live{0};
+
+}  // namespace
+
+bool stack_mem::canary_intact() const noexcept {
+  if (guarded) return true;
+  std::uint64_t v;
+  std::memcpy(&v, base, sizeof v);
+  return v == kCanary;
+}
+
+stack_mem stack_pool::map(std::size_t size, bool guard) {
+  const std::size_t page = page_size();
+  size = (size + page - 1) / page * page;
+  if (guard && guarded_live.fetch_add(1, std::memory_order_relaxed) >= guard_budget()) {
+    guarded_live.fetch_sub(1, std::memory_order_relaxed);
+    guard = false;
+  }
+  const std::size_t total = size + (guard ? page : 0);
+  void* p = mmap(nullptr, total, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  auto* lo = static_cast<std::byte*>(p);
+  if (guard && mprotect(lo, page, PROT_NONE) != 0) {
+    guarded_live.fetch_sub(1, std::memory_order_relaxed);
+    guard = false;
+    munmap(lo + size, page);  // keep `size` bytes: drop the page we meant as a guard
+  }
+  stack_mem s{guard ? lo + page : lo, size, guard};
+  if (!guard) std::memcpy(s.base, &kCanary, sizeof kCanary);
+  return s;
+}
+
+void stack_pool::unmap(const stack_mem& s) noexcept {
+  const std::size_t page = page_size();
+  if (s.guarded) {
+    munmap(s.base - page, s.size + page);
+    guarded_live.fetch_sub(1, std::memory_order_relaxed);
+  } else {
+    munmap(s.base, s.size);
+  }
+}
+
+stack_pool::stack_pool(std::size_t stack_size) : size_(stack_size) {}
+
+stack_pool::~stack_pool() {
+  for (const stack_mem& s : all_) unmap(s);
+}
+
+void stack_pool::take(std::vector<stack_mem>& out, std::size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (; n > 0 && !warm_.empty(); --n) {
+    out.push_back(warm_.back());
+    warm_.pop_back();
+  }
+  for (; n > 0 && !cold_.empty(); --n) {
+    out.push_back(cold_.back());
+    cold_.pop_back();
+  }
+  for (; n > 0; --n) {
+    all_.reserve(all_.size() + 1);
+    stack_mem s = map(size_, true);
+    all_.push_back(s);
+    out.push_back(s);
+  }
+}
+
+void stack_pool::give(const stack_mem* s, std::size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (warm_.size() < kWarmReserve) {
+      warm_.push_back(s[i]);
+      continue;
+    }
+    // Keep the lowest page (it holds the canary) and give the rest back.
+    const std::size_t page = page_size();
+    madvise(s[i].base + page, s[i].size - page, MADV_DONTNEED);
+    cold_.push_back(s[i]);
+  }
+}
+
+void stack_pool::leak(const stack_mem& s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::find_if(all_.begin(), all_.end(), [&](const stack_mem& m) { return m.base == s.base; });
+  if (it != all_.end()) all_.erase(it);
+}
+
+stack_mem stack_cache::get(stack_pool& pool) {
+  if (stacks_.empty()) pool.take(stacks_, kMax / 2);
+  stack_mem s = stacks_.back();
+  stacks_.pop_back();
+  return s;
+}
+
+void stack_cache::put(stack_pool& pool, const stack_mem& s) {
+  if (stacks_.size() >= kMax) {
+    const std::size_t keep = kMax / 2;
+    pool.give(stacks_.data() + keep, stacks_.size() - keep);
+    stacks_.resize(keep);
+  }
+  stacks_.push_back(s);
+}
+
+void stack_cache::flush(stack_pool& pool) {
+  pool.give(stacks_.data(), stacks_.size());
+  stacks_.clear();
+}
+
+}  // namespace goro::detail

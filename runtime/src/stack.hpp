@@ -1,0 +1,67 @@
+// Goroutine stacks: mmap'ed, reused through caches, guarded while the kernel allows.
+//
+// Every guard page costs the process two memory mappings, and Linux caps mappings at
+// vm.max_map_count (65530 by default), so only the first stacks (about a third of the
+// budget) get a PROT_NONE guard page below them; the rest carry a canary at their lowest
+// bytes, checked each time their goroutine parks, so an overflow is still reported.
+// Freed stacks go to the freeing worker's cache, then to a shared pool; stacks beyond a
+// warm reserve there give their memory back with madvise, keeping the address range.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+namespace goro::detail {
+
+struct stack_mem {
+  std::byte* base = nullptr;  // lowest usable byte (above the guard page, if any)
+  std::size_t size = 0;       // usable bytes
+  bool guarded = false;
+
+  std::byte* top() const noexcept { return base + size; }
+  bool canary_intact() const noexcept;
+};
+
+class stack_pool {
+ public:
+  explicit stack_pool(std::size_t stack_size);
+  ~stack_pool();
+  stack_pool(const stack_pool&) = delete;
+  stack_pool& operator=(const stack_pool&) = delete;
+
+  std::size_t stack_size() const noexcept { return size_; }
+
+  // Moves up to n stacks into `out`, mapping new ones as needed.
+  void take(std::vector<stack_mem>& out, std::size_t n);
+  // Returns stacks of this pool's size.
+  void give(const stack_mem* s, std::size_t n);
+  // Forgets s without unmapping it (a goroutine that could not be unwound still uses it).
+  void leak(const stack_mem& s);
+
+  // Stacks of another size (go_with_stack): mapped and unmapped one by one.
+  static stack_mem map(std::size_t size, bool guard);
+  static void unmap(const stack_mem& s) noexcept;
+
+ private:
+  std::size_t size_;
+  std::mutex mu_;
+  std::vector<stack_mem> warm_;  // recently used, pages still resident
+  std::vector<stack_mem> cold_;  // memory returned to the kernel
+  std::vector<stack_mem> all_;   // every stack this pool mapped, to unmap at the end
+};
+
+// A worker's private stack cache in front of the pool.
+class stack_cache {
+ public:
+  static constexpr std::size_t kMax = 64;
+  stack_mem get(stack_pool& pool);
+  void put(stack_pool& pool, const stack_mem& s);
+  void flush(stack_pool& pool);
+
+ private:
+  std::vector<stack_mem> stacks_;
+};
+
+}  // namespace goro::detail

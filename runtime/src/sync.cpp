@@ -1,0 +1,206 @@
+// wait_group, mutex, rw_mutex: each a small spinlock-guarded state plus FIFO queues of
+// parked waiters, woken with the lock released. Ownership passes directly to the woken
+// waiter (a mutex unlock with waiters keeps the lock held for the one it wakes), so a waiter
+// never has to compete again after it was woken.
+#include <goro/sync.hpp>
+
+#include <mutex>
+
+#include "sched.hpp"
+#include "waitq.hpp"
+
+namespace goro {
+
+namespace {
+
+void unlock_spinlock(void* l) { static_cast<detail::spinlock*>(l)->unlock(); }
+
+// Parks the caller on q (lock held on entry, released by the park). Throws goroutine_exit if
+// shutdown woke it without the wait having been granted.
+void wait_on(detail::waitq& q, detail::spinlock& lock, detail::wait_reason why) {
+  detail::g* gp = detail::current_g();
+  detail::waiter me;
+  me.gp = gp;
+  gp->param = nullptr;
+  detail::enqueue(q, &me);
+  detail::park(gp, &unlock_spinlock, &lock, why);
+  std::lock_guard<detail::spinlock> hold(lock);
+  if (me.queued) {
+    detail::unlink(q, &me);
+    throw detail::goroutine_exit{};
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// wait_group
+
+void wait_group::add(std::int64_t delta) {
+  lock_.lock();
+  count_ += delta;
+  if (count_ < 0) {
+    count_ -= delta;
+    lock_.unlock();
+    throw panic_error("sync: negative WaitGroup counter");
+  }
+  if (count_ > 0 || detail::empty(waiters_)) {
+    lock_.unlock();
+    return;
+  }
+  detail::waiter* all = waiters_.first;
+  for (detail::waiter* w = all; w; w = w->next) w->queued = false;
+  waiters_ = {};
+  lock_.unlock();
+  // Nothing touches *this from here on: a waiter may destroy it as soon as it wakes.
+  while (all) {
+    detail::waiter* next = all->next;
+    detail::wake(all, true);
+    all = next;
+  }
+}
+
+void wait_group::wait() {
+  lock_.lock();
+  if (count_ == 0) {
+    lock_.unlock();
+    return;
+  }
+  wait_on(waiters_, lock_, detail::wait_reason::wait_group);
+}
+
+// ---------------------------------------------------------------------------------------
+// mutex
+//
+// state_: kLocked while held; kWaiters while waiters_ is non-empty (changed only under
+// lock_). unlock() with kWaiters set hands the lock to the first waiter without clearing
+// kLocked, so fast-path lockers cannot overtake the queue.
+
+void mutex::lock_slow() {
+  lock_.lock();
+  for (;;) {
+    std::uint32_t s = state_.load(std::memory_order_relaxed);
+    if (!(s & kLocked)) {
+      if (state_.compare_exchange_weak(s, s | kLocked, std::memory_order_acquire)) {
+        lock_.unlock();
+        return;
+      }
+      continue;
+    }
+    if (s & kWaiters || state_.compare_exchange_weak(s, s | kWaiters, std::memory_order_relaxed)) {
+      break;
+    }
+  }
+  wait_on(waiters_, lock_, detail::wait_reason::mutex);
+  std::atomic_thread_fence(std::memory_order_acquire);
+}
+
+void mutex::unlock_slow() {
+  std::uint32_t s = state_.load(std::memory_order_relaxed);
+  if (!(s & kLocked)) detail::fatal("sync: unlock of unlocked mutex");
+  lock_.lock();
+  detail::waiter* w = detail::dequeue(waiters_);
+  if (!w) {
+    state_.store(0, std::memory_order_release);
+    lock_.unlock();
+    return;
+  }
+  // Hand over: stays locked, now on behalf of w.
+  state_.store(detail::empty(waiters_) ? kLocked : kLocked | kWaiters, std::memory_order_release);
+  lock_.unlock();
+  detail::wake(w, true);
+}
+
+// ---------------------------------------------------------------------------------------
+// rw_mutex
+
+void rw_mutex::lock() {
+  lock_.lock();
+  if (!writer_ && readers_ == 0) {
+    writer_ = true;
+    lock_.unlock();
+    return;
+  }
+  ++waiting_writers_;
+  try {
+    wait_on(writers_q_, lock_, detail::wait_reason::rw_mutex_write);
+  } catch (const detail::goroutine_exit&) {
+    std::lock_guard<detail::spinlock> hold(lock_);
+    --waiting_writers_;
+    throw;
+  }
+}
+
+bool rw_mutex::try_lock() noexcept {
+  std::lock_guard<detail::spinlock> hold(lock_);
+  if (writer_ || readers_ > 0) return false;
+  writer_ = true;
+  return true;
+}
+
+void rw_mutex::unlock() {
+  lock_.lock();
+  if (!writer_) {
+    lock_.unlock();
+    detail::fatal("sync: Unlock of unlocked RWMutex");
+  }
+  writer_ = false;
+  // Readers that waited behind this writer go first; then the next writer.
+  detail::waiter* wake_list = nullptr;
+  if (!detail::empty(readers_q_)) {
+    wake_list = readers_q_.first;
+    for (detail::waiter* w = wake_list; w; w = w->next) {
+      w->queued = false;
+      ++readers_;
+    }
+    readers_q_ = {};
+  } else if (detail::waiter* w = detail::dequeue(writers_q_)) {
+    --waiting_writers_;
+    writer_ = true;
+    w->next = nullptr;
+    wake_list = w;
+  }
+  lock_.unlock();
+  while (wake_list) {
+    detail::waiter* next = wake_list->next;
+    detail::wake(wake_list, true);
+    wake_list = next;
+  }
+}
+
+void rw_mutex::lock_shared() {
+  lock_.lock();
+  if (!writer_ && waiting_writers_ == 0) {
+    ++readers_;
+    lock_.unlock();
+    return;
+  }
+  wait_on(readers_q_, lock_, detail::wait_reason::rw_mutex_read);
+}
+
+bool rw_mutex::try_lock_shared() noexcept {
+  std::lock_guard<detail::spinlock> hold(lock_);
+  if (writer_ || waiting_writers_ > 0) return false;
+  ++readers_;
+  return true;
+}
+
+void rw_mutex::unlock_shared() {
+  lock_.lock();
+  if (readers_ == 0) {
+    lock_.unlock();
+    detail::fatal("sync: RUnlock of unlocked RWMutex");
+  }
+  detail::waiter* w = nullptr;
+  if (--readers_ == 0) {
+    w = detail::dequeue(writers_q_);
+    if (w) {
+      --waiting_writers_;
+      writer_ = true;
+    }
+  }
+  lock_.unlock();
+  if (w) detail::wake(w, true);
+}
+
+}  // namespace goro

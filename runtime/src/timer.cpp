@@ -1,0 +1,385 @@
+#include "timer.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <goro/time.hpp>
+
+#include "chan.hpp"
+#include "sched.hpp"
+
+namespace goro::detail {
+
+namespace {
+
+void timer_unref(timer_state* t) noexcept {
+  if (t && t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    chan_release(t->c);
+    delete t;
+  }
+}
+
+std::int64_t to_ns(std::chrono::steady_clock::duration d) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+
+// The heap for timers armed by plain threads, served by one background thread that sleeps
+// until the earliest of them.
+class background_timers {
+ public:
+  static background_timers& get() {
+    static background_timers instance;
+    return instance;
+  }
+  timer_heap heap;
+
+  void armed(bool earliest) {
+    if (!earliest) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    changed_ = true;
+    cv_.notify_one();
+  }
+
+  ~background_timers() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      cv_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+    heap.clear();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      const std::int64_t when = heap.earliest();
+      const std::int64_t now = nanotime();
+      if (when <= now) {
+        lock.unlock();
+        heap.run_due(now);
+        lock.lock();
+        continue;
+      }
+      changed_ = false;
+      auto pred = [&] { return stop_ || changed_; };
+      if (when == INT64_MAX) {
+        cv_.wait(lock, pred);
+      } else {
+        cv_.wait_until(lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(when)),
+                       pred);
+      }
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool changed_ = false, stop_ = false;
+  std::thread thread_;
+};
+
+// Arms t (under t->mu, not in any heap) on the right heap.
+void arm_locked(timer_state* t, std::int64_t when) {
+  worker* w = current_worker();
+  runtime* rt = current_runtime();
+  if (w && w->rt == rt && rt && !rt->draining) {
+    w->timers.add(t, when);
+    return;
+  }
+  background_timers& bg = background_timers::get();
+  bg.armed(bg.heap.add(t, when));
+}
+
+// Removes t from its heap, if it is in one. Under t->mu.
+bool unarm_locked(timer_state* t) noexcept {
+  timer_heap* h = t->heap.load(std::memory_order_acquire);
+  return h && h->remove(t);
+}
+
+// Runs f() in a goroutine, or in a thread of its own when no runtime is running.
+void start_func(timer_state* t) {
+  t->refs.fetch_add(1, std::memory_order_relaxed);
+  auto body = [t] {
+    struct unref {
+      timer_state* t;
+      ~unref() { timer_unref(t); }
+    } guard{t};
+    t->f();
+  };
+  if (current_runtime()) {
+    goro::go(std::move(body));
+  } else {
+    std::thread(std::move(body)).detach();
+  }
+}
+
+// Delivers a popped timer unless a stop or reset came in between. Takes over the heap's
+// reference to t.
+void deliver(timer_state* t, std::uint64_t seq, std::int64_t now) {
+  g* wake = nullptr;
+  {
+    std::lock_guard<spinlock> lock(t->mu);
+    if (t->seq.load(std::memory_order_relaxed) == seq) {
+      if (t->period > 0 && !t->heap.load(std::memory_order_relaxed)) {
+        // Next tick on the period's grid, skipping the ticks already missed.
+        std::int64_t next = t->when + t->period;
+        if (next <= now) next += (now - next) / t->period * t->period + t->period;
+        arm_locked(t, next);
+      }
+      switch (t->kind) {
+        case timer_kind::wake:
+          t->fired = true;
+          wake = t->gp;
+          break;
+        case timer_kind::send_time: {
+          auto tp = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(now));
+          chan_try_send(t->c, &tp);  // a full channel (slow reader) drops the tick
+          break;
+        }
+        case timer_kind::run_func:
+          start_func(t);
+          break;
+      }
+    }
+    t->sending.fetch_sub(1, std::memory_order_release);
+  }
+  timer_unref(t);
+  // A sleep's timer lives on the sleeper's stack: once readied, it may be gone.
+  if (wake) ready(wake);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// The heap (a binary min-heap on `when`)
+
+bool timer_heap::add(timer_state* t, std::int64_t when) {
+  std::lock_guard<spinlock> lock(lock_);
+  t->refs.fetch_add(1, std::memory_order_relaxed);
+  t->when = when;
+  t->index = heap_.size();
+  heap_.push_back(t);
+  t->heap.store(this, std::memory_order_release);
+  sift_up(t->index);
+  publish();
+  return heap_.front() == t;
+}
+
+bool timer_heap::remove(timer_state* t) noexcept {
+  {
+    std::lock_guard<spinlock> lock(lock_);
+    if (t->heap.load(std::memory_order_relaxed) != this) return false;
+    remove_at(t->index);
+    t->heap.store(nullptr, std::memory_order_release);
+    publish();
+  }
+  timer_unref(t);
+  return true;
+}
+
+int timer_heap::run_due(std::int64_t now) {
+  int fired = 0;
+  for (;;) {
+    constexpr int kBatch = 32;
+    std::pair<timer_state*, std::uint64_t> batch[kBatch];
+    int n = 0;
+    {
+      std::lock_guard<spinlock> lock(lock_);
+      while (n < kBatch && !heap_.empty() && heap_.front()->when <= now) {
+        timer_state* t = heap_.front();
+        remove_at(0);
+        t->heap.store(nullptr, std::memory_order_release);
+        t->sending.fetch_add(1, std::memory_order_relaxed);
+        batch[n++] = {t, t->seq.load(std::memory_order_acquire)};
+      }
+      publish();
+    }
+    for (int i = 0; i < n; ++i) deliver(batch[i].first, batch[i].second, now);
+    fired += n;
+    if (n < kBatch) return fired;
+  }
+}
+
+void timer_heap::clear() noexcept {
+  std::vector<timer_state*> dropped;
+  {
+    std::lock_guard<spinlock> lock(lock_);
+    for (timer_state* t : heap_) t->heap.store(nullptr, std::memory_order_release);
+    dropped.swap(heap_);
+    publish();
+  }
+  for (timer_state* t : dropped) timer_unref(t);
+}
+
+void timer_heap::sift_up(std::size_t i) noexcept {
+  timer_state* t = heap_[i];
+  while (i > 0) {
+    std::size_t parent = (i - 1) / 2;
+    if (heap_[parent]->when <= t->when) break;
+    heap_[i] = heap_[parent];
+    heap_[i]->index = i;
+    i = parent;
+  }
+  heap_[i] = t;
+  t->index = i;
+}
+
+void timer_heap::sift_down(std::size_t i) noexcept {
+  const std::size_t n = heap_.size();
+  timer_state* t = heap_[i];
+  for (;;) {
+    std::size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && heap_[child + 1]->when < heap_[child]->when) ++child;
+    if (t->when <= heap_[child]->when) break;
+    heap_[i] = heap_[child];
+    heap_[i]->index = i;
+    i = child;
+  }
+  heap_[i] = t;
+  t->index = i;
+}
+
+void timer_heap::remove_at(std::size_t i) noexcept {
+  timer_state* last = heap_.back();
+  heap_.pop_back();
+  if (i == heap_.size()) return;
+  heap_[i] = last;
+  last->index = i;
+  sift_down(i);
+  sift_up(last->index);
+}
+
+void timer_heap::publish() noexcept {
+  earliest_.store(heap_.empty() ? INT64_MAX : heap_.front()->when, std::memory_order_release);
+}
+
+// ---------------------------------------------------------------------------------------
+// Arming and disarming
+
+void timer_arm(timer_state* t, std::int64_t delay_ns) {
+  std::lock_guard<spinlock> lock(t->mu);
+  arm_locked(t, nanotime() + std::max<std::int64_t>(delay_ns, 0));
+}
+
+bool timer_disarm(timer_state* t) noexcept {
+  std::lock_guard<spinlock> lock(t->mu);
+  t->seq.fetch_add(1, std::memory_order_acq_rel);
+  bool pending = unarm_locked(t);
+  if (t->period == 0 && t->sending.load(std::memory_order_acquire) > 0) pending = true;
+  return pending;
+}
+
+timer_state* timer_new_chan(std::chrono::steady_clock::duration d,
+                            std::chrono::steady_clock::duration period, chan_core* c) {
+  auto* t = new timer_state;
+  t->kind = timer_kind::send_time;
+  chan_retain(c);
+  t->c = c;
+  t->period = to_ns(period);
+  timer_arm(t, to_ns(d));
+  return t;
+}
+
+timer_state* timer_new_func(std::chrono::steady_clock::duration d, task f) {
+  auto* t = new timer_state;
+  t->kind = timer_kind::run_func;
+  t->f = std::move(f);
+  timer_arm(t, to_ns(d));
+  return t;
+}
+
+bool timer_stop(timer_state* t) noexcept {
+  std::lock_guard<spinlock> lock(t->mu);
+  t->seq.fetch_add(1, std::memory_order_acq_rel);
+  bool pending = unarm_locked(t);
+  if (t->period == 0 && t->sending.load(std::memory_order_acquire) > 0) pending = true;
+  // Go 1.23: a value already sent but not received counts as not yet fired, and goes.
+  if (t->c && chan_drain(t->c) > 0) pending = true;
+  return pending;
+}
+
+bool timer_reset(timer_state* t, std::chrono::steady_clock::duration d,
+                 std::chrono::steady_clock::duration period) noexcept {
+  std::lock_guard<spinlock> lock(t->mu);
+  t->seq.fetch_add(1, std::memory_order_acq_rel);
+  bool pending = unarm_locked(t);
+  if (t->period == 0 && t->sending.load(std::memory_order_acquire) > 0) pending = true;
+  if (t->c && chan_drain(t->c) > 0) pending = true;
+  t->period = to_ns(period);
+  arm_locked(t, nanotime() + std::max<std::int64_t>(to_ns(d), 0));
+  return pending;
+}
+
+void timer_release(timer_state* t) noexcept { timer_unref(t); }
+
+}  // namespace goro::detail
+
+// ---------------------------------------------------------------------------------------
+// time.hpp
+
+namespace goro {
+
+namespace {
+
+struct sleep_arm {
+  detail::timer_state* t;
+  std::int64_t delay;
+};
+
+}  // namespace
+
+void sleep(clock::duration d) {
+  if (d <= clock::duration::zero()) return;
+  detail::g* gp = detail::current_g();
+  if (gp->is_thread) {
+    std::this_thread::sleep_for(d);
+    return;
+  }
+  detail::timer_state t;
+  t.kind = detail::timer_kind::wake;
+  t.gp = gp;
+  sleep_arm arm{&t, detail::to_ns(d)};
+  // Armed only once this goroutine is off its stack, so the wake-up cannot come too early.
+  detail::park(
+      gp, [](void* a) { auto* s = static_cast<sleep_arm*>(a); detail::timer_arm(s->t, s->delay); },
+      &arm, detail::wait_reason::sleep);
+  bool fired;
+  {
+    std::lock_guard<detail::spinlock> lock(t.mu);
+    fired = t.fired;
+  }
+  if (!fired) {
+    detail::timer_disarm(&t);
+    // Wait for a firing that is under way to finish with t before it goes out of scope.
+    while (t.sending.load(std::memory_order_acquire) > 0) std::this_thread::yield();
+    if (detail::must_unwind(gp)) throw detail::goroutine_exit{};
+  }
+}
+
+timer::timer(clock::duration d) {
+  c_ = make_chan<clock::time_point>(1);
+  t_ = detail::timer_new_chan(d, {}, detail::chan_access::core(c_));
+}
+
+recv_chan<clock::time_point> after(clock::duration d) {
+  timer t(d);
+  return t.c();
+}
+
+ticker::ticker(clock::duration d) {
+  if (d <= clock::duration::zero()) throw panic_error("non-positive interval for NewTicker");
+  c_ = make_chan<clock::time_point>(1);
+  t_ = detail::timer_new_chan(d, d, detail::chan_access::core(c_));
+}
+
+void ticker::reset(clock::duration d) {
+  if (d <= clock::duration::zero()) throw panic_error("non-positive interval for Ticker.Reset");
+  if (t_) detail::timer_reset(t_, d, d);
+}
+
+}  // namespace goro

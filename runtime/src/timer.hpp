@@ -1,0 +1,84 @@
+// Timers: per-worker heaps of timer_state (Go keeps one heap per P).
+//
+// A goroutine's timers go to the heap of the worker it runs on; a plain thread's go to a
+// heap served by one background thread. A worker runs its due timers each time it looks for
+// work, also runs a victim's due timers when it steals, and when it parks it sleeps until
+// its own earliest timer, so a program whose goroutines only sleep uses no CPU in between.
+//
+// Invariants:
+// - t->heap is the heap holding t (null if none), written only under that heap's lock.
+//   A timer is in at most one heap.
+// - t->mu serialises stop, reset and delivery. A firing captures t->seq when it pops t from
+//   its heap and delivers only if seq is unchanged once it holds t->mu; stop and reset bump
+//   seq, so nothing prepared before them is delivered after them (Go 1.23).
+// - A heap holds one reference to each of its timers; a popped timer's reference passes to
+//   its delivery.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include <goro/detail/spinlock.hpp>
+#include <goro/detail/task.hpp>
+#include <goro/detail/timer_core.hpp>
+
+namespace goro::detail {
+
+struct g;
+struct chan_core;
+class timer_heap;
+
+enum class timer_kind : std::uint8_t { wake, send_time, run_func };
+
+struct timer_state {
+  std::atomic<int> refs{1};
+  spinlock mu;
+  std::atomic<timer_heap*> heap{nullptr};
+  std::size_t index = 0;           // position in heap (under the heap's lock)
+  std::int64_t when = 0;           // steady-clock ns (under the heap's lock)
+  std::atomic<std::uint64_t> seq{0};
+  std::atomic<int> sending{0};     // popped, delivery not finished
+  std::int64_t period = 0;         // ns; 0: one-shot (under mu)
+  timer_kind kind = timer_kind::wake;
+  bool fired = false;              // wake: delivered (under mu)
+  g* gp = nullptr;                 // wake: the sleeper
+  chan_core* c = nullptr;          // send_time: counted reference
+  task f;                          // run_func
+};
+
+class timer_heap {
+ public:
+  timer_heap() = default;
+  timer_heap(const timer_heap&) = delete;
+  timer_heap& operator=(const timer_heap&) = delete;
+
+  // Adds t (not in any heap) to fire at `when`; takes a reference. Returns true if t is now
+  // the earliest timer here.
+  bool add(timer_state* t, std::int64_t when);
+  // Removes t if this heap still holds it; drops the heap's reference. True if removed.
+  bool remove(timer_state* t) noexcept;
+  // The earliest `when` here, or INT64_MAX.
+  std::int64_t earliest() const noexcept { return earliest_.load(std::memory_order_acquire); }
+  // Fires every timer due at `now`. Returns how many fired.
+  int run_due(std::int64_t now);
+  // Drops every timer without firing it (shutdown).
+  void clear() noexcept;
+
+ private:
+  void sift_up(std::size_t i) noexcept;
+  void sift_down(std::size_t i) noexcept;
+  void remove_at(std::size_t i) noexcept;
+  void publish() noexcept;
+
+  spinlock lock_;
+  std::vector<timer_state*> heap_;
+  std::atomic<std::int64_t> earliest_{INT64_MAX};
+};
+
+// Arms t on the calling worker's heap (or the background thread's) to fire after `delay_ns`.
+void timer_arm(timer_state* t, std::int64_t delay_ns);
+// Stops t; true if it was armed (or its one-shot firing was under way).
+bool timer_disarm(timer_state* t) noexcept;
+
+}  // namespace goro::detail

@@ -1,0 +1,41 @@
+// Thread-local state of the runtime, reached only through these out-of-line functions.
+//
+// A goroutine can resume on another thread after any blocking call. A compiler may keep a
+// thread-local's address in a register across calls it cannot see into (it assumes the
+// thread never changes under a function), so the runtime never touches a thread_local
+// directly in code that switches: it calls these, whose bodies the caller cannot see.
+#include <cxxabi.h>
+
+#include "sched.hpp"
+
+namespace {
+thread_local goro::detail::worker* tls_worker = nullptr;
+thread_local goro::detail::g* tls_thread_g = nullptr;
+thread_local std::uint64_t tls_rng = 0;
+}  // namespace
+
+namespace goro::detail {
+
+__attribute__((noinline)) worker* current_worker() noexcept { return tls_worker; }
+
+__attribute__((noinline)) void set_current_worker(worker* w) noexcept { tls_worker = w; }
+
+// A plain thread's stand-in g, made on its first blocking call and freed at thread exit.
+__attribute__((noinline)) g* thread_g() noexcept {
+  if (!tls_thread_g) {
+    static thread_local std::unique_ptr<g> owner;
+    owner = std::make_unique<g>();
+    owner->is_thread = true;
+    tls_thread_g = owner.get();
+  }
+  return tls_thread_g;
+}
+
+__attribute__((noinline)) std::uint64_t* thread_rng() noexcept { return &tls_rng; }
+
+// libsupc++'s __cxa_eh_globals starts with these two fields on every ABI goro supports.
+__attribute__((noinline)) eh_state* thread_eh_state() noexcept {
+  return reinterpret_cast<eh_state*>(abi::__cxa_get_globals());
+}
+
+}  // namespace goro::detail
