@@ -27,6 +27,9 @@ void unlock_chan(void* c) { static_cast<chan_core*>(c)->lock.unlock(); }
 // After park returns: a waiter still queued was not completed, which happens only when
 // shutdown unwinds the goroutine. Dequeue it and unwind.
 void unwind_if_incomplete(chan_core* c, waitq& q, waiter& w) {
+  // A waker unlinks the waiter before it readies us, so this read is ordered after its
+  // write; only shutdown resumes a goroutine whose waiter is still queued.
+  if (!w.queued) return;
   std::lock_guard<spinlock> lock(c->lock);
   if (!w.queued) return;
   unlink(q, &w);

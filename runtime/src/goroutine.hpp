@@ -63,7 +63,7 @@ struct g {
 
   std::atomic<g_status> status{g_status::runnable};
   wait_reason reason = wait_reason::none;
-  std::int64_t waiting_since = 0;  // steady-clock ns
+  std::int64_t waiting_since = 0;  // cheap_ticks() when it parked
   eh_state eh;
   bool started = false;
   bool unwinding = false;  // shutdown: the next blocking call throws goroutine_exit

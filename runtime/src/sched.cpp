@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <limits>
 #include <new>
@@ -85,6 +86,16 @@ std::int64_t nanotime() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+std::int64_t cheap_ticks() noexcept {
+#if defined(__x86_64__)
+  return static_cast<std::int64_t>(__builtin_ia32_rdtsc());
+#else
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+#endif
 }
 
 std::uint32_t fastrand() noexcept {
@@ -312,12 +323,12 @@ namespace {
 // Goroutine side: jumps to the worker's scheduler with a request, and returns when some
 // worker resumes this goroutine.
 void switch_to_scheduler(g* gp, switch_request* req) noexcept {
-  gp->eh = *thread_eh_state();
   worker* w = gp->w;
+  gp->eh = *w->eh;
   fiber_transfer t = fiber_jump(gp->sched_ctx, w->sched_stack, req, req->kind == switch_kind::exit);
   gp->sched_ctx = t.fctx;
-  gp->w = static_cast<worker*>(t.data);
-  *thread_eh_state() = gp->eh;
+  gp->w = w = static_cast<worker*>(t.data);
+  *w->eh = gp->eh;
 }
 
 void free_goroutine(worker* w, g* gp) noexcept;
@@ -331,8 +342,8 @@ void exit_goroutine(g* gp) noexcept;
     what = ex.what();
   } catch (...) {
   }
-  std::fprintf(stderr, "panic: %s\n\ngoroutine %" PRIu64 " [running]:\ncreated at %s:%u\n",
-               what.c_str(), gp->id, gp->created_file, gp->created_line);
+  std::fprintf(stderr, "panic: %s\n\ngoroutine %" PRIu64 " [running]:\n", what.c_str(), gp->id);
+  if (!gp->is_main) std::fprintf(stderr, "created by %s:%u\n", gp->created_file, gp->created_line);
   std::fflush(stderr);
   _exit(2);
 }
@@ -345,7 +356,7 @@ void exit_goroutine(g* gp) noexcept;
   gp->sched_ctx = t.fctx;
   gp->w = w;
   gp->started = true;
-  *thread_eh_state() = eh_state{};
+  *w->eh = eh_state{};
   try {
     if (gp->unwinding) {
       gp->destroy(gp->closure);  // shutdown came before it ever ran
@@ -422,12 +433,12 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
     unlock(arg);  // the caller sees its wait incomplete and throws goroutine_exit
     return;
   }
-  if (!gp->stack.canary_intact()) {
+  if (!gp->stack.has_room(__builtin_frame_address(0))) {
     std::fprintf(stderr, "goroutine %" PRIu64 " stack overflow\n", gp->id);
     fatal("stack overflow");
   }
   gp->reason = why;
-  gp->waiting_since = nanotime();
+  gp->waiting_since = cheap_ticks();
   gp->status.store(g_status::waiting, std::memory_order_relaxed);
   switch_request req{switch_kind::park, unlock, arg};
   switch_to_scheduler(gp, &req);
@@ -455,7 +466,10 @@ g* find_runnable(worker* w) {
   runtime* rt = w->rt;
   for (;;) {
     if (rt->stopping.load(std::memory_order_acquire)) return nullptr;
-    if (w->timers.earliest() <= nanotime()) w->timers.run_due(nanotime());
+    if (w->timers.earliest() != INT64_MAX) {
+      const std::int64_t now = nanotime();
+      if (w->timers.earliest() <= now) w->timers.run_due(now);
+    }
 
     if (++w->schedtick % 61 == 0) {
       if (g* gp = global_get(rt, w, 1)) return gp;
@@ -476,9 +490,11 @@ g* find_runnable(worker* w) {
         for (unsigned k = 0; k < rt->nworkers; ++k) {
           worker* v = rt->workers[(start + k) % rt->nworkers].get();
           if (v == w) continue;
-          const std::int64_t now = nanotime();
-          if (v->timers.earliest() <= now && v->timers.run_due(now) > 0) {
-            if (g* gp = w->q.pop()) return gp;
+          if (v->timers.earliest() != INT64_MAX) {
+            const std::int64_t now = nanotime();
+            if (v->timers.earliest() <= now && v->timers.run_due(now) > 0) {
+              if (g* gp = w->q.pop()) return gp;
+            }
           }
           // Taking a victim's runnext on the last pass only: its owner will likely run it
           // in a moment (the partner of a ping-pong).
@@ -510,6 +526,7 @@ g* find_runnable(worker* w) {
         continue;
       }
     }
+    rt->stacks.trim();  // idle time is when returning memory costs nobody
     const std::int64_t when = w->timers.earliest();
     if (when == INT64_MAX) {
       w->park.park();
@@ -532,6 +549,7 @@ void init_sched_stack(worker* w) noexcept {
     w->sched_stack.size = size;
   }
   w->sched_stack.tsan_fiber = fiber_tsan_current();
+  w->eh = thread_eh_state();
 }
 
 void worker_loop(worker* w) {

@@ -33,6 +33,7 @@ struct worker {
   runq q;
   g* curg = nullptr;  // the goroutine this worker runs now; null in its scheduler loop
   fiber_stack sched_stack;  // this thread's own stack, where the scheduler loop runs
+  eh_state* eh = nullptr;   // this thread's C++ exception state (see eh_state)
   parker park;
   bool spinning = false;  // looking for work to steal; counted in runtime::nmspinning
   std::uint32_t schedtick = 0;
@@ -114,6 +115,9 @@ inline bool must_unwind(const g* gp) noexcept { return gp->unwinding && !gp->is_
 // Current worker's (or thread's) cheap random numbers.
 std::uint32_t fastrand() noexcept;
 std::int64_t nanotime() noexcept;
+// A cheap, monotonic, unitless clock (the TSC on x86-64) for stamping when a goroutine
+// started waiting: park is too hot a path for clock_gettime on some virtual machines.
+std::int64_t cheap_ticks() noexcept;
 
 [[noreturn]] void fatal(const char* msg) noexcept;
 

@@ -14,13 +14,10 @@ namespace goro::detail {
 
 namespace {
 
-constexpr std::uint64_t kCanary = 0x60d0c0ffee15dead;
 constexpr std::size_t kWarmReserve = 4096;
 
-std::size_t page_size() noexcept {
-  static const std::size_t p = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  return p;
-}
+const std::size_t the_page_size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+std::size_t page_size() noexcept { return the_page_size; }
 
 // How many guarded stacks may exist: a third of the mapping budget (two mappings each),
 // leaving the rest to the program and to unguarded stacks.
@@ -37,11 +34,8 @@ std::atomic<long> guarded_live{0};
 
 }  // namespace
 
-bool stack_mem::canary_intact() const noexcept {
-  if (guarded) return true;
-  std::uint64_t v;
-  std::memcpy(&v, base, sizeof v);
-  return v == kCanary;
+bool stack_mem::has_room(const void* sp) const noexcept {
+  return static_cast<const std::byte*>(sp) >= base + page_size();
 }
 
 stack_mem stack_pool::map(std::size_t size, bool guard) {
@@ -61,9 +55,7 @@ stack_mem stack_pool::map(std::size_t size, bool guard) {
     guard = false;
     munmap(lo + size, page);  // keep `size` bytes: drop the page we meant as a guard
   }
-  stack_mem s{guard ? lo + page : lo, size, guard};
-  if (!guard) std::memcpy(s.base, &kCanary, sizeof kCanary);
-  return s;
+  return stack_mem{guard ? lo + page : lo, size, guard};
 }
 
 void stack_pool::unmap(const stack_mem& s) noexcept {
@@ -88,12 +80,12 @@ void stack_pool::take(std::vector<stack_mem>& out, std::size_t n) {
     out.push_back(warm_.back());
     warm_.pop_back();
   }
+  warm_count_.store(warm_.size(), std::memory_order_relaxed);
   for (; n > 0 && !cold_.empty(); --n) {
     out.push_back(cold_.back());
     cold_.pop_back();
   }
   for (; n > 0; --n) {
-    all_.reserve(all_.size() + 1);
     stack_mem s = map(size_, true);
     all_.push_back(s);
     out.push_back(s);
@@ -102,16 +94,24 @@ void stack_pool::take(std::vector<stack_mem>& out, std::size_t n) {
 
 void stack_pool::give(const stack_mem* s, std::size_t n) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (warm_.size() < kWarmReserve) {
-      warm_.push_back(s[i]);
-      continue;
-    }
-    // Keep the lowest page (it holds the canary) and give the rest back.
-    const std::size_t page = page_size();
-    madvise(s[i].base + page, s[i].size - page, MADV_DONTNEED);
-    cold_.push_back(s[i]);
+  warm_.insert(warm_.end(), s, s + n);
+  warm_count_.store(warm_.size(), std::memory_order_relaxed);
+}
+
+void stack_pool::trim() {
+  if (warm_count_.load(std::memory_order_relaxed) <= kWarmReserve) return;
+  std::vector<stack_mem> excess;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (warm_.size() <= kWarmReserve) return;
+    // The oldest stacks go; the most recently freed stay warm.
+    excess.assign(warm_.begin(), warm_.end() - kWarmReserve);
+    warm_.erase(warm_.begin(), warm_.end() - kWarmReserve);
+    warm_count_.store(warm_.size(), std::memory_order_relaxed);
   }
+  for (const stack_mem& s : excess) madvise(s.base, s.size, MADV_DONTNEED);
+  std::lock_guard<std::mutex> lock(mu_);
+  cold_.insert(cold_.end(), excess.begin(), excess.end());
 }
 
 void stack_pool::leak(const stack_mem& s) {

@@ -2,13 +2,16 @@
 //
 // Every guard page costs the process two memory mappings, and Linux caps mappings at
 // vm.max_map_count (65530 by default), so only the first stacks (about a third of the
-// budget) get a PROT_NONE guard page below them; the rest carry a canary at their lowest
-// bytes, checked each time their goroutine parks, so an overflow is still reported.
-// Freed stacks go to the freeing worker's cache, then to a shared pool; stacks beyond a
-// warm reserve there give their memory back with madvise, keeping the address range.
+// budget) get a PROT_NONE guard page below them. For the rest, each park checks that the
+// goroutine's stack pointer is still above the stack's lowest page: cheaper than a canary,
+// which would cost every goroutine a resident page of its own.
+// Freed stacks go to the freeing worker's cache, then to a shared pool. When a worker is
+// about to go idle it trims the pool: stacks beyond a warm reserve give their memory back
+// with madvise (keeping the address range), off the hot path of spawn and exit.
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -21,7 +24,8 @@ struct stack_mem {
   bool guarded = false;
 
   std::byte* top() const noexcept { return base + size; }
-  bool canary_intact() const noexcept;
+  // Whether a stack pointer at `sp` is still clear of the stack's lowest page.
+  bool has_room(const void* sp) const noexcept;
 };
 
 class stack_pool {
@@ -37,6 +41,8 @@ class stack_pool {
   void take(std::vector<stack_mem>& out, std::size_t n);
   // Returns stacks of this pool's size.
   void give(const stack_mem* s, std::size_t n);
+  // Returns the memory of the stacks beyond the warm reserve to the kernel.
+  void trim();
   // Forgets s without unmapping it (a goroutine that could not be unwound still uses it).
   void leak(const stack_mem& s);
 
@@ -48,6 +54,7 @@ class stack_pool {
   std::size_t size_;
   std::mutex mu_;
   std::vector<stack_mem> warm_;  // recently used, pages still resident
+  std::atomic<std::size_t> warm_count_{0};
   std::vector<stack_mem> cold_;  // memory returned to the kernel
   std::vector<stack_mem> all_;   // every stack this pool mapped, to unmap at the end
 };

@@ -8,10 +8,13 @@
 
 #include "sched.hpp"
 
+// initial-exec: a direct %fs-relative access instead of a call to __tls_get_addr.
+#define GORO_TLS thread_local __attribute__((tls_model("initial-exec")))
+
 namespace {
-thread_local goro::detail::worker* tls_worker = nullptr;
-thread_local goro::detail::g* tls_thread_g = nullptr;
-thread_local std::uint64_t tls_rng = 0;
+GORO_TLS goro::detail::worker* tls_worker = nullptr;
+GORO_TLS goro::detail::g* tls_thread_g = nullptr;
+GORO_TLS std::uint64_t tls_rng = 0;
 }  // namespace
 
 namespace goro::detail {
