@@ -14,6 +14,7 @@
 // after that point sees nmspinning == 0 and wakes a worker, so no goroutine is stranded.
 #include "sched.hpp"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -291,7 +292,57 @@ bool any_work_visible(runtime* rt) noexcept {
   return false;
 }
 
+std::size_t count_process_threads() noexcept {
+  std::size_t n = 0;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') ++n;
+    }
+    closedir(d);
+  }
+  return n;
+}
+
+// Called by the worker that made every worker idle. If nothing can ever make a goroutine
+// runnable again (no queued goroutine, no pending timer, no thread outside the runtime
+// that could send), the program is deadlocked: say so as Go does and exit.
+void check_deadlock(runtime* rt) noexcept {
+  if (!rt->detect_deadlock || rt->main_done.load() || rt->stopping.load()) return;
+  if (any_work_visible(rt)) return;
+  for (auto& w : rt->workers) {
+    if (w->timers.earliest() != INT64_MAX) return;
+  }
+  if (background_timers_pending()) return;
+  // Ours: the workers, the thread waiting in run(), the background timer thread.
+  std::size_t ours = rt->nworkers + 1 + (background_timer_thread_started() ? 1 : 0);
+#if defined(__SANITIZE_THREAD__)
+  ours += 1;  // ThreadSanitizer's background thread
+#endif
+  if (count_process_threads() > ours) return;
+  std::lock_guard<spinlock> lock(rt->sched_lock);
+  if (rt->nidle.load() != rt->nworkers || rt->global_size.load() != 0) return;
+  std::fprintf(stderr, "fatal error: all goroutines are asleep - deadlock!\n\n");
+  dump_goroutines(rt, stderr);
+  std::fflush(stderr);
+  _exit(2);
+}
+
 }  // namespace
+
+void dump_goroutines(runtime* rt, std::FILE* out) noexcept {
+  rt->all.for_each([&](g* gp) {
+    const g_status st = gp->status.load(std::memory_order_relaxed);
+    const char* state = st == g_status::running   ? "running"
+                        : st == g_status::waiting ? wait_reason_text(gp->reason)
+                                                  : "runnable";
+    std::fprintf(out, "goroutine %" PRIu64 " [%s]:\n", gp->id, state);
+    if (gp->is_main) {
+      std::fprintf(out, "goro::run main function\n\n");
+    } else {
+      std::fprintf(out, "created by %s:%u\n\n", gp->created_file, gp->created_line);
+    }
+  });
+}
 
 // ---------------------------------------------------------------------------------------
 // ready: make a parked goroutine runnable
@@ -527,6 +578,7 @@ g* find_runnable(worker* w) {
       }
     }
     rt->stacks.trim();  // idle time is when returning memory costs nobody
+    if (rt->nidle.load(std::memory_order_acquire) == rt->nworkers) check_deadlock(rt);
     const std::int64_t when = w->timers.earliest();
     if (when == INT64_MAX) {
       w->park.park();
@@ -707,6 +759,7 @@ void run_main(const options& opts, void (*body)(void*), void* arg) {
   std::size_t stack_size = opts.stack_size ? opts.stack_size : kDefaultStackSize;
   stack_size = std::max<std::size_t>(stack_size, 16 * 1024);
   auto rt = std::make_unique<runtime>(n, stack_size);
+  rt->detect_deadlock = opts.detect_deadlock;
   the_runtime.store(rt.get(), std::memory_order_release);
 
   struct main_closure {

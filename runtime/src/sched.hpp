@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -92,11 +93,15 @@ struct runtime {
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<std::int64_t> live_outside{0};  // goroutines started or ended off the workers
   std::atomic<bool> stopping{false};
+  bool detect_deadlock = true;
   bool draining = false;  // shutdown unwinds the remaining goroutines, one thread only
 
   parker main_parker;  // the thread inside run() waits here for the main goroutine
   std::atomic<bool> main_done{false};
 };
+
+// Writes every live goroutine in the form of Go's traceback headers.
+void dump_goroutines(runtime* rt, std::FILE* out) noexcept;
 
 // The running runtime, or null.
 runtime* current_runtime() noexcept;

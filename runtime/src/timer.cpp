@@ -34,11 +34,15 @@ class background_timers {
     return instance;
   }
   timer_heap heap;
+  std::atomic<bool> started{false};
 
   void armed(bool earliest) {
     if (!earliest) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    if (!thread_.joinable()) {
+      thread_ = std::thread([this] { loop(); });
+      started.store(true, std::memory_order_release);
+    }
     changed_ = true;
     cv_.notify_one();
   }
@@ -256,6 +260,14 @@ void timer_heap::remove_at(std::size_t i) noexcept {
 
 void timer_heap::publish() noexcept {
   earliest_.store(heap_.empty() ? INT64_MAX : heap_.front()->when, std::memory_order_release);
+}
+
+bool background_timer_thread_started() noexcept {
+  return background_timers::get().started.load(std::memory_order_acquire);
+}
+
+bool background_timers_pending() noexcept {
+  return background_timers::get().heap.earliest() != INT64_MAX;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -76,6 +76,11 @@ class timer_heap {
   std::atomic<std::int64_t> earliest_{INT64_MAX};
 };
 
+// The background thread that serves plain threads' timers: whether it exists, and whether
+// any timer is pending there.
+bool background_timer_thread_started() noexcept;
+bool background_timers_pending() noexcept;
+
 // Arms t on the calling worker's heap (or the background thread's) to fire after `delay_ns`.
 void timer_arm(timer_state* t, std::int64_t delay_ns);
 // Stops t; true if it was armed (or its one-shot firing was under way).

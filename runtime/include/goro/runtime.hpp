@@ -30,6 +30,11 @@ struct options {
   // Bytes of stack per goroutine. 0: the default (256 KiB of address space, of which a
   // parked goroutine touches only a page or two).
   std::size_t stack_size = 0;
+  // When every goroutine is blocked and nothing can wake one (no timer pending, no thread
+  // outside the runtime alive), print Go's "all goroutines are asleep - deadlock!" with a
+  // goroutine dump and exit with status 2. Turn off for programs that are woken by means
+  // the runtime cannot see (a signal handler writing to a channel, say).
+  bool detect_deadlock = true;
 };
 
 // Runs main_fn as the main goroutine and returns when it returns: its int result, or 0.
