@@ -37,6 +37,24 @@ fiber_transfer fiber_jump(fiber_context to, const fiber_stack& to_stack, void* d
   return t;
 }
 
+fiber_transfer fiber_jump_ontop(fiber_context to, const fiber_stack& to_stack, void* data,
+                                fiber_transfer (*on_top)(fiber_transfer), bool exiting) noexcept {
+#if GORO_ASAN
+  void* fake = nullptr;
+  __sanitizer_start_switch_fiber(exiting ? nullptr : &fake, to_stack.bottom, to_stack.size);
+#endif
+#if GORO_TSAN
+  __tsan_switch_to_fiber(to_stack.tsan_fiber, 0);
+#endif
+  (void)to_stack;
+  (void)exiting;
+  ctx::transfer_t t = ctx::ontop_fcontext(to, data, on_top);
+#if GORO_ASAN
+  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
+  return t;
+}
+
 void fiber_landed(fiber_stack* from) noexcept {
 #if GORO_ASAN
   const void* bottom = nullptr;

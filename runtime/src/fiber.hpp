@@ -35,6 +35,13 @@ fiber_context fiber_make(void* top, std::size_t size, void (*entry)(fiber_transf
 fiber_transfer fiber_jump(fiber_context to, const fiber_stack& to_stack, void* data,
                           bool exiting = false) noexcept;
 
+// Like fiber_jump, but before `to` resumes, runs on_top(transfer) on its stack; what
+// on_top returns is what `to` receives. Lets the suspended fiber be dealt with (its lock
+// released, its stack freed) once nobody runs on it any more, without a third stack.
+fiber_transfer fiber_jump_ontop(fiber_context to, const fiber_stack& to_stack, void* data,
+                                fiber_transfer (*on_top)(fiber_transfer),
+                                bool exiting = false) noexcept;
+
 // Called first thing by a fiber's entry function and by each return from fiber_jump:
 // completes the sanitizer's view of the switch. `from` receives the stack we came from
 // (the thread's own stack the first time a worker starts a goroutine).

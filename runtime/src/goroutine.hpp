@@ -45,10 +45,9 @@ struct eh_state {
 };
 
 struct g {
-  // Switching. `ctx` is valid while the goroutine is not running; `sched_ctx` and `w` while
-  // it is (they name the worker that resumed it last).
+  // Switching. `ctx` is valid while the goroutine is not running; `w` names the worker
+  // running it (valid while it runs).
   fiber_context ctx = nullptr;
-  fiber_context sched_ctx = nullptr;
   worker* w = nullptr;
   fiber_stack fstack;
   g* schedlink = nullptr;  // global run queue link
@@ -63,7 +62,7 @@ struct g {
 
   std::atomic<g_status> status{g_status::runnable};
   wait_reason reason = wait_reason::none;
-  std::int64_t waiting_since = 0;  // cheap_ticks() when it parked
+  std::int64_t waiting_since = 0;  // about when it parked (worker::coarse_now)
   eh_state eh;
   bool started = false;
   bool unwinding = false;  // shutdown: the next blocking call throws goroutine_exit

@@ -47,8 +47,13 @@ std::atomic<runtime*> the_runtime{nullptr};
 std::mutex run_mutex;  // one runtime at a time
 
 enum class switch_kind { park, yield, exit };
+
+// What a goroutine that switches away asks to be done once it is off its stack: by the
+// scheduler loop, or by the next goroutine before that one resumes (see switch_away).
 struct switch_request {
   switch_kind kind;
+  g* gp;
+  worker* w;
   void (*unlock)(void*) = nullptr;
   void* arg = nullptr;
 };
@@ -89,15 +94,6 @@ std::int64_t nanotime() noexcept {
       .count();
 }
 
-std::int64_t cheap_ticks() noexcept {
-#if defined(__x86_64__)
-  return static_cast<std::int64_t>(__builtin_ia32_rdtsc());
-#else
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-#endif
-}
 
 std::uint32_t fastrand() noexcept {
   worker* w = current_worker();
@@ -371,18 +367,75 @@ void ready(g* gp) noexcept {
 
 namespace {
 
-// Goroutine side: jumps to the worker's scheduler with a request, and returns when some
-// worker resumes this goroutine.
-void switch_to_scheduler(g* gp, switch_request* req) noexcept {
-  worker* w = gp->w;
-  gp->eh = *w->eh;
-  fiber_transfer t = fiber_jump(gp->sched_ctx, w->sched_stack, req, req->kind == switch_kind::exit);
-  gp->sched_ctx = t.fctx;
-  gp->w = w = static_cast<worker*>(t.data);
-  *w->eh = gp->eh;
+void free_goroutine(worker* w, g* gp) noexcept;
+
+// Carries out a switch request, on a stack other than the requester's.
+void finish_request(switch_request* req) noexcept {
+  g* gp = req->gp;
+  worker* w = req->w;
+  switch (req->kind) {
+    case switch_kind::park:
+      req->unlock(req->arg);  // from here on another worker may resume gp
+      break;
+    case switch_kind::yield:
+      gp->status.store(g_status::runnable, std::memory_order_relaxed);
+      if (!w->rt->draining) global_put(w->rt, gp);
+      break;
+    case switch_kind::exit:
+      free_goroutine(w, gp);  // req lives on gp's stack: nothing reads it after this
+      break;
+  }
 }
 
-void free_goroutine(worker* w, g* gp) noexcept;
+// Runs on the next goroutine's stack before it resumes: records where the previous one
+// stopped and carries out its request.
+fiber_transfer finish_on_top(fiber_transfer t) noexcept {
+  auto* req = static_cast<switch_request*>(t.data);
+  worker* w = req->w;
+  req->gp->ctx = t.fctx;
+  finish_request(req);
+  return {nullptr, w};  // no new scheduler context: the worker's stays suspended
+}
+
+// Every resumed goroutine learns which worker runs it; one resumed by the scheduler loop
+// also learns where that loop is suspended.
+worker* landed(g* gp, fiber_transfer t) noexcept {
+  auto* w = static_cast<worker*>(t.data);
+  if (t.fctx) w->sched_ctx = t.fctx;
+  gp->w = w;
+  *w->eh = gp->eh;
+  return w;
+}
+
+// The next goroutine this worker may switch to directly, without a trip through the
+// scheduler loop: the local queue's, except every 61st switch, when the loop runs to look
+// at timers and the global queue (Go's schedtick fairness).
+g* next_local(worker* w) noexcept {
+  if (++w->schedtick % 61 == 0 || w->rt->stopping.load(std::memory_order_relaxed)) return nullptr;
+  return w->q.pop();
+}
+
+// Goroutine side: leaves gp's stack, switching straight to the next local goroutine if
+// there is one, else to the scheduler loop; returns when some worker resumes gp.
+void switch_away(g* gp, switch_kind kind, void (*unlock)(void*) = nullptr,
+                 void* arg = nullptr) noexcept {
+  worker* w = gp->w;
+  switch_request req{kind, gp, w, unlock, arg};
+  gp->eh = *w->eh;
+  const bool exiting = kind == switch_kind::exit;
+  fiber_transfer t;
+  if (g* next = next_local(w)) {
+    w->curg = next;
+    next->status.store(g_status::running, std::memory_order_relaxed);
+    next->w = w;
+    w->started_by_loop = false;
+    t = fiber_jump_ontop(next->ctx, next->fstack, &req, &finish_on_top, exiting);
+  } else {
+    t = fiber_jump(w->sched_ctx, w->sched_stack, &req, exiting);
+  }
+  landed(gp, t);
+}
+
 void exit_goroutine(g* gp) noexcept;
 
 [[noreturn]] void report_panic(g* gp, std::exception_ptr e) noexcept {
@@ -400,14 +453,17 @@ void exit_goroutine(g* gp) noexcept;
 }
 
 // The first code a goroutine runs, on its own stack.
+//
+// A fresh context resumed through fiber_jump_ontop does not receive the on-top function's
+// transfer (Boost.Context's entry trampoline drops it), so `t` is only meaningful when the
+// scheduler loop started us; the worker says which it was.
 [[noreturn]] void goroutine_main(fiber_transfer t) noexcept {
   fiber_landed(nullptr);
-  auto* w = static_cast<worker*>(t.data);
+  worker* w = current_worker();  // safe here: nothing ran on this stack before
   g* gp = w->curg;
-  gp->sched_ctx = t.fctx;
-  gp->w = w;
+  gp->eh = eh_state{};
+  landed(gp, w->started_by_loop ? t : fiber_transfer{nullptr, w});
   gp->started = true;
-  *w->eh = eh_state{};
   try {
     if (gp->unwinding) {
       gp->destroy(gp->closure);  // shutdown came before it ever ran
@@ -424,32 +480,23 @@ void exit_goroutine(g* gp) noexcept;
 }
 
 void exit_goroutine(g* gp) noexcept {
-  switch_request req{switch_kind::exit};
-  switch_to_scheduler(gp, &req);
+  switch_away(gp, switch_kind::exit);
   __builtin_unreachable();
 }
 
 // Worker side: runs gp until it switches back, then carries out its request.
+// Worker side: runs gp (and whatever it switches to directly) until a goroutine switches
+// back to the scheduler loop; then carries out that goroutine's request.
 void execute(worker* w, g* gp) noexcept {
   w->curg = gp;
   gp->status.store(g_status::running, std::memory_order_relaxed);
   gp->w = w;
+  w->started_by_loop = true;
   fiber_transfer t = fiber_jump(gp->ctx, gp->fstack, w);
   w->curg = nullptr;
-  gp->ctx = t.fctx;
   auto* req = static_cast<switch_request*>(t.data);
-  switch (req->kind) {
-    case switch_kind::park:
-      req->unlock(req->arg);  // from here on another worker may resume gp
-      break;
-    case switch_kind::yield:
-      gp->status.store(g_status::runnable, std::memory_order_relaxed);
-      if (!w->rt->draining) global_put(w->rt, gp);
-      break;
-    case switch_kind::exit:
-      free_goroutine(w, gp);
-      break;
-  }
+  req->gp->ctx = t.fctx;
+  finish_request(req);
 }
 
 void free_goroutine(worker* w, g* gp) noexcept {
@@ -489,10 +536,9 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
     fatal("stack overflow");
   }
   gp->reason = why;
-  gp->waiting_since = cheap_ticks();
+  gp->waiting_since = gp->w->coarse_now;
   gp->status.store(g_status::waiting, std::memory_order_relaxed);
-  switch_request req{switch_kind::park, unlock, arg};
-  switch_to_scheduler(gp, &req);
+  switch_away(gp, switch_kind::park, unlock, arg);
 }
 
 void yield_now() {
@@ -503,8 +549,7 @@ void yield_now() {
   }
   g* gp = w->curg;
   if (gp->unwinding && std::uncaught_exceptions() == 0) throw goroutine_exit{};
-  switch_request req{switch_kind::yield};
-  switch_to_scheduler(gp, &req);
+  switch_away(gp, switch_kind::yield);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -523,6 +568,7 @@ g* find_runnable(worker* w) {
     }
 
     if (++w->schedtick % 61 == 0) {
+      w->coarse_now = nanotime();
       if (g* gp = global_get(rt, w, 1)) return gp;
     }
     if (g* gp = w->q.pop()) return gp;
@@ -585,6 +631,7 @@ g* find_runnable(worker* w) {
     } else {
       w->park.park_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(when)));
     }
+    w->coarse_now = nanotime();
     leave_idle(rt, w);
   }
 }
@@ -634,9 +681,9 @@ spawn_slot spawn_alloc(std::size_t closure_size, std::size_t closure_align, std:
     if (w) {
       s = w->stacks.get(rt->stacks);
     } else {
-      std::vector<stack_mem> one;
-      rt->stacks.take(one, 1);
-      s = one.front();
+      stack_cache one;
+      s = one.get(rt->stacks);
+      one.flush(rt->stacks);
     }
   } else {
     s = stack_pool::map(stack_size, true);

@@ -33,11 +33,17 @@ struct worker {
   runtime* rt = nullptr;
   runq q;
   g* curg = nullptr;  // the goroutine this worker runs now; null in its scheduler loop
+  fiber_context sched_ctx = nullptr;  // the scheduler loop, suspended while a goroutine runs
+  bool started_by_loop = false;       // the last switch came from the loop (goroutine_main)
   fiber_stack sched_stack;  // this thread's own stack, where the scheduler loop runs
   eh_state* eh = nullptr;   // this thread's C++ exception state (see eh_state)
   parker park;
   bool spinning = false;  // looking for work to steal; counted in runtime::nmspinning
   std::uint32_t schedtick = 0;
+  // nanotime() as of this worker's last trip through the scheduler loop (refreshed at least
+  // every 61 switches and on each wake-up): when parked goroutines started waiting, to the
+  // precision a goroutine dump needs, without reading the clock on every park.
+  std::int64_t coarse_now = 0;
   std::uint64_t rng_state = 0;
   timer_heap timers;
   stack_cache stacks;
@@ -120,9 +126,7 @@ inline bool must_unwind(const g* gp) noexcept { return gp->unwinding && !gp->is_
 // Current worker's (or thread's) cheap random numbers.
 std::uint32_t fastrand() noexcept;
 std::int64_t nanotime() noexcept;
-// A cheap, monotonic, unitless clock (the TSC on x86-64) for stamping when a goroutine
-// started waiting: park is too hot a path for clock_gettime on some virtual machines.
-std::int64_t cheap_ticks() noexcept;
+
 
 [[noreturn]] void fatal(const char* msg) noexcept;
 

@@ -3,6 +3,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -124,6 +128,11 @@ stack_mem stack_cache::get(stack_pool& pool) {
   if (stacks_.empty()) pool.take(stacks_, kMax / 2);
   stack_mem s = stacks_.back();
   stacks_.pop_back();
+#if defined(__SANITIZE_ADDRESS__)
+  // The last goroutine on this stack may have left redzones poisoned (it never returned
+  // from the frames it was in when it ended or was unwound).
+  ASAN_UNPOISON_MEMORY_REGION(s.base, s.size);
+#endif
   return s;
 }
 
