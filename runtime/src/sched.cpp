@@ -557,15 +557,74 @@ void yield_now() {
 
 namespace {
 
+std::int64_t earliest_timer(runtime* rt) noexcept {
+  std::int64_t when = INT64_MAX;
+  for (auto& v : rt->workers) when = std::min(when, v->timers.earliest());
+  return when;
+}
+
+// Fires the due timers of every worker: the one that armed a timer may be busy in a long
+// computation or blocked in a system call. What they ready lands on the caller's queue.
+void run_due_timers(runtime* rt) {
+  if (earliest_timer(rt) == INT64_MAX) return;
+  const std::int64_t now = nanotime();
+  for (auto& v : rt->workers) {
+    if (v->timers.earliest() <= now) v->timers.run_due(now);
+  }
+}
+
+// Parks an idle worker. One of them (the timer sleeper) sleeps only until the earliest
+// timer of all workers; the rest sleep until woken.
+void sleep_idle(runtime* rt, worker* w) noexcept {
+  worker* none = nullptr;
+  if (!rt->timer_sleeper.compare_exchange_strong(none, w, std::memory_order_acq_rel)) {
+    w->park.park();
+    return;
+  }
+  const std::int64_t when = earliest_timer(rt);
+  rt->sleeper_until.store(when, std::memory_order_release);
+  // A timer armed after we looked finds sleeper_until later than itself and wakes us.
+  if (earliest_timer(rt) >= when) {
+    if (when == INT64_MAX) {
+      w->park.park();
+    } else {
+      w->park.park_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(when)));
+    }
+  }
+  rt->sleeper_until.store(INT64_MAX, std::memory_order_release);
+  rt->timer_sleeper.store(nullptr, std::memory_order_release);
+}
+
+}  // namespace
+
+void timer_added(runtime* rt, std::int64_t when) noexcept {
+  if (when >= rt->sleeper_until.load(std::memory_order_acquire)) return;
+  if (worker* s = rt->timer_sleeper.load(std::memory_order_acquire)) {
+    s->park.unpark();
+    return;
+  }
+  // No idle worker watches the timers: wake one to do it (it finds no work and becomes
+  // the timer sleeper). If none is idle, the busy ones look at timers as they schedule.
+  if (rt->nidle.load(std::memory_order_acquire) == 0) return;
+  worker* w = nullptr;
+  {
+    std::lock_guard<spinlock> lock(rt->sched_lock);
+    if (!rt->idle.empty()) {
+      w = rt->idle.back();
+      idle_remove_locked(rt, w);
+    }
+  }
+  if (w) w->park.unpark();
+}
+
+namespace {
+
 // Looks for a goroutine to run; parks the thread while there is none. Null: stop.
 g* find_runnable(worker* w) {
   runtime* rt = w->rt;
   for (;;) {
     if (rt->stopping.load(std::memory_order_acquire)) return nullptr;
-    if (w->timers.earliest() != INT64_MAX) {
-      const std::int64_t now = nanotime();
-      if (w->timers.earliest() <= now) w->timers.run_due(now);
-    }
+    run_due_timers(rt);
 
     if (++w->schedtick % 61 == 0) {
       w->coarse_now = nanotime();
@@ -587,12 +646,6 @@ g* find_runnable(worker* w) {
         for (unsigned k = 0; k < rt->nworkers; ++k) {
           worker* v = rt->workers[(start + k) % rt->nworkers].get();
           if (v == w) continue;
-          if (v->timers.earliest() != INT64_MAX) {
-            const std::int64_t now = nanotime();
-            if (v->timers.earliest() <= now && v->timers.run_due(now) > 0) {
-              if (g* gp = w->q.pop()) return gp;
-            }
-          }
           // Taking a victim's runnext on the last pass only: its owner will likely run it
           // in a moment (the partner of a ping-pong).
           if (g* gp = w->q.steal_from(v->q, attempt == 3)) return gp;
@@ -625,12 +678,7 @@ g* find_runnable(worker* w) {
     }
     rt->stacks.trim();  // idle time is when returning memory costs nobody
     if (rt->nidle.load(std::memory_order_acquire) == rt->nworkers) check_deadlock(rt);
-    const std::int64_t when = w->timers.earliest();
-    if (when == INT64_MAX) {
-      w->park.park();
-    } else {
-      w->park.park_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(when)));
-    }
+    sleep_idle(rt, w);
     w->coarse_now = nanotime();
     leave_idle(rt, w);
   }

@@ -98,6 +98,11 @@ struct runtime {
 
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<std::int64_t> live_outside{0};  // goroutines started or ended off the workers
+  // The one idle worker that sleeps until the earliest timer of all workers (the others
+  // park without a deadline), and that deadline (see timer_added).
+  std::atomic<worker*> timer_sleeper{nullptr};
+  std::atomic<std::int64_t> sleeper_until{INT64_MAX};
+
   std::atomic<bool> stopping{false};
   bool detect_deadlock = true;
   bool draining = false;  // shutdown unwinds the remaining goroutines, one thread only
@@ -118,6 +123,10 @@ worker* current_worker() noexcept;
 g* current_g() noexcept;
 
 void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why);
+
+// A worker's heap has a new earliest timer at `when`: make sure an idle worker will wake
+// for it (Go's wakeNetPoller), since the worker that armed it may stay busy.
+void timer_added(runtime* rt, std::int64_t when) noexcept;
 void ready(g* gp) noexcept;
 
 // A goroutine woken without completing its wait (shutdown): true if it must now unwind.

@@ -75,7 +75,42 @@ void stack_pool::unmap(const stack_mem& s) noexcept {
 stack_pool::stack_pool(std::size_t stack_size) : size_(stack_size) {}
 
 stack_pool::~stack_pool() {
-  for (const stack_mem& s : all_) unmap(s);
+  for (const slab& sl : slabs_) {
+    if (sl.leaked) continue;
+    munmap(sl.base, sl.bytes);
+    guarded_live.fetch_sub(sl.guarded, std::memory_order_relaxed);
+  }
+}
+
+// Maps n stacks with one mmap: [guard|stack][guard|stack]... while the guard budget lasts,
+// else [stack][stack]... (one mapping for all of them).
+void stack_pool::map_slab(std::vector<stack_mem>& out, std::size_t n) {
+  const std::size_t page = page_size();
+  const long want = static_cast<long>(n);
+  long guarded = 0;
+  if (guarded_live.fetch_add(want, std::memory_order_relaxed) + want <= guard_budget()) {
+    guarded = want;
+  } else {
+    guarded_live.fetch_sub(want, std::memory_order_relaxed);
+  }
+  const std::size_t stride = size_ + (guarded ? page : 0);
+  void* p = mmap(nullptr, n * stride, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (p == MAP_FAILED) {
+    guarded_live.fetch_sub(guarded, std::memory_order_relaxed);
+    throw std::bad_alloc();
+  }
+  auto* lo = static_cast<std::byte*>(p);
+  slabs_.push_back({lo, n * stride, static_cast<int>(guarded), false});
+  for (std::size_t i = 0; i < n; ++i) {
+    std::byte* at = lo + i * stride;
+    if (guarded) {
+      mprotect(at, page, PROT_NONE);
+      out.push_back({at + page, size_, true});
+    } else {
+      out.push_back({at, size_, false});
+    }
+  }
 }
 
 void stack_pool::take(std::vector<stack_mem>& out, std::size_t n) {
@@ -89,11 +124,7 @@ void stack_pool::take(std::vector<stack_mem>& out, std::size_t n) {
     out.push_back(cold_.back());
     cold_.pop_back();
   }
-  for (; n > 0; --n) {
-    stack_mem s = map(size_, true);
-    all_.push_back(s);
-    out.push_back(s);
-  }
+  if (n > 0) map_slab(out, n);
 }
 
 void stack_pool::give(const stack_mem* s, std::size_t n) {
@@ -120,8 +151,9 @@ void stack_pool::trim() {
 
 void stack_pool::leak(const stack_mem& s) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = std::find_if(all_.begin(), all_.end(), [&](const stack_mem& m) { return m.base == s.base; });
-  if (it != all_.end()) all_.erase(it);
+  for (slab& sl : slabs_) {
+    if (s.base >= sl.base && s.base < sl.base + sl.bytes) sl.leaked = true;
+  }
 }
 
 stack_mem stack_cache::get(stack_pool& pool) {

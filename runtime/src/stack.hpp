@@ -56,10 +56,18 @@ class stack_pool {
   std::vector<stack_mem> warm_;  // recently used, pages still resident
   std::atomic<std::size_t> warm_count_{0};
   std::vector<stack_mem> cold_;  // memory returned to the kernel
-  std::vector<stack_mem> all_;   // every stack this pool mapped, to unmap at the end
+  struct slab {
+    std::byte* base;
+    std::size_t bytes;
+    int guarded;  // how many of its stacks have a guard page
+    bool leaked;  // holds a stack still in use at shutdown: never unmapped
+  };
+  void map_slab(std::vector<stack_mem>& out, std::size_t n);
+  std::vector<slab> slabs_;  // every mapping this pool made, to unmap at the end
 };
 
-// A worker's private stack cache in front of the pool.
+// A worker's private stack cache in front of the pool. It takes stacks from the pool in
+// batches, which the pool maps with one mmap each.
 class stack_cache {
  public:
   static constexpr std::size_t kMax = 64;

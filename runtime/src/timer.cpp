@@ -91,7 +91,7 @@ void arm_locked(timer_state* t, std::int64_t when) {
   worker* w = current_worker();
   runtime* rt = current_runtime();
   if (w && w->rt == rt && rt && !rt->draining) {
-    w->timers.add(t, when);
+    if (w->timers.add(t, when)) timer_added(rt, when);
     return;
   }
   background_timers& bg = background_timers::get();
