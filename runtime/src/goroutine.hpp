@@ -59,6 +59,7 @@ struct g {
   stack_mem stack;
   const char* created_file = "";
   unsigned created_line = 0;
+  char name[32] = {};
 
   std::atomic<g_status> status{g_status::runnable};
   wait_reason reason = wait_reason::none;

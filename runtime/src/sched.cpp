@@ -283,9 +283,48 @@ void leave_idle(runtime* rt, worker* w) noexcept {
 bool any_work_visible(runtime* rt) noexcept {
   if (rt->global_size.load(std::memory_order_acquire) != 0) return true;
   for (auto& v : rt->workers) {
-    if (!v->q.empty()) return true;
+    if (!v->q.empty() || v->inbox_full.load(std::memory_order_acquire)) return true;
   }
   return false;
+}
+
+// options::debug_migrate: hands gp to a worker other than the one it last ran on, and
+// wakes that worker if it is idle.
+void send_elsewhere(runtime* rt, g* gp) noexcept {
+  worker* from = gp->w;
+  const unsigned n = rt->nworkers;
+  unsigned i = fastrand() % n;
+  if (from && rt->workers[i].get() == from) i = (i + 1 + fastrand() % (n - 1)) % n;
+  worker* v = rt->workers[i].get();
+  {
+    std::lock_guard<spinlock> lock(v->inbox_lock);
+    gp->schedlink = nullptr;
+    if (v->inbox_tail) {
+      v->inbox_tail->schedlink = gp;
+    } else {
+      v->inbox_head = gp;
+    }
+    v->inbox_tail = gp;
+    v->inbox_full.store(true, std::memory_order_release);
+  }
+  {
+    std::lock_guard<spinlock> lock(rt->sched_lock);
+    if (v->idle) idle_remove_locked(rt, v);
+  }
+  v->park.unpark();
+}
+
+g* take_inbox(worker* w) noexcept {
+  if (!w->inbox_full.load(std::memory_order_acquire)) return nullptr;
+  std::lock_guard<spinlock> lock(w->inbox_lock);
+  g* gp = w->inbox_head;
+  if (!gp) return nullptr;
+  w->inbox_head = gp->schedlink;
+  if (!w->inbox_head) {
+    w->inbox_tail = nullptr;
+    w->inbox_full.store(false, std::memory_order_release);
+  }
+  return gp;
 }
 
 std::size_t count_process_threads() noexcept {
@@ -317,28 +356,12 @@ void check_deadlock(runtime* rt) noexcept {
   if (count_process_threads() > ours) return;
   std::lock_guard<spinlock> lock(rt->sched_lock);
   if (rt->nidle.load() != rt->nworkers || rt->global_size.load() != 0) return;
-  std::fprintf(stderr, "fatal error: all goroutines are asleep - deadlock!\n\n");
-  dump_goroutines(rt, stderr);
-  std::fflush(stderr);
+  write_all(2, "fatal error: all goroutines are asleep - deadlock!\n\n");
+  dump_goroutines(rt, 2);
   _exit(2);
 }
 
 }  // namespace
-
-void dump_goroutines(runtime* rt, std::FILE* out) noexcept {
-  rt->all.for_each([&](g* gp) {
-    const g_status st = gp->status.load(std::memory_order_relaxed);
-    const char* state = st == g_status::running   ? "running"
-                        : st == g_status::waiting ? wait_reason_text(gp->reason)
-                                                  : "runnable";
-    std::fprintf(out, "goroutine %" PRIu64 " [%s]:\n", gp->id, state);
-    if (gp->is_main) {
-      std::fprintf(out, "goro::run main function\n\n");
-    } else {
-      std::fprintf(out, "created by %s:%u\n\n", gp->created_file, gp->created_line);
-    }
-  });
-}
 
 // ---------------------------------------------------------------------------------------
 // ready: make a parked goroutine runnable
@@ -354,6 +377,10 @@ void ready(g* gp) noexcept {
   gp->reason = wait_reason::none;
   if (!rt || rt->draining) return;  // shutdown resumes every goroutine itself
   worker* w = current_worker();
+  if (rt->migrate) {
+    send_elsewhere(rt, gp);
+    return;
+  }
   if (w && w->rt == rt) {
     local_put(rt, w, gp, /*next=*/true);
   } else {
@@ -624,10 +651,11 @@ g* find_runnable(worker* w) {
   runtime* rt = w->rt;
   for (;;) {
     if (rt->stopping.load(std::memory_order_acquire)) return nullptr;
+    w->coarse_now = nanotime();
     run_due_timers(rt);
+    if (g* gp = take_inbox(w)) return gp;
 
     if (++w->schedtick % 61 == 0) {
-      w->coarse_now = nanotime();
       if (g* gp = global_get(rt, w, 1)) return gp;
     }
     if (g* gp = w->q.pop()) return gp;
@@ -679,7 +707,6 @@ g* find_runnable(worker* w) {
     rt->stacks.trim();  // idle time is when returning memory costs nobody
     if (rt->nidle.load(std::memory_order_acquire) == rt->nworkers) check_deadlock(rt);
     sleep_idle(rt, w);
-    w->coarse_now = nanotime();
     leave_idle(rt, w);
   }
 }
@@ -702,6 +729,7 @@ void init_sched_stack(worker* w) noexcept {
 void worker_loop(worker* w) {
   set_current_worker(w);
   init_sched_stack(w);
+  void* alt_stack = thread_signal_stack_enter();
   while (g* gp = find_runnable(w)) {
     stop_spinning(w->rt, w);
     execute(w, gp);
@@ -711,6 +739,7 @@ void worker_loop(worker* w) {
     w->rt->nmspinning.fetch_sub(1, std::memory_order_relaxed);
   }
   *thread_eh_state() = eh_state{};  // the last goroutine's, not this thread's
+  thread_signal_stack_leave(alt_stack);
   set_current_worker(nullptr);
 }
 
@@ -855,6 +884,8 @@ void run_main(const options& opts, void (*body)(void*), void* arg) {
   stack_size = std::max<std::size_t>(stack_size, 16 * 1024);
   auto rt = std::make_unique<runtime>(n, stack_size);
   rt->detect_deadlock = opts.detect_deadlock;
+  const char* migrate_env = std::getenv("GORO_DEBUG_MIGRATE");
+  rt->migrate = n > 1 && (opts.debug_migrate || (migrate_env && std::strcmp(migrate_env, "1") == 0));
   the_runtime.store(rt.get(), std::memory_order_release);
 
   struct main_closure {
@@ -870,6 +901,7 @@ void run_main(const options& opts, void (*body)(void*), void* arg) {
   ::new (slot.closure) main_closure{body, arg};
   start(slot, &main_closure::run, &main_closure::destroy, std::source_location::current(), true);
 
+  install_signal_handlers();
   for (auto& w : rt->workers) {
     worker* wp = w.get();
     wp->thread = std::thread([wp] { worker_loop(wp); });
@@ -886,6 +918,8 @@ void run_main(const options& opts, void (*body)(void*), void* arg) {
   for (auto& w : rt->workers) {
     while (w->q.pop()) {
     }
+    w->inbox_head = w->inbox_tail = nullptr;
+    w->inbox_full.store(false);
     w->timers.clear();
   }
   drain(rt.get());
@@ -893,6 +927,7 @@ void run_main(const options& opts, void (*body)(void*), void* arg) {
     w->timers.clear();
     w->stacks.flush(rt->stacks);
   }
+  restore_signal_handlers();
   the_runtime.store(nullptr, std::memory_order_release);
 }
 
@@ -921,26 +956,6 @@ unsigned gomaxprocs() {
 std::uint64_t goroutine_id() {
   detail::worker* w = detail::current_worker();
   return (w && w->curg) ? w->curg->id : 0;
-}
-
-std::vector<goroutine_info> goroutines() {
-  std::vector<goroutine_info> out;
-  detail::runtime* rt = detail::current_runtime();
-  if (!rt) return out;
-  rt->all.for_each([&](detail::g* gp) {
-    goroutine_info info;
-    info.id = gp->id;
-    switch (gp->status.load(std::memory_order_relaxed)) {
-      case detail::g_status::running: info.state = "running"; break;
-      case detail::g_status::waiting: info.state = detail::wait_reason_text(gp->reason); break;
-      default: info.state = "runnable"; break;
-    }
-    info.created_file = gp->created_file;
-    info.created_line = gp->created_line;
-    out.push_back(std::move(info));
-  });
-  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id < b.id; });
-  return out;
 }
 
 }  // namespace goro

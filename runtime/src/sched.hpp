@@ -40,15 +40,20 @@ struct worker {
   parker park;
   bool spinning = false;  // looking for work to steal; counted in runtime::nmspinning
   std::uint32_t schedtick = 0;
-  // nanotime() as of this worker's last trip through the scheduler loop (refreshed at least
-  // every 61 switches and on each wake-up): when parked goroutines started waiting, to the
-  // precision a goroutine dump needs, without reading the clock on every park.
+  // nanotime() as of this worker's last trip through the scheduler loop (at least every 61
+  // switches): when parked goroutines started waiting, to the precision a goroutine dump
+  // needs (minutes), without reading the clock on every park.
   std::int64_t coarse_now = 0;
   std::uint64_t rng_state = 0;
   timer_heap timers;
   stack_cache stacks;
   std::uint64_t id_next = 0, id_end = 0;     // a batch of goroutine ids
   std::atomic<std::int64_t> live_delta{0};   // goroutines started minus ended here
+  // options::debug_migrate: goroutines that other workers readied, to run here.
+  spinlock inbox_lock;
+  g* inbox_head = nullptr;
+  g* inbox_tail = nullptr;
+  std::atomic<bool> inbox_full{false};
   // Guarded by runtime::sched_lock:
   bool idle = false;          // in runtime::idle
   bool woken_spinning = false;  // taken off the idle list by wakep, which counted it spinning
@@ -66,6 +71,18 @@ class registry {
     for (shard& s : shards_) {
       std::lock_guard<spinlock> lock(s.lock);
       for (g* gp = s.head; gp; gp = gp->all_next) f(gp);
+    }
+  }
+  // The same for a signal handler: a shard whose lock stays taken is skipped.
+  template <class F>
+  void for_each_try(F&& f) noexcept {
+    for (shard& s : shards_) {
+      bool locked = false;
+      for (int i = 0; i < 100000 && !(locked = s.lock.try_lock()); ++i) {
+      }
+      if (!locked) continue;
+      for (g* gp = s.head; gp; gp = gp->all_next) f(gp);
+      s.lock.unlock();
     }
   }
   g* any() noexcept;  // some live goroutine, or null (used only when the workers are stopped)
@@ -105,14 +122,24 @@ struct runtime {
 
   std::atomic<bool> stopping{false};
   bool detect_deadlock = true;
+  bool migrate = false;  // options::debug_migrate
   bool draining = false;  // shutdown unwinds the remaining goroutines, one thread only
 
   parker main_parker;  // the thread inside run() waits here for the main goroutine
   std::atomic<bool> main_done{false};
 };
 
-// Writes every live goroutine in the form of Go's traceback headers.
-void dump_goroutines(runtime* rt, std::FILE* out) noexcept;
+// Writes every live goroutine in the form of Go's traceback headers to a file descriptor,
+// with nothing but write(2) and try-locks, so that a signal handler may call it.
+void dump_goroutines(runtime* rt, int fd) noexcept;
+void write_all(int fd, const char* text) noexcept;
+
+// Installs the SIGQUIT (dump and exit 2) and SIGSEGV (stack overflow) handlers for the
+// duration of a run, and each worker thread's alternate signal stack.
+void install_signal_handlers() noexcept;
+void restore_signal_handlers() noexcept;
+void* thread_signal_stack_enter() noexcept;
+void thread_signal_stack_leave(void* stack) noexcept;
 
 // The running runtime, or null.
 runtime* current_runtime() noexcept;

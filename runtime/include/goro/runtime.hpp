@@ -35,6 +35,10 @@ struct options {
   // goroutine dump and exit with status 2. Turn off for programs that are woken by means
   // the runtime cannot see (a signal handler writing to a channel, say).
   bool detect_deadlock = true;
+  // Debugging aid: every wake-up moves the goroutine to another worker thread, so code that
+  // wrongly keeps thread-local state across a blocking call fails fast. Also turned on by
+  // the environment variable GORO_DEBUG_MIGRATE=1.
+  bool debug_migrate = false;
 };
 
 // Runs main_fn as the main goroutine and returns when it returns: its int result, or 0.

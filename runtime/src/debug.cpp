@@ -1,0 +1,252 @@
+// Diagnostics: goroutine snapshots and dumps, SIGQUIT, and stack-overflow reports.
+//
+// Dumps are written with write(2) into a small fixed buffer and the registry is walked with
+// try-locks, so the SIGQUIT handler and the deadlock detector can use the same code: a
+// signal may land while some thread holds a lock or is inside malloc.
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ostream>
+#include <string>
+
+#include <goro/debug.hpp>
+
+#include "sched.hpp"
+
+namespace goro::detail {
+
+namespace {
+
+// Appends text and numbers to a fixed buffer; no allocation, no locale.
+class line_buffer {
+ public:
+  line_buffer& operator<<(const char* s) {
+    while (*s && n_ < sizeof buf_) buf_[n_++] = *s++;
+    return *this;
+  }
+  line_buffer& operator<<(std::uint64_t v) {
+    char digits[24];
+    int k = 0;
+    do {
+      digits[k++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v);
+    while (k > 0 && n_ < sizeof buf_) buf_[n_++] = digits[--k];
+    return *this;
+  }
+  void flush(int fd) noexcept {
+    std::size_t off = 0;
+    while (off < n_) {
+      ssize_t w = ::write(fd, buf_ + off, n_ - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) break;
+      off += static_cast<std::size_t>(w);
+    }
+    n_ = 0;
+  }
+
+ private:
+  char buf_[512];
+  std::size_t n_ = 0;
+};
+
+const char* state_of(const g* gp) noexcept {
+  switch (gp->status.load(std::memory_order_relaxed)) {
+    case g_status::running: return "running";
+    case g_status::waiting: return wait_reason_text(gp->reason);
+    default: return "runnable";
+  }
+}
+
+std::int64_t waited_ns(const g* gp, std::int64_t now) noexcept {
+  if (gp->status.load(std::memory_order_relaxed) != g_status::waiting) return 0;
+  return std::max<std::int64_t>(0, now - gp->waiting_since);
+}
+
+// One goroutine's header, Go's way: "goroutine 7 [chan receive, 2 minutes]:".
+void write_goroutine(line_buffer& out, const g* gp, std::int64_t now) {
+  out << "goroutine " << gp->id;
+  if (gp->name[0]) out << " (" << gp->name << ")";
+  out << " [" << state_of(gp);
+  const std::uint64_t minutes = static_cast<std::uint64_t>(waited_ns(gp, now) / 60000000000);
+  if (minutes > 0) out << ", " << minutes << (minutes == 1 ? " minute" : " minutes");
+  out << "]:\n";
+  if (gp->is_main) {
+    out << "goro::run main function\n\n";
+  } else {
+    out << "created by " << gp->created_file << ":" << std::uint64_t{gp->created_line} << "\n\n";
+  }
+}
+
+// --- signals ---------------------------------------------------------------------------
+
+struct sigaction old_quit, old_segv, old_bus;
+bool installed = false;
+constexpr std::size_t kAltStackSize = 64 * 1024;
+
+void on_sigquit(int) {
+  if (runtime* rt = current_runtime()) {
+    write_all(2, "SIGQUIT: quit\n\n");
+    dump_goroutines(rt, 2);
+  }
+  _exit(2);
+}
+
+// A fault just below the running goroutine's stack is an overflow into its guard page (or,
+// for a stack without one, into whatever lies below it).
+void on_sigsegv(int sig, siginfo_t* info, void* uctx) {
+  worker* w = current_worker();
+  if (w && w->curg) {
+    const g* gp = w->curg;
+    auto* addr = static_cast<std::byte*>(info->si_addr);
+    const std::byte* base = gp->stack.base;
+    if (addr < base + 4096 && addr + 64 * 1024 >= base) {
+      line_buffer out;
+      out << "goroutine " << gp->id << " stack overflow\n";
+      out << "fatal error: stack overflow (" << std::uint64_t{gp->stack.size}
+          << "-byte stack; raise goro::options::stack_size or use goro::go_with_stack)\n\n";
+      out.flush(2);
+      dump_goroutines(w->rt, 2);
+      _exit(2);
+    }
+  }
+  // Not ours: hand it to whoever handled it before, or let the default action happen.
+  const struct sigaction& prev = sig == SIGSEGV ? old_segv : old_bus;
+  if (prev.sa_flags & SA_SIGINFO) {
+    if (prev.sa_sigaction) return prev.sa_sigaction(sig, info, uctx);
+  } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN && prev.sa_handler) {
+    return prev.sa_handler(sig);
+  }
+  signal(sig, SIG_DFL);  // returning re-executes the fault, now fatal
+}
+
+}  // namespace
+
+void write_all(int fd, const char* text) noexcept {
+  line_buffer out;
+  while (*text) {
+    const std::size_t chunk = std::min<std::size_t>(std::strlen(text), 256);
+    char part[257];
+    std::memcpy(part, text, chunk);
+    part[chunk] = '\0';
+    out << part;
+    out.flush(fd);
+    text += chunk;
+  }
+}
+
+void dump_goroutines(runtime* rt, int fd) noexcept {
+  const std::int64_t now = nanotime();
+  rt->all.for_each_try([&](g* gp) {
+    line_buffer out;
+    write_goroutine(out, gp, now);
+    out.flush(fd);
+  });
+}
+
+void install_signal_handlers() noexcept {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  const bool with_segv = false;  // the sanitizers report overflows themselves
+#else
+  const bool with_segv = true;
+#endif
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = &on_sigquit;
+  sigaction(SIGQUIT, &sa, &old_quit);
+  if (with_segv) {
+    struct sigaction sv {};
+    sigemptyset(&sv.sa_mask);
+    sv.sa_sigaction = &on_sigsegv;
+    sv.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigaction(SIGSEGV, &sv, &old_segv);
+    sigaction(SIGBUS, &sv, &old_bus);
+  }
+  installed = with_segv;
+}
+
+void restore_signal_handlers() noexcept {
+  sigaction(SIGQUIT, &old_quit, nullptr);
+  if (installed) {
+    sigaction(SIGSEGV, &old_segv, nullptr);
+    sigaction(SIGBUS, &old_bus, nullptr);
+  }
+}
+
+// A worker's SIGSEGV handler must not run on the goroutine stack that just overflowed.
+void* thread_signal_stack_enter() noexcept {
+  void* mem = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+  if (mem == MAP_FAILED) return nullptr;
+  stack_t ss{};
+  ss.ss_sp = mem;
+  ss.ss_size = kAltStackSize;
+  if (sigaltstack(&ss, nullptr) != 0) {
+    munmap(mem, kAltStackSize);
+    return nullptr;
+  }
+  return mem;
+}
+
+void thread_signal_stack_leave(void* stack) noexcept {
+  if (!stack) return;
+  stack_t ss{};
+  ss.ss_flags = SS_DISABLE;
+  sigaltstack(&ss, nullptr);
+  munmap(stack, kAltStackSize);
+}
+
+}  // namespace goro::detail
+
+namespace goro {
+
+std::vector<goroutine_info> goroutines() {
+  std::vector<goroutine_info> out;
+  detail::runtime* rt = detail::current_runtime();
+  if (!rt) return out;
+  const std::int64_t now = detail::nanotime();
+  rt->all.for_each([&](detail::g* gp) {
+    goroutine_info info;
+    info.id = gp->id;
+    info.name = gp->name;
+    info.state = detail::state_of(gp);
+    info.waiting = std::chrono::nanoseconds(detail::waited_ns(gp, now));
+    if (!gp->is_main) {  // the main goroutine was not created by a go(...)
+      info.created_file = gp->created_file;
+      info.created_line = gp->created_line;
+    }
+    out.push_back(std::move(info));
+  });
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  return out;
+}
+
+void dump_goroutines(std::ostream& out) {
+  for (const goroutine_info& g : goroutines()) {
+    out << "goroutine " << g.id;
+    if (!g.name.empty()) out << " (" << g.name << ")";
+    out << " [" << g.state;
+    const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(g.waiting).count();
+    if (minutes > 0) out << ", " << minutes << (minutes == 1 ? " minute" : " minutes");
+    out << "]:\n";
+    if (g.created_file.empty()) {
+      out << "goro::run main function\n\n";
+    } else {
+      out << "created by " << g.created_file << ":" << g.created_line << "\n\n";
+    }
+  }
+}
+
+void set_goroutine_name(std::string_view name) {
+  detail::worker* w = detail::current_worker();
+  if (!w || !w->curg) return;
+  const std::size_t n = std::min(name.size(), sizeof w->curg->name - 1);
+  std::memcpy(w->curg->name, name.data(), n);
+  w->curg->name[n] = '\0';
+}
+
+}  // namespace goro
