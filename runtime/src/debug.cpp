@@ -15,6 +15,7 @@
 
 #include <goro/debug.hpp>
 
+#include "sanitizers.hpp"
 #include "sched.hpp"
 
 namespace goro::detail {
@@ -149,7 +150,7 @@ void dump_goroutines(runtime* rt, int fd) noexcept {
 }
 
 void install_signal_handlers() noexcept {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if GORO_ASAN || GORO_TSAN
   const bool with_segv = false;  // the sanitizers report overflows themselves
 #else
   const bool with_segv = true;

@@ -1,14 +1,7 @@
 #include "fiber.hpp"
 
 
-#if defined(__SANITIZE_ADDRESS__)
-#define GORO_ASAN 1
-#include <sanitizer/asan_interface.h>
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define GORO_TSAN 1
-#include <sanitizer/tsan_interface.h>
-#endif
+#include "sanitizers.hpp"
 
 namespace goro::detail {
 

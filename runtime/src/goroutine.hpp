@@ -45,6 +45,14 @@ struct eh_state {
 };
 
 struct g {
+  struct switch_request {
+    enum kind_t : std::uint8_t { park, yield, exit } kind;
+    g* gp;
+    worker* w;
+    void (*unlock)(void*);
+    void* arg;
+  };
+
   // Switching. `ctx` is valid while the goroutine is not running; `w` names the worker
   // running it (valid while it runs).
   fiber_context ctx = nullptr;
@@ -65,6 +73,7 @@ struct g {
   wait_reason reason = wait_reason::none;
   std::int64_t waiting_since = 0;  // about when it parked (worker::coarse_now)
   eh_state eh;
+  switch_request request{};  // what to do once this goroutine is off its stack
   bool started = false;
   bool unwinding = false;  // shutdown: the next blocking call throws goroutine_exit
   bool is_main = false;

@@ -12,6 +12,7 @@
 // park on a futex until wakep() hands them work. Before parking, a spinning worker stops
 // counting itself spinning and looks at every queue once more: whoever readied a goroutine
 // after that point sees nmspinning == 0 and wakes a worker, so no goroutine is stranded.
+#include "sanitizers.hpp"
 #include "sched.hpp"
 
 #include <dirent.h>
@@ -46,17 +47,9 @@ constexpr std::size_t kDefaultStackSize = 256 * 1024;
 std::atomic<runtime*> the_runtime{nullptr};
 std::mutex run_mutex;  // one runtime at a time
 
-enum class switch_kind { park, yield, exit };
-
-// What a goroutine that switches away asks to be done once it is off its stack: by the
-// scheduler loop, or by the next goroutine before that one resumes (see switch_away).
-struct switch_request {
-  switch_kind kind;
-  g* gp;
-  worker* w;
-  void (*unlock)(void*) = nullptr;
-  void* arg = nullptr;
-};
+// What a goroutine that switches away asks to be done once it is off its stack (see
+// g::request): by the scheduler loop, or by the next goroutine before that one resumes.
+using switch_request = g::switch_request;
 
 unsigned default_threads() {
   if (const char* env = std::getenv("GOMAXPROCS")) {
@@ -350,7 +343,7 @@ void check_deadlock(runtime* rt) noexcept {
   if (background_timers_pending()) return;
   // Ours: the workers, the thread waiting in run(), the background timer thread.
   std::size_t ours = rt->nworkers + 1 + (background_timer_thread_started() ? 1 : 0);
-#if defined(__SANITIZE_THREAD__)
+#if GORO_TSAN
   ours += 1;  // ThreadSanitizer's background thread
 #endif
   if (count_process_threads() > ours) return;
@@ -401,14 +394,14 @@ void finish_request(switch_request* req) noexcept {
   g* gp = req->gp;
   worker* w = req->w;
   switch (req->kind) {
-    case switch_kind::park:
+    case switch_request::park:
       req->unlock(req->arg);  // from here on another worker may resume gp
       break;
-    case switch_kind::yield:
+    case switch_request::yield:
       gp->status.store(g_status::runnable, std::memory_order_relaxed);
       if (!w->rt->draining) global_put(w->rt, gp);
       break;
-    case switch_kind::exit:
+    case switch_request::exit:
       free_goroutine(w, gp);  // req lives on gp's stack: nothing reads it after this
       break;
   }
@@ -444,12 +437,15 @@ g* next_local(worker* w) noexcept {
 
 // Goroutine side: leaves gp's stack, switching straight to the next local goroutine if
 // there is one, else to the scheduler loop; returns when some worker resumes gp.
-void switch_away(g* gp, switch_kind kind, void (*unlock)(void*) = nullptr,
+void switch_away(g* gp, switch_request::kind_t kind, void (*unlock)(void*) = nullptr,
                  void* arg = nullptr) noexcept {
   worker* w = gp->w;
-  switch_request req{kind, gp, w, unlock, arg};
+  // In the g, not on the stack: an exiting goroutine's stack frames (and the sanitizers'
+  // shadow copies of them) may be gone before the request is read.
+  switch_request& req = gp->request;
+  req = {kind, gp, w, unlock, arg};
   gp->eh = *w->eh;
-  const bool exiting = kind == switch_kind::exit;
+  const bool exiting = kind == switch_request::exit;
   fiber_transfer t;
   if (g* next = next_local(w)) {
     w->curg = next;
@@ -507,7 +503,7 @@ void exit_goroutine(g* gp) noexcept;
 }
 
 void exit_goroutine(g* gp) noexcept {
-  switch_away(gp, switch_kind::exit);
+  switch_away(gp, switch_request::exit);
   __builtin_unreachable();
 }
 
@@ -565,7 +561,7 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
   gp->reason = why;
   gp->waiting_since = gp->w->coarse_now;
   gp->status.store(g_status::waiting, std::memory_order_relaxed);
-  switch_away(gp, switch_kind::park, unlock, arg);
+  switch_away(gp, switch_request::park, unlock, arg);
 }
 
 void yield_now() {
@@ -576,7 +572,7 @@ void yield_now() {
   }
   g* gp = w->curg;
   if (gp->unwinding && std::uncaught_exceptions() == 0) throw goroutine_exit{};
-  switch_away(gp, switch_kind::yield);
+  switch_away(gp, switch_request::yield);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,11 +1,9 @@
 #include "stack.hpp"
 
+#include "sanitizers.hpp"
+
 #include <sys/mman.h>
 #include <unistd.h>
-
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#endif
 
 #include <algorithm>
 #include <atomic>
@@ -160,7 +158,7 @@ stack_mem stack_cache::get(stack_pool& pool) {
   if (stacks_.empty()) pool.take(stacks_, kMax / 2);
   stack_mem s = stacks_.back();
   stacks_.pop_back();
-#if defined(__SANITIZE_ADDRESS__)
+#if GORO_ASAN
   // The last goroutine on this stack may have left redzones poisoned (it never returned
   // from the frames it was in when it ended or was unwound).
   ASAN_UNPOISON_MEMORY_REGION(s.base, s.size);

@@ -1,0 +1,25 @@
+// Which sanitizer this translation unit is built with: GORO_ASAN, GORO_TSAN (GCC defines
+// __SANITIZE_*__, clang answers __has_feature).
+#pragma once
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GORO_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define GORO_TSAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(GORO_ASAN)
+#define GORO_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer) && !defined(GORO_TSAN)
+#define GORO_TSAN 1
+#endif
+#endif
+
+#if GORO_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+#if GORO_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
