@@ -273,10 +273,12 @@ void leave_idle(runtime* rt, worker* w) noexcept {
   }
 }
 
-bool any_work_visible(runtime* rt) noexcept {
+// Work that `self` could take: queued anywhere (stealable), or in its own inbox.
+bool any_work_visible(runtime* rt, worker* self) noexcept {
   if (rt->global_size.load(std::memory_order_acquire) != 0) return true;
+  if (self && self->inbox_full.load(std::memory_order_acquire)) return true;
   for (auto& v : rt->workers) {
-    if (!v->q.empty() || v->inbox_full.load(std::memory_order_acquire)) return true;
+    if (!v->q.empty()) return true;
   }
   return false;
 }
@@ -300,11 +302,17 @@ void send_elsewhere(runtime* rt, g* gp) noexcept {
     v->inbox_tail = gp;
     v->inbox_full.store(true, std::memory_order_release);
   }
+  // A busy worker finds its inbox in find_runnable; an idle one must be woken. (A worker
+  // going idle checks its inbox under sched_lock, so it either sees gp or is seen idle.)
+  bool wake = false;
   {
     std::lock_guard<spinlock> lock(rt->sched_lock);
-    if (v->idle) idle_remove_locked(rt, v);
+    if (v->idle) {
+      idle_remove_locked(rt, v);
+      wake = true;
+    }
   }
-  v->park.unpark();
+  if (wake) v->park.unpark();
 }
 
 g* take_inbox(worker* w) noexcept {
@@ -336,7 +344,7 @@ std::size_t count_process_threads() noexcept {
 // that could send), the program is deadlocked: say so as Go does and exit.
 void check_deadlock(runtime* rt) noexcept {
   if (!rt->detect_deadlock || rt->main_done.load() || rt->stopping.load()) return;
-  if (any_work_visible(rt)) return;
+  if (any_work_visible(rt, nullptr)) return;
   for (auto& w : rt->workers) {
     if (w->timers.earliest() != INT64_MAX) return;
   }
@@ -682,6 +690,7 @@ g* find_runnable(worker* w) {
       std::lock_guard<spinlock> lock(rt->sched_lock);
       if (rt->stopping.load(std::memory_order_acquire)) return nullptr;
       if (g* gp = global_get_locked(rt, w, runq::kSize / 2)) return gp;
+      if (w->inbox_full.load(std::memory_order_acquire)) continue;
       w->idle = true;
       w->woken_spinning = false;
       rt->idle.push_back(w);
@@ -691,7 +700,7 @@ g* find_runnable(worker* w) {
       w->spinning = false;
       rt->nmspinning.fetch_sub(1, std::memory_order_acq_rel);
       // Whoever readied a goroutine while we still counted as spinning left it to us.
-      if (any_work_visible(rt)) {
+      if (any_work_visible(rt, w)) {
         leave_idle(rt, w);
         if (!w->spinning) {
           w->spinning = true;
