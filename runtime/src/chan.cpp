@@ -53,16 +53,31 @@ chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
 }
 
 void chan_destroy(chan_core* c) noexcept {
-  for (std::size_t i = 0; i < c->count; ++i) c->ops->destroy(c->slot((c->recvx + i) % c->cap));
+  for (std::size_t i = 0, n = c->count(); i < n; ++i) c->ops->destroy(c->slot((c->recvx + i) % c->cap));
   const std::size_t align = std::max(c->ops->align, alignof(chan_core));
   c->~chan_core();
   ::operator delete(static_cast<void*>(c), std::align_val_t(align));
 }
 
+// Go's empty(c) and full(c): the capacity never changes, and for an unbuffered channel
+// the queue of the other side tells. An answer of "would block" may be stale by the time
+// it is used, which is fine: the operation then linearises at the moment of the peek.
+// Go's chanrecv explains why "open" must be read after "empty".
+bool recv_would_block(const chan_core* c) noexcept {
+  const bool empty = c->cap == 0 ? first_waiter(c->sendq) == nullptr : c->count_.load(std::memory_order_acquire) == 0;
+  return empty && !c->closed_.load(std::memory_order_acquire);
+}
+
+bool send_would_block(const chan_core* c) noexcept {
+  if (c->closed_.load(std::memory_order_acquire)) return false;  // proceeds: it panics
+  return c->cap == 0 ? first_waiter(c->recvq) == nullptr
+                     : c->count_.load(std::memory_order_acquire) == c->cap;
+}
+
 void put_in_buffer_locked(chan_core* c, void* value) noexcept {
   c->ops->move_construct(c->slot(c->sendx), value);
   if (++c->sendx == c->cap) c->sendx = 0;
-  ++c->count;
+  c->set_count(c->count() + 1);
 }
 
 void take_from_buffer_locked(chan_core* c, void* out) noexcept {
@@ -70,7 +85,7 @@ void take_from_buffer_locked(chan_core* c, void* out) noexcept {
   c->ops->move_construct(out, s);
   c->ops->destroy(s);
   if (++c->recvx == c->cap) c->recvx = 0;
-  --c->count;
+  c->set_count(c->count() - 1);
 }
 
 void rotate_with_sender_locked(chan_core* c, void* out, waiter* sender) noexcept {
@@ -92,7 +107,7 @@ void wake(waiter* w, bool success) noexcept {
 void chan_send(chan_core* c, void* value) {
   if (!c) block_forever(wait_reason::chan_send_nil);
   c->lock.lock();
-  if (c->closed) {
+  if (c->closed()) {
     c->lock.unlock();
     throw panic_error("send on closed channel");
   }
@@ -102,7 +117,7 @@ void chan_send(chan_core* c, void* value) {
     wake(r, true);
     return;
   }
-  if (c->count < c->cap) {
+  if (c->count() < c->cap) {
     put_in_buffer_locked(c, value);
     c->lock.unlock();
     return;
@@ -122,7 +137,7 @@ void chan_send(chan_core* c, void* value) {
 bool chan_recv(chan_core* c, void* out) {
   if (!c) block_forever(wait_reason::chan_receive_nil);
   c->lock.lock();
-  if (c->closed && c->count == 0) {
+  if (c->closed() && c->count() == 0) {
     c->lock.unlock();
     return false;
   }
@@ -137,7 +152,7 @@ bool chan_recv(chan_core* c, void* out) {
     wake(s, true);
     return true;
   }
-  if (c->count > 0) {
+  if (c->count() > 0) {
     take_from_buffer_locked(c, out);
     c->lock.unlock();
     return true;
@@ -157,11 +172,11 @@ bool chan_recv(chan_core* c, void* out) {
 void chan_close(chan_core* c) {
   if (!c) throw panic_error("close of nil channel");
   c->lock.lock();
-  if (c->closed) {
+  if (c->closed()) {
     c->lock.unlock();
     throw panic_error("close of closed channel");
   }
-  c->closed = true;
+  c->closed_.store(true, std::memory_order_release);
   // Collect every waiter, then wake them with the lock released.
   waiter* woken = nullptr;
   waiter** tail = &woken;
@@ -181,7 +196,7 @@ void chan_close(chan_core* c) {
 
 bool chan_try_send(chan_core* c, void* value) noexcept {
   c->lock.lock();
-  if (c->closed) {
+  if (c->closed()) {
     c->lock.unlock();
     return false;
   }
@@ -191,7 +206,7 @@ bool chan_try_send(chan_core* c, void* value) noexcept {
     wake(r, true);
     return true;
   }
-  bool room = c->count < c->cap;
+  bool room = c->count() < c->cap;
   if (room) put_in_buffer_locked(c, value);
   c->lock.unlock();
   return room;
@@ -199,9 +214,9 @@ bool chan_try_send(chan_core* c, void* value) noexcept {
 
 std::size_t chan_drain(chan_core* c) noexcept {
   std::lock_guard<spinlock> lock(c->lock);
-  const std::size_t n = c->count;
+  const std::size_t n = c->count();
   for (std::size_t i = 0; i < n; ++i) c->ops->destroy(c->slot((c->recvx + i) % c->cap));
-  c->count = 0;
+  c->set_count(0);
   c->sendx = c->recvx;
   return n;
 }
@@ -209,7 +224,7 @@ std::size_t chan_drain(chan_core* c) noexcept {
 std::size_t chan_len(const chan_core* c) noexcept {
   auto* m = const_cast<chan_core*>(c);
   std::lock_guard<spinlock> lock(m->lock);
-  return m->count;
+  return m->count();
 }
 
 std::size_t chan_cap(const chan_core* c) noexcept { return c->cap; }

@@ -69,6 +69,8 @@ class runq {
     return gp;
   }
 
+  bool has_next() const noexcept { return next_.load(std::memory_order_acquire) != nullptr; }
+
   bool empty() const noexcept {
     return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire) &&
            next_.load(std::memory_order_acquire) == nullptr;

@@ -650,6 +650,35 @@ void timer_added(runtime* rt, std::int64_t when) noexcept {
 
 namespace {
 
+// Steals half of a victim's queue. A spinning worker keeps looking for a few microseconds
+// before it gives up: work often appears in that window (the partner of a ping-pong, the
+// next stage of a pipeline), and a worker that parks and is woken again costs two system
+// calls. A victim's runnext is taken last, and only after giving its owner ~3 us to run it
+// (Go's usleep(3) in runqgrab): it is most likely the partner of the goroutine running
+// there, and stealing it would split the pair across threads.
+g* steal_work(runtime* rt, worker* w) noexcept {
+  const std::int64_t give_up = nanotime() + 20000;
+  for (int round = 0;; ++round) {
+    const bool last = round >= 3 && nanotime() >= give_up;
+    const unsigned start = static_cast<unsigned>(next_rand(w->rng_state) % rt->nworkers);
+    for (unsigned k = 0; k < rt->nworkers; ++k) {
+      worker* v = rt->workers[(start + k) % rt->nworkers].get();
+      if (v == w) continue;
+      if (g* gp = w->q.steal_from(v->q, false)) return gp;
+      if (last && v->q.has_next()) {
+        if (v->curg) {
+          const std::int64_t until = nanotime() + 3000;
+          while (v->q.has_next() && nanotime() < until) spin_pause();
+        }
+        if (g* gp = w->q.steal_from(v->q, true)) return gp;
+      }
+    }
+    if (rt->global_size.load(std::memory_order_acquire) != 0) return nullptr;  // caller takes it
+    if (last || rt->stopping.load(std::memory_order_acquire)) return nullptr;
+    for (int i = 0; i < 50; ++i) spin_pause();
+  }
+}
+
 // Looks for a goroutine to run; parks the thread while there is none. Null: stop.
 g* find_runnable(worker* w) {
   runtime* rt = w->rt;
@@ -673,16 +702,7 @@ g* find_runnable(worker* w) {
         w->spinning = true;
         rt->nmspinning.fetch_add(1, std::memory_order_acq_rel);
       }
-      for (int attempt = 0; attempt < 4; ++attempt) {
-        const unsigned start = static_cast<unsigned>(next_rand(w->rng_state) % rt->nworkers);
-        for (unsigned k = 0; k < rt->nworkers; ++k) {
-          worker* v = rt->workers[(start + k) % rt->nworkers].get();
-          if (v == w) continue;
-          // Taking a victim's runnext on the last pass only: its owner will likely run it
-          // in a moment (the partner of a ping-pong).
-          if (g* gp = w->q.steal_from(v->q, attempt == 3)) return gp;
-        }
-      }
+      if (g* gp = steal_work(rt, w)) return gp;
     }
 
     // Nothing found: become idle.

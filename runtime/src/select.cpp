@@ -89,6 +89,17 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
     if (fallback != kNone) return fallback;
     block_forever(gp, n == 0 ? wait_reason::select_no_cases : wait_reason::select);
   }
+  // One case and a default (Go's selectnbsend/selectnbrecv): a lock-free peek settles the
+  // common "not ready" outcome.
+  if (active == 1 && fallback != kNone) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const case_state* c = cases[i];
+      if (c->kind == case_kind::fallback || !c->chan) continue;
+      const bool blocks =
+          c->kind == case_kind::recv ? recv_would_block(c->chan) : send_would_block(c->chan);
+      if (blocks) return fallback;
+    }
+  }
 
   // Poll order: a random permutation of the active cases (Fisher-Yates).
   small_array<std::uint32_t, 16> order(active);
@@ -125,18 +136,18 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
         cs->ok = cs->has_value = true;
         return i;
       }
-      if (c->count > 0) {
+      if (c->count() > 0) {
         take_from_buffer_locked(c, cs->elem);
         locks.unlock();
         cs->ok = cs->has_value = true;
         return i;
       }
-      if (c->closed) {
+      if (c->closed()) {
         locks.unlock();
         return i;
       }
     } else {
-      if (c->closed) {
+      if (c->closed()) {
         locks.unlock();
         throw panic_error("send on closed channel");
       }
@@ -146,7 +157,7 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
         wake(r, true);
         return i;
       }
-      if (c->count < c->cap) {
+      if (c->count() < c->cap) {
         put_in_buffer_locked(c, cs->elem);
         locks.unlock();
         return i;

@@ -9,11 +9,7 @@ namespace goro::detail {
 void spin_wait_slow(const std::atomic<bool>& flag) noexcept {
   for (int i = 0; flag.load(std::memory_order_relaxed); ++i) {
     if (i < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#elif defined(__aarch64__)
-      asm volatile("yield");
-#endif
+      spin_pause();
     } else {
       sched_yield();
     }

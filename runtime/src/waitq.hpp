@@ -5,11 +5,21 @@
 // on its goroutine's select_done. Callers hold the lock that guards the queue.
 #pragma once
 
+#include <atomic>
+
 #include <goro/detail/wait_queue.hpp>
 
 #include "goroutine.hpp"
 
 namespace goro::detail {
+
+// `first` is also read without the lock, by non-blocking selects (see first_waiter).
+inline void set_first(waitq& q, waiter* w) noexcept {
+  std::atomic_ref<waiter*>(q.first).store(w, std::memory_order_relaxed);
+}
+inline waiter* first_waiter(const waitq& q) noexcept {
+  return std::atomic_ref<waiter*>(const_cast<waiter*&>(q.first)).load(std::memory_order_relaxed);
+}
 
 inline void enqueue(waitq& q, waiter* w) noexcept {
   w->next = nullptr;
@@ -17,7 +27,7 @@ inline void enqueue(waitq& q, waiter* w) noexcept {
   if (q.last) {
     q.last->next = w;
   } else {
-    q.first = w;
+    set_first(q, w);
   }
   q.last = w;
   w->queued = true;
@@ -27,7 +37,7 @@ inline void unlink(waitq& q, waiter* w) noexcept {
   if (w->prev) {
     w->prev->next = w->next;
   } else {
-    q.first = w->next;
+    set_first(q, w->next);
   }
   if (w->next) {
     w->next->prev = w->prev;

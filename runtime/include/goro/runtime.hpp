@@ -65,17 +65,50 @@ int run(F main_fn) {
 }
 
 // goro::go(f, args...) runs f(args...) in a new goroutine; f and args are decay-copied as
-// std::thread does. (It is a class so that it can record where it was called from: the
-// goroutine dump and panic messages name that file:line.)
+// std::thread does. Each overload records where it was called from (std::source_location
+// after a fixed number of arguments), which goroutine dumps and panic messages name; calls
+// with more than six arguments are not located.
+#define GORO_DETAIL_LOCATION const std::source_location& where = std::source_location::current()
+template <class F>
+void go(F&& f, GORO_DETAIL_LOCATION) {
+  detail::spawn(0, where, std::forward<F>(f));
+}
+template <class F, class A1>
+void go(F&& f, A1&& a1, GORO_DETAIL_LOCATION) {
+  detail::spawn(0, where, std::forward<F>(f), std::forward<A1>(a1));
+}
+template <class F, class A1, class A2>
+void go(F&& f, A1&& a1, A2&& a2, GORO_DETAIL_LOCATION) {
+  detail::spawn(0, where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2));
+}
+template <class F, class A1, class A2, class A3>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, GORO_DETAIL_LOCATION) {
+  detail::spawn(0, where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                std::forward<A3>(a3));
+}
+template <class F, class A1, class A2, class A3, class A4>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, GORO_DETAIL_LOCATION) {
+  detail::spawn(0, where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                std::forward<A3>(a3), std::forward<A4>(a4));
+}
+template <class F, class A1, class A2, class A3, class A4, class A5>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, GORO_DETAIL_LOCATION) {
+  detail::spawn(0, where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5));
+}
+template <class F, class A1, class A2, class A3, class A4, class A5, class A6>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, GORO_DETAIL_LOCATION) {
+  detail::spawn(0, where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5),
+                std::forward<A6>(a6));
+}
 template <class F, class... Args>
-struct go {
-  explicit go(F&& f, Args&&... args,
-              const std::source_location& where = std::source_location::current()) {
-    detail::spawn(0, where, std::forward<F>(f), std::forward<Args>(args)...);
-  }
-};
-template <class F, class... Args>
-go(F&&, Args&&...) -> go<F, Args...>;
+  requires(sizeof...(Args) > 6)
+void go(F&& f, Args&&... args) {
+  detail::spawn(0, std::source_location::current(), std::forward<F>(f),
+                std::forward<Args>(args)...);
+}
+#undef GORO_DETAIL_LOCATION
 
 // Like go(f, args...) with a stack of `stack_size` bytes, for deep recursion.
 template <class F, class... Args>

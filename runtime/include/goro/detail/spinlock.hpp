@@ -10,6 +10,15 @@ namespace goro::detail {
 
 void spin_wait_slow(const std::atomic<bool>& flag) noexcept;
 
+// One short busy-wait step (the CPU's pause instruction).
+inline void spin_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 class spinlock {
  public:
   void lock() noexcept {

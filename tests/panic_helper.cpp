@@ -1,0 +1,191 @@
+// A small program for panic_test.cpp: runs the scenario named by argv[1] in a goro runtime.
+// Scenarios that should panic or deadlock never return normally; if the runtime fails to
+// end the process they fall through to "survived" and exit 0, which the test reports.
+//
+// The id of a goroutine about to panic is printed on stdout as "id=N" so that the test can
+// look for that id in the panic message.
+#include <goro/goro.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+void print_id() {
+  std::printf("id=%llu\n", static_cast<unsigned long long>(goro::goroutine_id()));
+  std::fflush(stdout);
+}
+
+// Main waits here after starting a goroutine that panics. Long enough for any panic; the
+// runtime must have ended the process before it is over.
+void linger() {
+  goro::sleep(10s);
+}
+
+int survived() {
+  std::printf("survived\n");
+  std::fflush(stdout);
+  return 0;
+}
+
+int scenario(const std::string& name) {
+  if (name == "goroutine_throw") {
+    return goro::run(goro::options{.threads = 2}, [] {
+      goro::go([] {
+        print_id();
+        throw std::runtime_error("boom from a goroutine");
+      });
+      linger();
+      return survived();
+    });
+  }
+  if (name == "goroutine_throw_after_block") {
+    // The goroutine panics after it has parked and resumed (possibly on another worker).
+    return goro::run(goro::options{.threads = 4}, [] {
+      auto c = goro::make_chan<int>();
+      goro::go([c] {
+        c.recv();
+        goro::sleep(5ms);
+        print_id();
+        throw std::runtime_error("boom after blocking");
+      });
+      goro::go([c] { c.send(1); });
+      linger();
+      return survived();
+    });
+  }
+  if (name == "main_throw") {
+    return goro::run(goro::options{.threads = 2}, []() -> int {
+      print_id();
+      throw std::runtime_error("boom from main");
+    });
+  }
+  if (name == "main_throw_void") {
+    goro::run(goro::options{.threads = 1}, [] {
+      goro::sleep(1ms);
+      print_id();
+      throw std::logic_error("boom from a void main");
+    });
+    return survived();
+  }
+  if (name == "send_on_closed") {
+    // An uncaught panic_error from the runtime itself.
+    return goro::run(goro::options{.threads = 2}, [] {
+      goro::go([] {
+        auto c = goro::make_chan<int>(1);
+        c.close();
+        print_id();
+        c.send(1);
+      });
+      linger();
+      return survived();
+    });
+  }
+  if (name == "throw_int") {
+    // Not a std::exception: still a panic, with no what() to print.
+    return goro::run(goro::options{.threads = 2}, [] {
+      goro::go([] {
+        print_id();
+        throw 42;
+      });
+      linger();
+      return survived();
+    });
+  }
+  if (name == "after_func_throw") {
+    // after_func's f runs in a goroutine of its own: its exception is a panic too.
+    return goro::run(goro::options{.threads = 2}, [] {
+      goro::after_func(5ms, [] {
+        print_id();
+        throw std::runtime_error("boom from after_func");
+      });
+      linger();
+      return survived();
+    });
+  }
+  if (name == "deadlock_main_recv") {
+    // Main waits for a value nobody can send, and nothing else can happen.
+    return goro::run(goro::options{.threads = 2}, [] {
+      auto c = goro::make_chan<int>();
+      c.recv();
+      return survived();
+    });
+  }
+  if (name == "deadlock_all_blocked") {
+    // Main waits on a wait_group; the goroutines that should finish it wait on each other.
+    return goro::run(goro::options{.threads = 4}, [] {
+      goro::wait_group wg;
+      auto a = goro::make_chan<int>();
+      auto b = goro::make_chan<int>();
+      wg.go([a, b] {
+        a.recv();
+        b.send(1);
+      });
+      wg.go([a, b] {
+        b.recv();
+        a.send(1);
+      });
+      wg.wait();
+      return survived();
+    });
+  }
+  if (name == "deadlock_after_timers") {
+    // Timers pending at first are not a deadlock; once they are done and everything is
+    // blocked, it is.
+    return goro::run(goro::options{.threads = 2}, [] {
+      goro::sleep(50ms);
+      auto c = goro::make_chan<int>();
+      goro::go([c] {
+        goro::sleep(50ms);
+        c.send(1);
+      });
+      c.recv();
+      goro::select();  // blocks forever, with nothing left to wake it
+      return survived();
+    });
+  }
+  if (name == "no_deadlock_thread") {
+    // A plain thread that will send later keeps the program alive.
+    return goro::run(goro::options{.threads = 2}, [] {
+      auto c = goro::make_chan<int>();
+      std::thread t([c] {
+        std::this_thread::sleep_for(300ms);
+        c.send(1);
+      });
+      c.recv();
+      t.join();
+      return survived();
+    });
+  }
+  if (name == "no_deadlock_timer") {
+    // A pending timer keeps the program alive: all goroutines wait, but one will wake.
+    return goro::run(goro::options{.threads = 2}, [] {
+      auto c = goro::make_chan<int>();
+      goro::after_func(300ms, [c] { c.send(1); });
+      c.recv();
+      goro::after(100ms).recv();
+      return survived();
+    });
+  }
+  if (name == "exit_code") {
+    return goro::run([] { return 7; });
+  }
+  std::fprintf(stderr, "panic_helper: unknown scenario %s\n", name.c_str());
+  return 100;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: panic_helper SCENARIO\n");
+    return 100;
+  }
+  return scenario(argv[1]);
+}

@@ -1,0 +1,224 @@
+// API.md §1: an exception escaping a goroutine or main_fn is a panic (stderr "panic: " and
+// what(), with the goroutine's id; exit status 2), and a program whose goroutines are all
+// asleep with nothing left to wake them ends with Go's deadlock message and status 2.
+//
+// Each scenario runs in panic_helper, a separate process, since it ends that process.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+// Where panic_helper is: meson passes its path in GORO_PANIC_HELPER; otherwise it is
+// assumed to sit next to this test executable.
+std::string helper_path() {
+  if (const char* p = std::getenv("GORO_PANIC_HELPER")) return p;
+  char buf[PATH_MAX];
+  const ssize_t len = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (len <= 0) return "panic_helper";
+  std::string self(buf, static_cast<std::size_t>(len));
+  return self.substr(0, self.rfind('/') + 1) + "panic_helper";
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct outcome {
+  bool exited = false;  // false: killed by a signal, or by the timeout below
+  int status = -1;      // exit status if exited, else the signal number
+  bool timed_out = false;
+  std::string out, err;
+};
+
+// Runs panic_helper SCENARIO with stdout and stderr captured in temporary files, killing it
+// if it runs longer than `limit` (a runtime that hangs instead of panicking fails the test
+// instead of hanging it).
+outcome run_helper(const std::string& scenario,
+                   std::chrono::seconds limit = std::chrono::seconds(15)) {
+  char out_path[] = "/tmp/goro_panic_out_XXXXXX";
+  char err_path[] = "/tmp/goro_panic_err_XXXXXX";
+  const int out_fd = ::mkstemp(out_path);
+  const int err_fd = ::mkstemp(err_path);
+  REQUIRE(out_fd >= 0);
+  REQUIRE(err_fd >= 0);
+  const std::string helper = helper_path();
+  // The helper dies on purpose with goroutines alive: in a sanitizer build, a leak report
+  // at exit would replace the exit status under test. Everything the child needs is built
+  // before fork, since this process may have other threads (no malloc after fork).
+  std::vector<std::string> env_strings;
+  std::string asan = "ASAN_OPTIONS=detect_leaks=0";
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, "ASAN_OPTIONS=", 13) == 0) {
+      asan = std::string(*e) + ":detect_leaks=0";
+    } else {
+      env_strings.emplace_back(*e);
+    }
+  }
+  env_strings.push_back(asan);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string arg0 = helper, arg1 = scenario;
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(out_fd, 1);
+    ::dup2(err_fd, 2);
+    ::execve(helper.c_str(), argv, envp.data());
+    ::_exit(127);
+  }
+  ::close(out_fd);
+  ::close(err_fd);
+  outcome o;
+  int wstatus = 0;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &wstatus, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      o.timed_out = true;
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &wstatus, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  o.exited = WIFEXITED(wstatus);
+  o.status = o.exited ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus);
+  o.out = slurp(out_path);
+  o.err = slurp(err_path);
+  ::unlink(out_path);
+  ::unlink(err_path);
+  return o;
+}
+
+// The id that the helper printed as "id=N" before panicking. (Plain string scanning: GCC
+// 12's std::regex trips -Wmaybe-uninitialized in the sanitizer build.)
+std::string printed_id(const std::string& out) {
+  const auto at = out.find("id=");
+  if (at == std::string::npos) return "?";
+  const auto end = out.find_first_not_of("0123456789", at + 3);
+  const std::string id = out.substr(at + 3, end == std::string::npos ? end : end - at - 3);
+  return id.empty() ? "?" : id;
+}
+
+// Whether `err` mentions "goroutine ID" with no further digit after the id.
+bool mentions_goroutine(const std::string& err, const std::string& id) {
+  const std::string needle = "goroutine " + id;
+  for (auto at = err.find(needle); at != std::string::npos; at = err.find(needle, at + 1)) {
+    const auto next = at + needle.size();
+    if (next == err.size() || !std::isdigit(static_cast<unsigned char>(err[next]))) return true;
+  }
+  return false;
+}
+
+void check_panic(const std::string& scenario, const std::string& what) {
+  const outcome o = run_helper(scenario);
+  CAPTURE(scenario);
+  CAPTURE(o.out);
+  CAPTURE(o.err);
+  CHECK_FALSE(o.timed_out);
+  CHECK(o.exited);
+  CHECK(o.status == 2);
+  CHECK(o.err.find("panic: " + what) != std::string::npos);
+  const std::string id = printed_id(o.out);
+  CHECK(id != "?");
+  CHECK(mentions_goroutine(o.err, id));
+  CHECK(o.out.find("survived") == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("the helper runs at all") {
+  const outcome o = run_helper("exit_code");
+  CAPTURE(o.err);
+  CHECK(o.exited);
+  CHECK(o.status == 7);  // run's result as the process's exit status
+}
+
+TEST_CASE("an exception escaping a goroutine is a panic: message, id, exit status 2") {
+  check_panic("goroutine_throw", "boom from a goroutine");
+}
+
+TEST_CASE("a panic after the goroutine blocked and resumed") {
+  check_panic("goroutine_throw_after_block", "boom after blocking");
+}
+
+TEST_CASE("an exception escaping main_fn is a panic of goroutine 1") {
+  check_panic("main_throw", "boom from main");
+  check_panic("main_throw_void", "boom from a void main");
+  const outcome o = run_helper("main_throw");
+  CHECK(printed_id(o.out) == "1");
+}
+
+TEST_CASE("an uncaught panic_error prints Go's message") {
+  check_panic("send_on_closed", "send on closed channel");
+}
+
+TEST_CASE("an exception of a type without what() is a panic too") {
+  const outcome o = run_helper("throw_int");
+  CAPTURE(o.out);
+  CAPTURE(o.err);
+  CHECK(o.exited);
+  CHECK(o.status == 2);
+  CHECK(o.err.find("panic") != std::string::npos);
+  CHECK(mentions_goroutine(o.err, printed_id(o.out)));
+  CHECK(o.out.find("survived") == std::string::npos);
+}
+
+TEST_CASE("an exception escaping an after_func callback is a panic") {
+  check_panic("after_func_throw", "boom from after_func");
+}
+
+TEST_CASE("all goroutines asleep: Go's deadlock message and exit status 2") {
+  for (const char* scenario :
+       {"deadlock_main_recv", "deadlock_all_blocked", "deadlock_after_timers"}) {
+    const outcome o = run_helper(scenario);
+    CAPTURE(scenario);
+    CAPTURE(o.out);
+    CAPTURE(o.err);
+    CHECK_FALSE(o.timed_out);
+    CHECK(o.exited);
+    CHECK(o.status == 2);
+    CHECK(o.err.find("fatal error: all goroutines are asleep - deadlock!") != std::string::npos);
+    // The list of goroutines names main, which waits.
+    CHECK(mentions_goroutine(o.err, "1"));
+    CHECK(o.out.find("survived") == std::string::npos);
+  }
+  // What each goroutine waits on, in Go's words (DESIGN §7).
+  const outcome o = run_helper("deadlock_main_recv");
+  CHECK(o.err.find("chan receive") != std::string::npos);
+}
+
+TEST_CASE("not a deadlock: a live plain thread or a pending timer can still wake a goroutine") {
+  for (const char* scenario : {"no_deadlock_thread", "no_deadlock_timer"}) {
+    const outcome o = run_helper(scenario);
+    CAPTURE(scenario);
+    CAPTURE(o.err);
+    CHECK(o.exited);
+    CHECK(o.status == 0);
+    CHECK(o.out.find("survived") != std::string::npos);
+    CHECK(o.err.find("deadlock") == std::string::npos);
+  }
+}

@@ -1,0 +1,464 @@
+// API.md §1, the runtime: run, go, yield, num_goroutine, gomaxprocs, goroutine_id, options.
+#include "test_util.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace goro_test;
+
+namespace {
+
+// Starts `k` goroutines that each spin (without yielding to goro) until all `k` have
+// arrived or `limit` passes. They can all arrive only if `k` workers run them at once.
+// Returns whether they all did and how many distinct threads ran them.
+struct parallel_probe {
+  bool all_arrived = false;
+  std::size_t distinct_threads = 0;
+};
+parallel_probe probe_parallelism(int k, clock::duration limit) {
+  std::atomic<int> arrived{0};
+  std::atomic<int> saw_all{0};
+  std::mutex mu;  // a plain std::mutex: held for a moment, never across a goro switch
+  std::set<std::thread::id> threads;
+  goro::wait_group wg;
+  for (int i = 0; i < k; ++i) {
+    wg.go([&] {
+      {
+        std::lock_guard lock(mu);
+        threads.insert(std::this_thread::get_id());
+      }
+      ++arrived;
+      const auto deadline = clock::now() + limit;
+      while (arrived.load() < k && clock::now() < deadline) std::this_thread::yield();
+      if (arrived.load() >= k) ++saw_all;
+    });
+  }
+  wg.wait();
+  return {saw_all.load() == k, threads.size()};
+}
+
+}  // namespace
+
+TEST_CASE("run returns main's int result") {
+  CHECK(goro::run([] { return 42; }) == 42);
+  CHECK(goro::run([] { return -3; }) == -3);
+  CHECK(goro::run(goro::options{.threads = 2}, [] { return 7; }) == 7);
+  // The result may come from work done by other goroutines.
+  CHECK(run_on(2, [] {
+          auto c = goro::make_chan<int>();
+          goro::go([c] { c.send(40); });
+          return *c.recv() + 2;
+        }) == 42);
+}
+
+TEST_CASE("run returns 0 for a void main and runs it exactly once") {
+  int ran = 0;
+  CHECK(goro::run([&] { ++ran; }) == 0);
+  CHECK(ran == 1);
+  CHECK(run_on(3, [&] { ++ran; }) == 0);
+  CHECK(ran == 2);
+}
+
+TEST_CASE("run can be called many times in one process") {
+  for (int i = 0; i < 60; ++i) {
+    const unsigned n = kThreadCounts[i % 3];
+    const int r = run_on(n, [i] {
+      // Each run is a fresh runtime: main is goroutine 1 and alone again.
+      CHECK(goro::goroutine_id() == 1);
+      CHECK(goro::num_goroutine() == 1);
+      auto c = goro::make_chan<int>();
+      goro::wait_group wg;
+      for (int j = 0; j < 10; ++j) wg.go([c, j] { c.send(j); });
+      int sum = 0;
+      for (int j = 0; j < 10; ++j) sum += *c.recv();
+      wg.wait();
+      return sum + i;
+    });
+    CHECK(r == 45 + i);
+  }
+  // Outside run the runtime is gone.
+  CHECK(goro::num_goroutine() == 0);
+  CHECK(goro::goroutine_id() == 0);
+}
+
+TEST_CASE("run returns promptly while other goroutines are blocked forever") {
+  for (unsigned n : kThreadCounts) {
+    CAPTURE(n);
+    const auto start = clock::now();
+    const int r = run_on(n, [] {
+      // Shared state lives in shared_ptrs: the blocked goroutines outlive main's frame.
+      // Receivers and senders get channels of their own so that they cannot meet.
+      auto no_sender = goro::make_chan<int>();
+      auto no_receiver = goro::make_chan<int>();
+      auto full = goro::make_chan<std::unique_ptr<int>>(1);
+      full.send(std::make_unique<int>(0));
+      goro::chan<int> nil;
+      auto mu = std::make_shared<goro::mutex>();
+      mu->lock();
+      auto rw = std::make_shared<goro::rw_mutex>();
+      rw->lock();
+      auto wg = std::make_shared<goro::wait_group>();
+      wg->add(1);
+      for (int i = 0; i < 10; ++i) {
+        goro::go([no_sender] { no_sender.recv(); });
+        goro::go([no_receiver] { no_receiver.send(1); });
+        goro::go([full] { full.send(std::make_unique<int>(1)); });
+        goro::go([nil] { nil.recv(); });
+        goro::go([nil] { nil.send(1); });
+        goro::go([] { goro::select(); });
+        goro::go([no_sender, nil] {
+          goro::select(goro::on_recv(nil), goro::on_recv(no_sender), goro::on_send(nil, 2));
+        });
+        goro::go([] { goro::sleep(1h); });
+        goro::go([] { goro::after(1h).recv(); });
+        goro::go([mu] { mu->lock(); });
+        goro::go([rw] { rw->lock_shared(); });
+        goro::go([wg] { wg->wait(); });
+      }
+      // A ticker left running and an after_func that would fire much later.
+      static std::atomic<int> late_fired{0};
+      goro::after_func(1h, [] { ++late_fired; });
+      auto tick = std::make_shared<goro::ticker>(1ms);
+      goro::go([tick] {
+        for (auto t : tick->c()) (void)t;
+      });
+      goro::sleep(10ms);  // let them all block
+      CHECK(goro::num_goroutine() > 100);
+      return 5;
+    });
+    CHECK(r == 5);
+    // "Promptly": nowhere near the hour the sleepers wait for. Generous for a loaded box.
+    CHECK(clock::now() - start < 10s * kSlow);
+  }
+}
+
+TEST_CASE("run returns promptly while another goroutine keeps yielding") {
+  // A goroutine that is runnable rather than blocked must not keep the program alive
+  // either: Go's exit ends it.
+  for (unsigned n : kThreadCounts) {
+    CAPTURE(n);
+    const auto start = clock::now();
+    run_on(n, [] {
+      static std::atomic<bool> spinning{false};
+      spinning = false;
+      goro::go([] {
+        for (;;) {
+          spinning = true;
+          goro::yield();
+        }
+      });
+      CHECK(eventually([] { return spinning.load(); }));
+    });
+    CHECK(clock::now() - start < 10s * kSlow);
+  }
+}
+
+TEST_CASE("goroutines still blocked when main returns are unwound (runtime.hpp)") {
+  // runtime.hpp: "Goroutines still blocked then are unwound (their destructors run) and
+  // freed". DESIGN §7: nothing is reported as leaked (LeakSanitizer checks the freeing).
+  static std::atomic<int> destroyed{0};
+  struct on_unwind {
+    ~on_unwind() { ++destroyed; }
+  };
+  for (unsigned n : kThreadCounts) {
+    CAPTURE(n);
+    destroyed = 0;
+    run_on(n, [] {
+      auto recvs = goro::make_chan<std::unique_ptr<int>>();
+      auto sends = goro::make_chan<std::unique_ptr<int>>();
+      for (int i = 0; i < 20; ++i) {
+        goro::go([recvs] {
+          on_unwind guard;
+          auto owned = std::make_unique<int>(1);
+          recvs.recv();
+        });
+        goro::go([sends] {
+          on_unwind guard;
+          sends.send(std::make_unique<int>(2));
+        });
+        goro::go([] {
+          on_unwind guard;
+          goro::sleep(1h);
+        });
+      }
+      CHECK(goro::num_goroutine() == 61);
+      // All must have reached their blocking calls: one that never started has no guard yet.
+      CHECK(wait_parked(60));
+      CHECK(destroyed.load() == 0);
+    });
+    CHECK(destroyed.load() == 60);
+  }
+}
+
+TEST_CASE("go decay-copies f and its arguments, like std::thread") {
+  run_on(2, [] {
+    auto out = goro::make_chan<std::string>();
+    auto gate = goro::make_chan<goro::unit>();
+
+    // An argument is copied when go() is called: later changes to the original are not seen,
+    // even though f takes a reference.
+    std::string s = "original";
+    goro::go(
+        [gate, out](const std::string& arg) {
+          gate.recv();
+          out.send(arg);
+        },
+        s);
+    s = "changed";
+    gate.send({});
+    CHECK(*out.recv() == "original");
+
+    // The callable is copied too.
+    struct fn {
+      std::string v;
+      goro::chan<std::string> out;
+      goro::chan<goro::unit> gate;
+      void operator()() const {
+        gate.recv();
+        out.send(v);
+      }
+    };
+    fn f{"first", out, gate};
+    goro::go(f);
+    f.v = "second";
+    gate.send({});
+    CHECK(*out.recv() == "first");
+
+    // A string literal decays to const char*, a function to a function pointer.
+    goro::go([out](const char* p) { out.send(p); }, "literal");
+    CHECK(*out.recv() == "literal");
+    static goro::chan<std::string> fn_out;
+    fn_out = out;
+    struct free_fn {
+      static void send_twice(int x) { fn_out.send(std::to_string(2 * x)); }
+    };
+    goro::go(free_fn::send_twice, 21);
+    CHECK(*out.recv() == "42");
+    fn_out = nullptr;
+
+    // Move-only arguments and callables are moved in.
+    auto ints = goro::make_chan<int>();
+    auto p = std::make_unique<int>(5);
+    goro::go([ints](std::unique_ptr<int> q) { ints.send(*q); }, std::move(p));
+    CHECK(p == nullptr);
+    CHECK(*ints.recv() == 5);
+    auto owned = std::make_unique<int>(6);
+    goro::go([ints, q = std::move(owned)] { ints.send(*q); });
+    CHECK(*ints.recv() == 6);
+
+    // A member function with its object, as std::thread (std::invoke) takes them.
+    struct adder {
+      goro::chan<int> out;
+      void add(int a, int b) const { out.send(a + b); }
+    };
+    const adder ad{ints};
+    goro::go(&adder::add, &ad, 2, 3);
+    CHECK(*ints.recv() == 5);
+
+    // std::ref passes a reference, as with std::thread.
+    int target = 0;
+    goro::go(
+        [gate](int& r) {
+          r = 9;
+          gate.send({});
+        },
+        std::ref(target));
+    gate.recv();
+    CHECK(target == 9);
+
+    // An lvalue argument is copied exactly once (into the goroutine), an rvalue never.
+    tracked::reset();
+    tracked t(3);
+    goro::go([ints](tracked x) { ints.send(x.v); }, t);
+    CHECK(*ints.recv() == 3);
+    CHECK(tracked::copies.load() == 1);
+    tracked::reset();
+    goro::go([ints](tracked x) { ints.send(x.v); }, tracked(4));
+    CHECK(*ints.recv() == 4);
+    CHECK(tracked::copies.load() == 0);
+  });
+}
+
+TEST_CASE("go returns before the goroutine finishes; goroutines run concurrently") {
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [] {
+      auto c = goro::make_chan<int>();
+      std::atomic<bool> finished{false};
+      goro::go([c, &finished] {
+        c.send(1);
+        finished = true;
+      });
+      CHECK_FALSE(finished.load());  // it is blocked until main receives
+      CHECK(*c.recv() == 1);
+      CHECK(eventually([&] { return finished.load(); }));
+    });
+  }
+}
+
+TEST_CASE("num_goroutine counts main and live goroutines and sees leaks") {
+  CHECK(goro::num_goroutine() == 0);  // outside run (runtime.hpp)
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [n] {
+      CHECK(goro::num_goroutine() == 1);
+      auto block = goro::make_chan<goro::unit>();
+      goro::wait_group started;
+      for (int i = 0; i < 25; ++i) {
+        started.add(1);
+        goro::go([&started, block] {
+          started.done();
+          block.recv();
+        });
+      }
+      started.wait();
+      GO_CHECK_MESSAGE(goro::num_goroutine() == 26, "threads=" << n);
+      block.close();
+      GO_CHECK_MESSAGE(eventually([] { return goro::num_goroutine() == 1; }), "threads=" << n);
+
+      // A goroutine counts from the moment go() returns, as in Go, and a leaked one (blocked
+      // forever) stays counted.
+      goro::go([] { goro::chan<int>().recv(); });
+      GO_CHECK_MESSAGE(goro::num_goroutine() == 2, "threads=" << n);
+      goro::sleep(20ms);
+      GO_CHECK_MESSAGE(goro::num_goroutine() == 2, "threads=" << n);
+
+      // Finished goroutines stop counting.
+      goro::wait_group wg;
+      for (int i = 0; i < 100; ++i) wg.go([] {});
+      wg.wait();
+      GO_CHECK_MESSAGE(eventually([] { return goro::num_goroutine() == 2; }), "threads=" << n);
+    });
+  }
+}
+
+TEST_CASE("gomaxprocs reports options::threads") {
+  for (unsigned n : {1u, 2u, 3u, 4u, 7u}) {
+    unsigned seen = 0;
+    run_on(n, [&] { seen = goro::gomaxprocs(); });
+    CHECK(seen == n);
+  }
+}
+
+TEST_CASE("options::threads starts exactly that many worker threads") {
+  for (unsigned n : {1u, 2u, 4u}) {
+    CAPTURE(n);
+    run_on(n, [n] {
+      // n goroutines can all run at once...
+      const auto all = probe_parallelism(static_cast<int>(n), 20s * kSlow);
+      GO_CHECK_MESSAGE(all.all_arrived, "threads=" << n);
+      GO_CHECK_MESSAGE(all.distinct_threads == n, "threads=" << n);
+      // ...but not n+1: the last one can only start once a worker is free.
+      const auto more = probe_parallelism(static_cast<int>(n) + 1, 300ms);
+      GO_CHECK_MESSAGE(!more.all_arrived, "threads=" << n);
+      GO_CHECK_MESSAGE(more.distinct_threads <= n, "threads=" << n);
+    });
+  }
+}
+
+TEST_CASE("GOMAXPROCS environment variable and the default thread count") {
+  const char* saved = std::getenv("GOMAXPROCS");
+  const std::string saved_value = saved ? saved : "";
+
+  ::setenv("GOMAXPROCS", "3", 1);
+  CHECK(goro::gomaxprocs() == 3);  // outside run: what run would start
+  unsigned seen = 0;
+  goro::run([&] {
+    seen = goro::gomaxprocs();
+    const auto p = probe_parallelism(3, 20s * kSlow);
+    CHECK(p.all_arrived);
+    CHECK(p.distinct_threads == 3);
+  });
+  CHECK(seen == 3);
+  // An explicit thread count wins over the variable.
+  run_on(2, [&] { seen = goro::gomaxprocs(); });
+  CHECK(seen == 2);
+
+  ::unsetenv("GOMAXPROCS");
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  CHECK(goro::gomaxprocs() == cores);
+  goro::run([&] { seen = goro::gomaxprocs(); });
+  CHECK(seen == cores);
+
+  if (saved) ::setenv("GOMAXPROCS", saved_value.c_str(), 1);
+}
+
+TEST_CASE("goroutine_id: 1 for main, unique per goroutine, stable across switches") {
+  CHECK(goro::goroutine_id() == 0);  // a plain thread (runtime.hpp)
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [n] {
+      CHECK(goro::goroutine_id() == 1);
+      constexpr int kG = 1000;
+      auto ids = goro::make_chan<std::uint64_t>(kG);
+      std::atomic<int> unstable{0};
+      goro::wait_group wg;
+      for (int i = 0; i < kG; ++i) {
+        wg.go([ids, &unstable] {
+          const auto id = goro::goroutine_id();
+          goro::yield();
+          goro::sleep(1ms);  // may resume on another worker
+          if (goro::goroutine_id() != id) ++unstable;
+          ids.send(id);
+        });
+      }
+      wg.wait();
+      ids.close();
+      std::set<std::uint64_t> seen;
+      for (std::uint64_t id : ids) {
+        GO_CHECK_MESSAGE(id != 0, "threads=" << n);
+        GO_CHECK_MESSAGE(id != 1, "threads=" << n);
+        seen.insert(id);
+      }
+      GO_CHECK_MESSAGE(seen.size() == static_cast<std::size_t>(kG), "threads=" << n);
+      GO_CHECK_MESSAGE(unstable.load() == 0, "threads=" << n);
+      CHECK(goro::goroutine_id() == 1);
+    });
+  }
+}
+
+TEST_CASE("yield lets other goroutines run") {
+  run_on(1, [] {
+    // One worker: the other goroutine can only run if yield gives the thread up.
+    std::atomic<bool> ran{false};
+    goro::go([&] { ran = true; });
+    for (int i = 0; i < 1000 && !ran.load(); ++i) goro::yield();
+    CHECK(ran.load());
+  });
+  goro::yield();  // on a plain thread: std::this_thread::yield, and nothing breaks
+}
+
+namespace {
+// Uses about `depth` KiB of stack.
+int deep(int depth) {
+  volatile char pad[1024];
+  pad[0] = static_cast<char>(depth);
+  if (depth == 0) return pad[0];
+  return deep(depth - 1) + pad[0];
+}
+}  // namespace
+
+TEST_CASE("options::stack_size sets the stack of every goroutine") {
+  const int expected = deep(2048);  // the test thread has a big enough stack
+  // 2 MiB of recursion would overflow the default 256 KiB stack; with 16 MiB it fits, in
+  // main and in other goroutines alike.
+  const int r = goro::run(goro::options{.threads = 2, .stack_size = 16 << 20}, [] {
+    const int in_main = deep(2048);
+    auto c = goro::make_chan<int>();
+    goro::go([c] { c.send(deep(2048)); });
+    const int in_other = *c.recv();
+    return in_main == in_other ? in_main : -1;
+  });
+  CHECK(r == expected);
+  // go_with_stack gives one goroutine a bigger stack.
+  const int r2 = run_on(2, [] {
+    auto c = goro::make_chan<int>();
+    goro::go_with_stack(16 << 20, [c] { c.send(deep(2048)); });
+    return *c.recv();
+  });
+  CHECK(r2 == expected);
+}

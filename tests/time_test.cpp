@@ -1,0 +1,399 @@
+// API.md §4, time: sleep, after, timer, ticker, after_func, with Go 1.23's semantics.
+//
+// Timing checks appear only where the semantics are about time, and only in the safe
+// direction (something lasts at least d) or with bounds far wider than the noise of a loaded
+// machine under a sanitizer.
+#include "test_util.hpp"
+
+#include <memory>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+using namespace goro_test;
+
+static_assert(std::is_same_v<goro::clock, std::chrono::steady_clock>);
+static_assert(std::is_nothrow_move_constructible_v<goro::timer> &&
+              !std::is_copy_constructible_v<goro::timer> &&
+              !std::is_copy_assignable_v<goro::timer>);
+static_assert(std::is_nothrow_move_constructible_v<goro::ticker> &&
+              !std::is_copy_constructible_v<goro::ticker> &&
+              !std::is_copy_assignable_v<goro::ticker>);
+static_assert(std::is_same_v<decltype(goro::after(1ms)), goro::recv_chan<goro::clock::time_point>>);
+
+TEST_CASE("sleep lasts at least d and blocks only the goroutine") {
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [n] {
+      for (auto d : {1ms, 10ms, 30ms}) {
+        const auto start = clock::now();
+        goro::sleep(d);
+        GO_CHECK_MESSAGE(clock::now() - start >= d, "threads=" << n);
+      }
+      // Zero and negative durations return at once (no timing check needed: a hang fails).
+      goro::sleep(0ms);
+      goro::sleep(-5ms);
+    });
+  }
+  // One worker: while a goroutine sleeps, other goroutines run on that worker's thread.
+  run_on(1, [] {
+    std::atomic<bool> woke{false};
+    goro::go([&] {
+      goro::sleep(500ms);
+      woke = true;
+    });
+    auto ping = goro::make_chan<int>();
+    auto pong = goro::make_chan<int>();
+    goro::go([ping, pong] {
+      for (int v : ping) pong.send(v + 1);
+    });
+    int v = 0;
+    for (int i = 0; i < 100; ++i) {
+      ping.send(v);
+      v = *pong.recv();
+    }
+    CHECK(v == 100);
+    // 100 round trips take far less than the 500 ms sleep; if sleep had blocked the only
+    // worker they could not have happened before it woke.
+    CHECK_FALSE(woke.load());
+    ping.close();
+    CHECK(eventually([&] { return woke.load(); }));
+  });
+}
+
+TEST_CASE("10,000 goroutines sleeping at once on one worker finish in about one sleep") {
+  run_on(1, [] {
+    constexpr int kG = 10000;
+    const auto d = 100ms;
+    const auto start = clock::now();
+    goro::wait_group wg;
+    std::atomic<int> too_early{0};
+    for (int i = 0; i < kG; ++i) {
+      wg.go([&, d] {
+        const auto t0 = clock::now();
+        goro::sleep(d);
+        if (clock::now() - t0 < d) ++too_early;
+      });
+    }
+    wg.wait();
+    const auto took = clock::now() - start;
+    CHECK(too_early.load() == 0);
+    // Sequential sleeps would take 1000 s; concurrent ones about 100 ms plus spawning.
+    CHECK(took >= d);
+    GO_CHECK_MESSAGE(took < 2s * kSlow,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  });
+}
+
+TEST_CASE("after delivers the time once, at least d later") {
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [n] {
+      const auto start = clock::now();
+      auto c = goro::after(20ms);
+      auto v = recv_for(c, 10s);
+      GO_CHECK_MESSAGE(v.has_value(), "threads=" << n);
+      if (v && *v) {
+        CHECK(**v >= start + 20ms);  // the time it fired
+        CHECK(**v <= clock::now());
+      }
+      CHECK(clock::now() - start >= 20ms);
+      // Only once, and the channel is not closed: a second receive blocks.
+      CHECK_FALSE(recv_for(c, 40ms).has_value());
+    });
+  }
+  // Many afters in a select: the earliest wins.
+  run_on(2, [] {
+    const auto i = goro::select(goro::on_recv(goro::after(2s)), goro::on_recv(goro::after(5ms)),
+                                goro::on_recv(goro::after(1s)));
+    CHECK(i == 1);
+  });
+}
+
+TEST_CASE("timer: fires once on c(); stop and reset report and prevent stale values") {
+  run_on(2, [] {
+    {
+      const auto start = clock::now();
+      goro::timer t(15ms);
+      CHECK(t.c() == t.c());
+      CHECK(t.c() != nullptr);
+      auto v = recv_for(t.c(), 10s);
+      CHECK(v.has_value());
+      if (v && *v) CHECK(**v >= start + 15ms);
+      CHECK_FALSE(recv_for(t.c(), 30ms).has_value());  // once
+      // Fired and received: stop and reset report that it was not active.
+      CHECK_FALSE(t.stop());
+    }
+    {
+      // Stopped while pending: stop reports true, and nothing ever arrives.
+      goro::timer t(20ms);
+      CHECK(t.stop());
+      CHECK_FALSE(t.stop());  // already stopped
+      CHECK_FALSE(recv_for(t.c(), 60ms).has_value());
+    }
+    {
+      // Go 1.23: fired but not yet received counts as not received: stop returns true and
+      // the stale value is gone.
+      goro::timer t(1ms);
+      goro::sleep(30ms);
+      CHECK(t.stop());
+      CHECK(goro::select(goro::on_recv(t.c()), goro::on_default()) == 1);
+      CHECK_FALSE(recv_for(t.c(), 30ms).has_value());
+    }
+    {
+      // reset of a pending timer: true, and it fires after the new duration, not the old.
+      goro::timer t(1h);
+      const auto at = clock::now();
+      CHECK(t.reset(20ms));
+      auto v = recv_for(t.c(), 10s);
+      CHECK(v.has_value());
+      if (v && *v) CHECK(**v >= at + 20ms);
+      // Fired and received: reset reports false and re-arms it.
+      CHECK_FALSE(t.reset(10ms));
+      CHECK(recv_for(t.c(), 10s).has_value());
+    }
+    {
+      // reset of a stopped timer: false, and it fires again.
+      goro::timer t(1h);
+      CHECK(t.stop());
+      CHECK_FALSE(t.reset(5ms));
+      CHECK(recv_for(t.c(), 10s).has_value());
+    }
+    {
+      // Go 1.23: reset of a timer that fired but was not received reports true, and the
+      // value received afterwards is the new one, not the stale one.
+      goro::timer t(1ms);
+      goro::sleep(30ms);
+      const auto at = clock::now();
+      CHECK(t.reset(50ms));
+      CHECK(goro::select(goro::on_recv(t.c()), goro::on_default()) == 1);  // nothing stale
+      auto v = recv_for(t.c(), 10s);
+      CHECK(v.has_value());
+      if (v && *v) CHECK(**v >= at + 50ms);
+    }
+    {
+      // A reset to an earlier time takes effect.
+      goro::timer t(1h);
+      CHECK(t.reset(5ms));
+      CHECK(recv_for(t.c(), 10s).has_value());
+    }
+  });
+}
+
+TEST_CASE("timer is movable, and destroying it does not stop it") {
+  run_on(2, [] {
+    goro::timer a(1h);
+    goro::timer b(std::move(a));
+    CHECK(b.stop());        // the moved-to timer owns it
+    CHECK_FALSE(a.stop());  // NOLINT(bugprone-use-after-move): the moved-from one is empty
+
+    goro::timer c(5ms);
+    goro::timer d(1h);
+    d = std::move(c);
+    CHECK(recv_for(d.c(), 10s).has_value());
+
+    goro::recv_chan<goro::clock::time_point> ch;
+    {
+      goro::timer t(10ms);
+      ch = t.c();
+    }  // destroyed: keeps running, as in Go
+    CHECK(recv_for(ch, 10s).has_value());
+  });
+}
+
+TEST_CASE("many timers, stopped and reset from many goroutines") {
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [n] {
+      constexpr int kG = 200;
+      std::atomic<int> fired{0}, stale{0};
+      goro::wait_group wg;
+      for (int i = 0; i < kG; ++i) {
+        wg.go([&, i] {
+          goro::timer t(std::chrono::milliseconds(i % 7));
+          if (i % 2 == 0) {
+            // A stop that wins must leave nothing behind; one that loses (the value was
+            // received already, impossible here) would return false.
+            if (t.stop()) {
+              if (goro::select(goro::on_recv(t.c()), goro::on_default()) == 0) ++stale;
+            }
+          } else {
+            t.reset(std::chrono::milliseconds(i % 5));
+            if (recv_for(t.c(), 10s)) ++fired;
+          }
+        });
+      }
+      wg.wait();
+      GO_CHECK_MESSAGE(stale.load() == 0, "threads=" << n);
+      GO_CHECK_MESSAGE(fired.load() == kG / 2, "threads=" << n);
+    });
+  }
+}
+
+TEST_CASE("ticker ticks every d") {
+  run_on(2, [] {
+    const auto start = clock::now();
+    goro::ticker k(20ms);
+    clock::time_point last{};
+    for (int i = 0; i < 5; ++i) {
+      auto v = recv_for(k.c(), 10s);
+      CHECK(v.has_value());
+      if (v && *v) {
+        CHECK(**v > last);
+        last = **v;
+      }
+    }
+    // The fifth tick is due 100 ms after the start.
+    CHECK(clock::now() - start >= 100ms);
+  });
+}
+
+TEST_CASE("ticker drops ticks for a slow reader") {
+  run_on(2, [] {
+    goro::ticker k(20ms);
+    goro::sleep(400ms);  // 20 ticks' worth
+    const auto start = clock::now();
+    int ready = 0;
+    while (goro::select(goro::on_recv(k.c()), goro::on_default()) == 0) ++ready;
+    // At most one tick waits for the reader (a second may be cut while this loop runs on a
+    // slow machine); a ticker that queued them would have ~20 ready.
+    CHECK(ready <= 2);
+    CHECK(clock::now() - start < 1s * kSlow);  // the loop did not receive a stream of ticks
+    // It keeps ticking afterwards.
+    CHECK(recv_for(k.c(), 10s).has_value());
+  });
+}
+
+TEST_CASE("ticker stop, reset and destruction") {
+  run_on(2, [] {
+    {
+      goro::ticker k(5ms);
+      CHECK(recv_for(k.c(), 10s).has_value());
+      goro::sleep(30ms);  // a tick is waiting now
+      k.stop();
+      // Go 1.23: after stop returns, no tick is received, not even one from before.
+      CHECK_FALSE(recv_for(k.c(), 60ms).has_value());
+      // reset restarts a stopped ticker with the new period.
+      k.reset(10ms);
+      CHECK(recv_for(k.c(), 10s).has_value());
+      CHECK(recv_for(k.c(), 10s).has_value());
+    }
+    {
+      goro::ticker k(1h);
+      const auto at = clock::now();
+      k.reset(10ms);
+      auto v = recv_for(k.c(), 10s);
+      CHECK(v.has_value());
+      if (v && *v) CHECK(**v >= at + 10ms);
+    }
+    {
+      // Destroying a ticker stops it: a handle to its channel sees no more ticks.
+      goro::recv_chan<goro::clock::time_point> c;
+      {
+        goro::ticker k(5ms);
+        c = k.c();
+        CHECK(recv_for(c, 10s).has_value());
+        goro::sleep(30ms);
+      }
+      CHECK_FALSE(recv_for(c, 60ms).has_value());
+    }
+    {
+      // Moving a ticker moves the ticking; the moved-from one is inert.
+      goro::ticker a(5ms);
+      goro::ticker b(std::move(a));
+      CHECK(recv_for(b.c(), 10s).has_value());
+      a.stop();  // NOLINT(bugprone-use-after-move): harmless on an empty ticker
+      CHECK(recv_for(b.c(), 10s).has_value());
+    }
+  });
+}
+
+TEST_CASE("after_func runs f in its own goroutine after d") {
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [n] {
+      auto ids = goro::make_chan<std::uint64_t>(1);
+      auto release = goro::make_chan<goro::unit>();
+      const auto start = clock::now();
+      std::atomic<bool> early{false};
+      goro::timer t = goro::after_func(20ms, [ids, release, start, &early] {
+        if (clock::now() - start < 20ms) early = true;
+        ids.send(goro::goroutine_id());
+        release.recv();  // it may block: it is a goroutine of its own
+      });
+      CHECK(t.c() == nullptr);  // after_func timers have no channel
+      auto id = recv_for(ids, 10s);
+      GO_CHECK_MESSAGE(id.has_value(), "threads=" << n);
+      if (id && *id) {
+        CHECK(**id != 0);
+        CHECK(**id != 1);
+      }
+      CHECK_FALSE(early.load());
+      CHECK(goro::num_goroutine() == 2);  // main and f, blocked
+      // While f is blocked, timers keep working.
+      CHECK(recv_for(goro::after(5ms), 10s).has_value());
+      release.send({});
+      CHECK(eventually([] { return goro::num_goroutine() == 1; }));
+      CHECK_FALSE(t.stop());  // it fired
+    });
+  }
+}
+
+TEST_CASE("after_func timers: discarded, stopped, reset") {
+  run_on(2, [] {
+    // Discarded at once: it still fires.
+    std::atomic<int> runs{0};
+    goro::after_func(5ms, [&] { ++runs; });
+    CHECK(eventually([&] { return runs.load() == 1; }));
+
+    // Stopped before it fires: stop reports true and f never runs.
+    std::atomic<int> stopped_runs{0};
+    goro::timer t = goro::after_func(30ms, [&] { ++stopped_runs; });
+    CHECK(t.stop());
+    goro::sleep(80ms);
+    CHECK(stopped_runs.load() == 0);
+
+    // After it fired, reset runs it again (and reports that it was not active).
+    std::atomic<int> again{0};
+    goro::timer r = goro::after_func(1ms, [&] { ++again; });
+    CHECK(eventually([&] { return again.load() == 1; }));
+    CHECK_FALSE(r.reset(5ms));
+    CHECK(eventually([&] { return again.load() == 2; }));
+    // reset while pending moves it; it runs once more, not twice.
+    goro::timer p = goro::after_func(1h, [&] { ++again; });
+    CHECK(p.reset(5ms));
+    CHECK(eventually([&] { return again.load() == 3; }));
+    goro::sleep(30ms);
+    CHECK(again.load() == 3);
+  });
+}
+
+TEST_CASE("time works from plain threads outside run") {
+  const auto start = clock::now();
+  goro::sleep(20ms);
+  CHECK(clock::now() - start >= 20ms);
+
+  auto v = goro::after(10ms).recv();
+  CHECK(v.has_value());
+  if (v) CHECK(*v >= start + 30ms);
+
+  goro::timer t(1h);
+  CHECK(t.stop());
+  CHECK(goro::select(goro::on_recv(t.c()), goro::on_recv(goro::after(30ms))) == 1);
+
+  goro::timer f(5ms);
+  CHECK(f.c().recv().has_value());
+
+  goro::ticker k(5ms);
+  CHECK(k.c().recv().has_value());
+  CHECK(k.c().recv().has_value());
+
+  // And from several threads at once.
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      const auto t0 = clock::now();
+      goro::sleep(15ms);
+      if (clock::now() - t0 >= 15ms && goro::after(5ms).recv()) ++ok;
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(ok.load() == 4);
+}
