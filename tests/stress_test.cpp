@@ -9,7 +9,7 @@
 using namespace goro_test;
 
 namespace {
-constexpr int kParked = 100000;
+constexpr int kParked = goro_test::live(100000);
 }
 
 TEST_CASE("100,000 goroutines parked on one channel, all released by close") {
@@ -92,7 +92,7 @@ TEST_CASE("a daisy chain of 10,000 goroutines passes a value along") {
   // Go's "whispers": each goroutine receives from its right neighbour and sends left+1.
   for (unsigned n : kThreadCounts) {
     const int r = run_on(n, [] {
-      constexpr int kLen = 10000;
+      constexpr int kLen = live(10000);
       auto leftmost = goro::make_chan<int>();
       auto left = leftmost;
       for (int i = 0; i < kLen; ++i) {
@@ -103,11 +103,12 @@ TEST_CASE("a daisy chain of 10,000 goroutines passes a value along") {
       goro::go([left] { left.send(1); });
       return *leftmost.recv();
     });
-    GO_CHECK_MESSAGE(r == 10001, "threads=" << n);
+    GO_CHECK_MESSAGE(r == live(10000) + 1, "threads=" << n);
   }
 }
 
 TEST_CASE("spawn storm: goroutines that spawn goroutines") {
+  constexpr int kDepth = live(1 << 16) == 1 << 16 ? 15 : 11;
   for (unsigned n : kThreadCounts) {
     std::atomic<int> leaves{0};
     run_on(n, [&] {
@@ -123,11 +124,11 @@ TEST_CASE("spawn storm: goroutines that spawn goroutines") {
           wg->go([=] { grow(depth - 1, wg, leaves); });
         }
       };
-      wg.go([&] { node::grow(15, &wg, &leaves); });
+      wg.go([&] { node::grow(kDepth, &wg, &leaves); });
       wg.wait();
       CHECK(eventually([] { return goro::num_goroutine() == 1; }));
     });
-    GO_CHECK_MESSAGE(leaves.load() == 1 << 15, "threads=" << n);
+    GO_CHECK_MESSAGE(leaves.load() == 1 << kDepth, "threads=" << n);
   }
 }
 

@@ -19,15 +19,31 @@
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 
-// CHECK_MESSAGE that is safe in goroutines: the condition is evaluated (it may switch
-// threads) before doctest's thread_local message context is pushed.
-#define GO_CHECK_MESSAGE(cond, ...)                               \
-  do {                                                            \
-    const bool goro_test_ok_ = static_cast<bool>(cond);           \
-    CHECK_MESSAGE(goro_test_ok_, #cond << " -- " << __VA_ARGS__); \
+// CHECK_MESSAGE that is safe in goroutines. doctest keeps the message context in a
+// thread_local, and a compiler may compute a thread_local's address once per function and
+// reuse it after a blocking call that resumed on another thread. So the condition is
+// evaluated first (it may block), and doctest's macro runs in a function of its own,
+// which computes the address afresh.
+namespace goro_test {
+__attribute__((noinline)) inline void check_message(bool ok, const char* file, int line,
+                                                    const std::string& msg) {
+  if (ok) {
+    CHECK(ok);
+  } else {
+    ADD_FAIL_CHECK_AT(file, line, msg);
+  }
+}
+}  // namespace goro_test
+#define GO_CHECK_MESSAGE(cond, ...)                                                      \
+  do {                                                                                   \
+    const bool goro_test_ok_ = static_cast<bool>(cond);                                  \
+    std::ostringstream goro_test_os_;                                                    \
+    if (!goro_test_ok_) goro_test_os_ << #cond << " -- " << __VA_ARGS__;                 \
+    goro_test::check_message(goro_test_ok_, __FILE__, __LINE__, goro_test_os_.str());   \
   } while (0)
 
 namespace goro_test {
@@ -42,6 +58,15 @@ inline constexpr int kSlow = 3;
 #else
 inline constexpr int kSlow = 1;
 #endif
+
+// ThreadSanitizer tracks every goroutine as a thread and gives up beyond 8128 of them, so
+// tests that keep many goroutines alive at once hold at most kMaxLive under it.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr int kMaxLive = 4000;
+#else
+inline constexpr int kMaxLive = 1 << 30;
+#endif
+inline constexpr int live(int n) { return n < kMaxLive ? n : kMaxLive; }
 
 // GORO_TEST_SOAK=N multiplies the iteration counts of the loops that hunt races, for long
 // soak runs; the default keeps the whole suite within its time budget.
