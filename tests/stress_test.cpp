@@ -36,6 +36,32 @@ TEST_CASE("100,000 goroutines parked on one channel, all released by close") {
   }
 }
 
+TEST_CASE("1,000,000 goroutines parked at once with the default settings, then released") {
+  // The sanitizers' shadow memory makes a million stacks too big for the machine (and
+  // ThreadSanitizer counts goroutines as threads), so their builds park fewer.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  static constexpr int kMillion = live(100000);
+#else
+  static constexpr int kMillion = 1000000;
+#endif
+  run_on(2, [] {
+    auto gate = goro::make_chan<goro::unit>();
+    std::atomic<int> parked{0}, released{0};
+    for (int i = 0; i < kMillion; ++i) {
+      goro::go([gate, &parked, &released] {
+        ++parked;
+        gate.recv();
+        ++released;
+      });
+    }
+    CHECK(eventually([&] { return parked.load() == kMillion; }, 120s));
+    CHECK(goro::num_goroutine() == static_cast<std::size_t>(kMillion) + 1);
+    gate.close();
+    CHECK(eventually([] { return goro::num_goroutine() == 1; }, 120s));
+    CHECK(released.load() == kMillion);
+  });
+}
+
 TEST_CASE("100,000 goroutines parked receiving, each released by its own value") {
   run_on(4, [] {
     auto c = goro::make_chan<int>();

@@ -136,6 +136,11 @@ void chan_send(chan_core* c, void* value) {
 
 bool chan_recv(chan_core* c, void* out) {
   if (!c) block_forever(wait_reason::chan_receive_nil);
+  // Closed and drained is forever (nothing can be sent after close): no lock needed. The
+  // acquire pairs with close's release, so what was written before close is visible.
+  if (c->closed_.load(std::memory_order_acquire) && c->count_.load(std::memory_order_acquire) == 0) {
+    return false;
+  }
   c->lock.lock();
   if (c->closed() && c->count() == 0) {
     c->lock.unlock();
