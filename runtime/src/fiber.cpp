@@ -12,40 +12,45 @@ fiber_context fiber_make(void* top, std::size_t size, void (*entry)(fiber_transf
   return ctx::make_fcontext(top, size, entry);
 }
 
-fiber_transfer fiber_jump(fiber_context to, const fiber_stack& to_stack, void* data,
-                          bool exiting) noexcept {
+namespace {
+
+// Tells the sanitizers about one switch: which stack is about to run (before the jump), and
+// that we are back on ours (when the jump returns, i.e. when someone resumes us). An exiting
+// fiber passes no place for its fake stack, which lets ASan free it.
+class sanitizer_switch {
+ public:
+  sanitizer_switch(const fiber_stack& to, bool exiting) noexcept {
 #if GORO_ASAN
-  void* fake = nullptr;
-  __sanitizer_start_switch_fiber(exiting ? nullptr : &fake, to_stack.bottom, to_stack.size);
+    __sanitizer_start_switch_fiber(exiting ? nullptr : &fake_, to.bottom, to.size);
 #endif
 #if GORO_TSAN
-  __tsan_switch_to_fiber(to_stack.tsan_fiber, 0);
+    __tsan_switch_to_fiber(to.tsan_fiber, 0);
 #endif
-  (void)to_stack;
-  (void)exiting;
-  ctx::transfer_t t = ctx::jump_fcontext(to, data);
+    (void)to;
+    (void)exiting;
+  }
+  ~sanitizer_switch() {
 #if GORO_ASAN
-  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+    __sanitizer_finish_switch_fiber(fake_, nullptr, nullptr);
 #endif
-  return t;
+  }
+
+ private:
+  [[maybe_unused]] void* fake_ = nullptr;
+};
+
+}  // namespace
+
+fiber_transfer fiber_jump(fiber_context to, const fiber_stack& to_stack, void* data,
+                          bool exiting) noexcept {
+  sanitizer_switch announce(to_stack, exiting);
+  return ctx::jump_fcontext(to, data);
 }
 
 fiber_transfer fiber_jump_ontop(fiber_context to, const fiber_stack& to_stack, void* data,
                                 fiber_transfer (*on_top)(fiber_transfer), bool exiting) noexcept {
-#if GORO_ASAN
-  void* fake = nullptr;
-  __sanitizer_start_switch_fiber(exiting ? nullptr : &fake, to_stack.bottom, to_stack.size);
-#endif
-#if GORO_TSAN
-  __tsan_switch_to_fiber(to_stack.tsan_fiber, 0);
-#endif
-  (void)to_stack;
-  (void)exiting;
-  ctx::transfer_t t = ctx::ontop_fcontext(to, data, on_top);
-#if GORO_ASAN
-  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
-#endif
-  return t;
+  sanitizer_switch announce(to_stack, exiting);
+  return ctx::ontop_fcontext(to, data, on_top);
 }
 
 void fiber_landed(fiber_stack* from) noexcept {

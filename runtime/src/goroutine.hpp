@@ -93,6 +93,33 @@ struct g {
   g* all_next = nullptr;
 };
 
+// A FIFO of goroutines linked through g::schedlink (the global run queue, a worker's inbox).
+// Callers hold the lock that guards it.
+struct g_list {
+  g* head = nullptr;
+  g* tail = nullptr;
+
+  bool empty() const noexcept { return head == nullptr; }
+  // Appends the chain first..last (already linked through schedlink).
+  void push_back(g* first, g* last) noexcept {
+    last->schedlink = nullptr;
+    if (tail) {
+      tail->schedlink = first;
+    } else {
+      head = first;
+    }
+    tail = last;
+  }
+  g* pop_front() noexcept {
+    g* gp = head;
+    if (gp) {
+      head = gp->schedlink;
+      if (!head) tail = nullptr;
+    }
+    return gp;
+  }
+};
+
 // A goroutine waiting on a channel, select case or sync object. It lives on the waiting
 // goroutine's stack for the duration of the wait.
 struct waiter {

@@ -166,13 +166,7 @@ runtime::runtime(unsigned n, std::size_t stack_size) : nworkers(n), stacks(stack
 namespace {
 
 void global_put_locked(runtime* rt, g* head, g* tail, std::size_t n) noexcept {
-  tail->schedlink = nullptr;
-  if (rt->global_tail) {
-    rt->global_tail->schedlink = head;
-  } else {
-    rt->global_head = head;
-  }
-  rt->global_tail = tail;
+  rt->global.push_back(head, tail);
   rt->global_size.fetch_add(n, std::memory_order_release);
 }
 
@@ -186,14 +180,11 @@ g* global_get_locked(runtime* rt, worker* w, std::size_t max) noexcept {
   std::size_t size = rt->global_size.load(std::memory_order_relaxed);
   if (size == 0) return nullptr;
   std::size_t n = std::min({size, size / rt->nworkers + 1, max, std::size_t{runq::kSize / 2}});
-  g* first = rt->global_head;
-  rt->global_head = first->schedlink;
+  g* first = rt->global.pop_front();
   for (std::size_t i = 1; i < n; ++i) {
-    g* gp = rt->global_head;
-    rt->global_head = gp->schedlink;
-    w->q.push(gp);  // cannot fail: at most half the queue's size, into a queue we just found empty
+    // Cannot fail: at most half the queue's size, into a queue we just found empty.
+    w->q.push(rt->global.pop_front());
   }
-  if (!rt->global_head) rt->global_tail = nullptr;
   rt->global_size.fetch_sub(n, std::memory_order_release);
   return first;
 }
@@ -293,13 +284,7 @@ void send_elsewhere(runtime* rt, g* gp) noexcept {
   worker* v = rt->workers[i].get();
   {
     std::lock_guard<spinlock> lock(v->inbox_lock);
-    gp->schedlink = nullptr;
-    if (v->inbox_tail) {
-      v->inbox_tail->schedlink = gp;
-    } else {
-      v->inbox_head = gp;
-    }
-    v->inbox_tail = gp;
+    v->inbox.push_back(gp, gp);
     v->inbox_full.store(true, std::memory_order_release);
   }
   // A busy worker finds its inbox in find_runnable; an idle one must be woken. (A worker
@@ -318,13 +303,8 @@ void send_elsewhere(runtime* rt, g* gp) noexcept {
 g* take_inbox(worker* w) noexcept {
   if (!w->inbox_full.load(std::memory_order_acquire)) return nullptr;
   std::lock_guard<spinlock> lock(w->inbox_lock);
-  g* gp = w->inbox_head;
-  if (!gp) return nullptr;
-  w->inbox_head = gp->schedlink;
-  if (!w->inbox_head) {
-    w->inbox_tail = nullptr;
-    w->inbox_full.store(false, std::memory_order_release);
-  }
+  g* gp = w->inbox.pop_front();
+  if (w->inbox.empty()) w->inbox_full.store(false, std::memory_order_release);
   return gp;
 }
 
@@ -938,12 +918,12 @@ void run_main(const options& opts, void (*body)(void*), void* arg) {
   for (auto& w : rt->workers) w->thread.join();
 
   // Nothing runs goroutines any more: drop what was queued, unwind what is left.
-  rt->global_head = rt->global_tail = nullptr;
+  rt->global = {};
   rt->global_size.store(0);
   for (auto& w : rt->workers) {
     while (w->q.pop()) {
     }
-    w->inbox_head = w->inbox_tail = nullptr;
+    w->inbox = {};
     w->inbox_full.store(false);
     w->timers.clear();
   }

@@ -51,8 +51,7 @@ struct worker {
   std::atomic<std::int64_t> live_delta{0};   // goroutines started minus ended here
   // options::debug_migrate: goroutines that other workers readied, to run here.
   spinlock inbox_lock;
-  g* inbox_head = nullptr;
-  g* inbox_tail = nullptr;
+  g_list inbox;
   std::atomic<bool> inbox_full{false};
   // Guarded by runtime::sched_lock:
   bool idle = false;          // in runtime::idle
@@ -106,8 +105,7 @@ struct runtime {
 
   // Global run queue and idle workers (Go's sched.runq and sched.pidle).
   spinlock sched_lock;
-  g* global_head = nullptr;
-  g* global_tail = nullptr;
+  g_list global;
   std::atomic<std::size_t> global_size{0};
   std::vector<worker*> idle;
   std::atomic<unsigned> nidle{0};
