@@ -62,8 +62,10 @@ inline constexpr int kSlow = 1;
 // ThreadSanitizer tracks every goroutine as a thread and gives up beyond 8128 of them, so
 // tests that keep many goroutines alive at once hold at most kMaxLive under it.
 #if defined(__SANITIZE_THREAD__)
+inline constexpr bool kTsan = true;
 inline constexpr int kMaxLive = 4000;
 #else
+inline constexpr bool kTsan = false;
 inline constexpr int kMaxLive = 1 << 30;
 #endif
 inline constexpr int live(int n) { return n < kMaxLive ? n : kMaxLive; }

@@ -58,14 +58,14 @@ class line_buffer {
 const char* state_of(const g* gp) noexcept {
   switch (gp->status.load(std::memory_order_relaxed)) {
     case g_status::running: return "running";
-    case g_status::waiting: return wait_reason_text(gp->reason);
+    case g_status::waiting: return wait_reason_text(gp->reason.load(std::memory_order_relaxed));
     default: return "runnable";
   }
 }
 
 std::int64_t waited_ns(const g* gp, std::int64_t now) noexcept {
   if (gp->status.load(std::memory_order_relaxed) != g_status::waiting) return 0;
-  return std::max<std::int64_t>(0, now - gp->waiting_since);
+  return std::max<std::int64_t>(0, now - gp->waiting_since.load(std::memory_order_relaxed));
 }
 
 // One goroutine's header, Go's way: "goroutine 7 [chan receive, 2 minutes]:".
@@ -101,8 +101,7 @@ void on_sigquit(int) {
 // for a stack without one, into whatever lies below it).
 void on_sigsegv(int sig, siginfo_t* info, void* uctx) {
   worker* w = current_worker();
-  if (w && w->curg) {
-    const g* gp = w->curg;
+  if (const g* gp = w ? w->running() : nullptr) {
     auto* addr = static_cast<std::byte*>(info->si_addr);
     const std::byte* base = gp->stack.base;
     if (addr < base + 4096 && addr + 64 * 1024 >= base) {
@@ -244,10 +243,11 @@ void dump_goroutines(std::ostream& out) {
 
 void set_goroutine_name(std::string_view name) {
   detail::worker* w = detail::current_worker();
-  if (!w || !w->curg) return;
-  const std::size_t n = std::min(name.size(), sizeof w->curg->name - 1);
-  std::memcpy(w->curg->name, name.data(), n);
-  w->curg->name[n] = '\0';
+  detail::g* gp = w ? w->running() : nullptr;
+  if (!gp) return;
+  const std::size_t n = std::min(name.size(), sizeof gp->name - 1);
+  std::memcpy(gp->name, name.data(), n);
+  gp->name[n] = '\0';
 }
 
 }  // namespace goro

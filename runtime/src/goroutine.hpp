@@ -70,8 +70,9 @@ struct g {
   char name[32] = {};
 
   std::atomic<g_status> status{g_status::runnable};
-  wait_reason reason = wait_reason::none;
-  std::int64_t waiting_since = 0;  // about when it parked (worker::coarse_now)
+  // Written by the goroutine as it parks; atomic because dumps read them from other threads.
+  std::atomic<wait_reason> reason{wait_reason::none};
+  std::atomic<std::int64_t> waiting_since{0};  // about when it parked (worker::coarse_now)
   eh_state eh;
   switch_request request{};  // what to do once this goroutine is off its stack
   bool started = false;

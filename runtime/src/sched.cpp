@@ -77,7 +77,7 @@ runtime* current_runtime() noexcept { return the_runtime.load(std::memory_order_
 
 g* current_g() noexcept {
   worker* w = current_worker();
-  if (w && w->curg) return w->curg;
+  if (g* gp = w ? w->running() : nullptr) return gp;
   return thread_g();
 }
 
@@ -355,7 +355,7 @@ void ready(g* gp) noexcept {
   }
   runtime* rt = current_runtime();
   gp->status.store(g_status::runnable, std::memory_order_relaxed);
-  gp->reason = wait_reason::none;
+  gp->reason.store(wait_reason::none, std::memory_order_relaxed);
   if (!rt || rt->draining) return;  // shutdown resumes every goroutine itself
   worker* w = current_worker();
   if (rt->migrate) {
@@ -436,7 +436,7 @@ void switch_away(g* gp, switch_request::kind_t kind, void (*unlock)(void*) = nul
   const bool exiting = kind == switch_request::exit;
   fiber_transfer t;
   if (g* next = next_local(w)) {
-    w->curg = next;
+    w->curg.store(next, std::memory_order_relaxed);
     next->status.store(g_status::running, std::memory_order_relaxed);
     next->w = w;
     w->started_by_loop = false;
@@ -471,7 +471,7 @@ void exit_goroutine(g* gp) noexcept;
 [[noreturn]] void goroutine_main(fiber_transfer t) noexcept {
   fiber_landed(nullptr);
   worker* w = current_worker();  // safe here: nothing ran on this stack before
-  g* gp = w->curg;
+  g* gp = w->running();
   gp->eh = eh_state{};
   landed(gp, w->started_by_loop ? t : fiber_transfer{nullptr, w});
   gp->started = true;
@@ -499,12 +499,12 @@ void exit_goroutine(g* gp) noexcept {
 // Worker side: runs gp (and whatever it switches to directly) until a goroutine switches
 // back to the scheduler loop; then carries out that goroutine's request.
 void execute(worker* w, g* gp) noexcept {
-  w->curg = gp;
+  w->curg.store(gp, std::memory_order_relaxed);
   gp->status.store(g_status::running, std::memory_order_relaxed);
   gp->w = w;
   w->started_by_loop = true;
   fiber_transfer t = fiber_jump(gp->ctx, gp->fstack, w);
-  w->curg = nullptr;
+  w->curg.store(nullptr, std::memory_order_relaxed);
   auto* req = static_cast<switch_request*>(t.data);
   req->gp->ctx = t.fctx;
   finish_request(req);
@@ -546,19 +546,19 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
     std::fprintf(stderr, "goroutine %" PRIu64 " stack overflow\n", gp->id);
     fatal("stack overflow");
   }
-  gp->reason = why;
-  gp->waiting_since = gp->w->coarse_now;
+  gp->reason.store(why, std::memory_order_relaxed);
+  gp->waiting_since.store(gp->w->coarse_now, std::memory_order_relaxed);
   gp->status.store(g_status::waiting, std::memory_order_relaxed);
   switch_away(gp, switch_request::park, unlock, arg);
 }
 
 void yield_now() {
   worker* w = current_worker();
-  if (!w || !w->curg) {
+  if (!w || !w->running()) {
     std::this_thread::yield();
     return;
   }
-  g* gp = w->curg;
+  g* gp = w->running();
   if (gp->unwinding && std::uncaught_exceptions() == 0) throw goroutine_exit{};
   switch_away(gp, switch_request::yield);
 }
@@ -646,7 +646,7 @@ g* steal_work(runtime* rt, worker* w) noexcept {
       if (v == w) continue;
       if (g* gp = w->q.steal_from(v->q, false)) return gp;
       if (last && v->q.has_next()) {
-        if (v->curg) {
+        if (v->running()) {
           const std::int64_t until = nanotime() + 3000;
           while (v->q.has_next() && nanotime() < until) spin_pause();
         }
@@ -960,7 +960,8 @@ unsigned gomaxprocs() {
 
 std::uint64_t goroutine_id() {
   detail::worker* w = detail::current_worker();
-  return (w && w->curg) ? w->curg->id : 0;
+  detail::g* gp = w ? w->running() : nullptr;
+  return gp ? gp->id : 0;
 }
 
 }  // namespace goro

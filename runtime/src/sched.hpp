@@ -32,7 +32,10 @@ struct worker {
   unsigned index = 0;
   runtime* rt = nullptr;
   runq q;
-  g* curg = nullptr;  // the goroutine this worker runs now; null in its scheduler loop
+  // The goroutine this worker runs now; null in its scheduler loop. Written only by this
+  // worker; atomic because thieves peek at it (is the victim busy?).
+  std::atomic<g*> curg{nullptr};
+  g* running() const noexcept { return curg.load(std::memory_order_relaxed); }
   fiber_context sched_ctx = nullptr;  // the scheduler loop, suspended while a goroutine runs
   bool started_by_loop = false;       // the last switch came from the loop (goroutine_main)
   fiber_stack sched_stack;  // this thread's own stack, where the scheduler loop runs
