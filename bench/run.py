@@ -273,7 +273,10 @@ def run_all(progs, workloads, args):
                 done += 1
                 cells = []
                 for impl in args.impl:
+                    start = time.monotonic()
                     s = run_one(progs, w, impl, threads, args)
+                    if args.pause > 0:  # leave a shared machine to others for a while
+                        time.sleep(args.pause * (time.monotonic() - start))
                     results.setdefault((w.name, impl, threads), []).append(s)
                     cells.append(f"{impl}={fmt(s.value) if s.status == 'ok' else s.status}")
                 log(f"[{done}/{total}] {w.name} P={threads} rep {rep + 1}: " + " ".join(cells))
@@ -464,6 +467,9 @@ def main():
     p.add_argument("--impl", default="goro,go,fiber", help="implementations, default goro,go,fiber")
     p.add_argument("--timeout", type=float, default=float(os.environ.get("BENCH_TIMEOUT", "300")),
                    help="seconds before one process counts as hung (default 300)")
+    p.add_argument("--pause", type=float, default=float(os.environ.get("BENCH_PAUSE", "0")),
+                   help="after each process sleep PAUSE x its run time, to share a busy "
+                        "machine (env BENCH_PAUSE, default 0)")
     p.add_argument("--jobs", type=int, default=int(os.environ.get("BENCH_JOBS", "1")),
                    help="ninja -j for the build (default 1)")
     p.add_argument("--no-build", action="store_true", help="use the programs already built")

@@ -6,7 +6,10 @@
 // look for that id in the panic message.
 #include <goro/goro.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -26,6 +29,13 @@ void print_id() {
 // runtime must have ended the process before it is over.
 void linger() {
   goro::sleep(10s);
+}
+
+// Deep recursion that the optimiser cannot turn into a loop.
+__attribute__((noinline)) int recurse(int n) {
+  volatile char frame[512];
+  frame[0] = static_cast<char>(n);
+  return n == 0 ? frame[0] : recurse(n - 1) + frame[0];
 }
 
 int survived() {
@@ -170,6 +180,42 @@ int scenario(const std::string& name) {
       goro::after_func(300ms, [c] { c.send(1); });
       c.recv();
       goro::after(100ms).recv();
+      return survived();
+    });
+  }
+  if (name == "sigquit") {
+    // Go's SIGQUIT: a dump of every goroutine, then exit status 2.
+    return goro::run(goro::options{.threads = 2}, [] {
+      auto c = goro::make_chan<int>();
+      goro::go([c] {
+        goro::set_goroutine_name("napper");
+        c.recv();
+      });
+      goro::sleep(50ms);
+      std::raise(SIGQUIT);
+      linger();
+      return survived();
+    });
+  }
+  if (name == "stack_overflow") {
+    return goro::run(goro::options{.threads = 2}, [] {
+      auto c = goro::make_chan<int>();
+      goro::go([c] {
+        print_id();
+        c.send(recurse(1 << 30));
+      });
+      c.recv();
+      return survived();
+    });
+  }
+  if (name == "deadlock_detection_off") {
+    // The program is deadlocked, but detection is off: it waits until the alarm kills it.
+    goro::options opts;
+    opts.threads = 2;
+    opts.detect_deadlock = false;
+    return goro::run(opts, [] {
+      alarm(1);
+      goro::make_chan<int>().recv();
       return survived();
     });
   }

@@ -222,3 +222,40 @@ TEST_CASE("not a deadlock: a live plain thread or a pending timer can still wake
     CHECK(o.err.find("deadlock") == std::string::npos);
   }
 }
+
+TEST_CASE("SIGQUIT dumps every goroutine, with names and states, and exits with status 2") {
+  const outcome o = run_helper("sigquit");
+  CAPTURE(o.err);
+  CHECK(o.exited);
+  CHECK(o.status == 2);
+  CHECK(o.err.find("SIGQUIT: quit") != std::string::npos);
+  CHECK(o.err.find("goroutine 1 [running]") != std::string::npos);
+  CHECK(o.err.find("(napper) [chan receive]") != std::string::npos);
+  CHECK(o.err.find("created by ") != std::string::npos);
+  CHECK(o.err.find("panic_helper.cpp:") != std::string::npos);
+  CHECK(o.out.find("survived") == std::string::npos);
+}
+
+TEST_CASE("a stack overflow is reported, not silent memory corruption") {
+  const outcome o = run_helper("stack_overflow", std::chrono::seconds(60));
+  CAPTURE(o.err);
+  CHECK_FALSE(o.timed_out);
+  CHECK(o.out.find("survived") == std::string::npos);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The sanitizers catch the overflow themselves and end the process their own way.
+  CHECK(!(o.exited && o.status == 0));
+#else
+  CHECK(o.exited);
+  CHECK(o.status == 2);
+  CHECK(mentions_goroutine(o.err, printed_id(o.out) + " stack overflow"));
+#endif
+}
+
+TEST_CASE("options::detect_deadlock = false turns the deadlock report off") {
+  const outcome o = run_helper("deadlock_detection_off");
+  CAPTURE(o.err);
+  CHECK_FALSE(o.timed_out);
+  CHECK_FALSE(o.exited);
+  CHECK(o.status == SIGALRM);
+  CHECK(o.err.find("deadlock") == std::string::npos);
+}

@@ -266,7 +266,7 @@ inline std::optional<config> parse_args(int argc, char** argv) {
     }
   }
   if (cfg.threads == 0) cfg.threads = 1;
-  if (cfg.smoke) cfg.time = bench_time{0, 20};
+  if (cfg.smoke) cfg.time = bench_time{0, 5};
   return cfg;
 }
 

@@ -418,7 +418,7 @@ func main() {
 	}
 	cfg.time = bt
 	if cfg.smoke {
-		cfg.time = benchTime{n: 20}
+		cfg.time = benchTime{n: 5}
 	}
 	selected := map[string]bool{}
 	for _, name := range flag.Args() {

@@ -1,0 +1,119 @@
+// Diagnostics (DESIGN §7, issue "diagnostics"): goroutine snapshots and dumps, names, and
+// the debug_migrate option. Panics, deadlocks, SIGQUIT and stack overflows end the process
+// and are tested in panic_test.cpp.
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+
+using namespace goro_test;
+
+namespace {
+
+// The OS thread, by system call: pthread_self() is declared const, so a compiler may
+// reuse a value read before a switch (the thread-local hazard).
+long current_tid() { return ::syscall(SYS_gettid); }
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("goroutines() and dump_goroutines() name each state in Go's words") {
+  std::vector<goro::goroutine_info> seen;
+  std::string dump;
+  run_on(2, [&] {
+    // Separate channels, so that no two of these goroutines can meet.
+    auto never = goro::make_chan<int>();
+    auto never2 = goro::make_chan<int>();
+    auto nobody_receives = goro::make_chan<int>();
+    auto nobody_sends = goro::make_chan<int>();
+    goro::mutex held;
+    held.lock();
+    goro::wait_group wg;
+    wg.add(1);
+    goro::go([never] {
+      goro::set_goroutine_name("receiver");
+      never.recv();
+    });
+    goro::go([nobody_receives] { nobody_receives.send(1); });
+    goro::go([nobody_sends, never2] {
+      goro::select(goro::on_recv(nobody_sends), goro::on_recv(never2));
+    });
+    goro::go([] { goro::select(); });
+    goro::go([] { goro::chan<int>().recv(); });
+    goro::go([] { goro::sleep(std::chrono::hours(1)); });
+    goro::go([&wg] { wg.wait(); });
+    goro::go([&held] {
+      held.lock();
+      held.unlock();
+    });
+    settle();
+    seen = goro::goroutines();
+    std::ostringstream out;
+    goro::dump_goroutines(out);
+    dump = out.str();
+    wg.done();
+    held.unlock();
+  });
+  std::string states;
+  for (const auto& g : seen) states += "[" + g.state + "]";
+  CAPTURE(states);
+  CAPTURE(dump);
+  CHECK(seen.size() == 9);
+  CHECK(seen.front().id == 1);
+  CHECK(seen.front().state == "running");
+  CHECK(seen.front().created_file.empty());  // main was not created by go(...)
+  for (const char* s : {"[chan receive]", "[chan send]", "[select]", "[select (no cases)]",
+                        "[chan receive (nil chan)]", "[sleep]", "[sync.WaitGroup.Wait]",
+                        "[sync.Mutex.Lock]"}) {
+    CHECK(contains(states, s));
+  }
+  bool named = false;
+  for (const auto& g : seen) {
+    if (g.id == 1) continue;
+    CHECK(contains(g.created_file, "debug_test.cpp"));
+    CHECK(g.created_line > 0);
+    if (g.name == "receiver") named = g.state == "chan receive";
+    if (g.state != "running" && g.state != "runnable") CHECK(g.waiting.count() >= 0);
+  }
+  CHECK(named);
+  CHECK(contains(dump, "goroutine 1 [running]:\ngoro::run main function"));
+  CHECK(contains(dump, "(receiver) [chan receive]:\ncreated by "));
+  CHECK(contains(dump, "debug_test.cpp:"));
+  CHECK_FALSE(contains(dump, "minute"));  // nothing has waited that long
+}
+
+TEST_CASE("goroutines() is empty outside run") { CHECK(goro::goroutines().empty()); }
+
+TEST_CASE("debug_migrate: every wake-up resumes the goroutine on another worker") {
+  constexpr int kWakes = 50;
+  int moved = 0, stayed = 0;
+  goro::options opts;
+  opts.threads = 3;
+  opts.debug_migrate = true;
+  goro::run(opts, [&] {
+    auto c = goro::make_chan<int>();
+    auto done = goro::make_chan<goro::unit>();
+    goro::go([&, c, done] {
+      for (int i = 0; i < kWakes; ++i) {
+        const long before = current_tid();
+        c.recv();
+        (current_tid() != before ? moved : stayed) += 1;
+      }
+      done.close();
+    });
+    for (int i = 0; i < kWakes; ++i) {
+      wait_parked(1);
+      c.send(i);
+    }
+    done.recv();
+  });
+  CHECK(moved == kWakes);
+  CHECK(stayed == 0);
+}
