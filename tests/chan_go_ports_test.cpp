@@ -158,7 +158,7 @@ TEST_CASE("Go TestChan") {
 
 TEST_CASE("Go TestNonblockRecvRace") {
   // Go: 10000 iterations, 100 with -short.
-  const int iters = 10000 * soak();
+  const int iters = live(10000) * soak();
   for (unsigned n : kThreadCounts) {
     std::atomic<int> not_ready{0};
     run_on(n, [&, iters] {
