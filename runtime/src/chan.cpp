@@ -68,6 +68,11 @@ bool recv_would_block(const chan_core* c) noexcept {
   return empty && !c->closed_.load(std::memory_order_acquire);
 }
 
+bool recv_finds_closed(const chan_core* c) noexcept {
+  return c->closed_.load(std::memory_order_acquire) &&
+         c->count_.load(std::memory_order_acquire) == 0;
+}
+
 bool send_would_block(const chan_core* c) noexcept {
   if (c->closed_.load(std::memory_order_acquire)) return false;  // proceeds: it panics
   return c->cap == 0 ? first_waiter(c->recvq) == nullptr
@@ -138,9 +143,7 @@ bool chan_recv(chan_core* c, void* out) {
   if (!c) block_forever(wait_reason::chan_receive_nil);
   // Closed and drained is forever (nothing can be sent after close): no lock needed. The
   // acquire pairs with close's release, so what was written before close is visible.
-  if (c->closed_.load(std::memory_order_acquire) && c->count_.load(std::memory_order_acquire) == 0) {
-    return false;
-  }
+  if (recv_finds_closed(c)) return false;
   c->lock.lock();
   if (c->closed() && c->count() == 0) {
     c->lock.unlock();

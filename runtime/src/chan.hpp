@@ -41,6 +41,8 @@ struct chan_core : chan_header {
 // or a send that certainly cannot proceed now. Racy by design; see select.cpp.
 bool recv_would_block(const chan_core* c) noexcept;
 bool send_would_block(const chan_core* c) noexcept;
+// A receive that would find the channel closed and drained (which is permanent).
+bool recv_finds_closed(const chan_core* c) noexcept;
 
 // Sends without blocking; false if the channel is closed or has no room. (Timers.)
 bool chan_try_send(chan_core* c, void* value) noexcept;

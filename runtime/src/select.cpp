@@ -95,9 +95,14 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
       const case_state* c = cases[i];
       if (c->kind == case_kind::fallback || !c->chan) continue;
-      const bool blocks =
-          c->kind == case_kind::recv ? recv_would_block(c->chan) : send_would_block(c->chan);
-      if (blocks) return fallback;
+      if (c->kind == case_kind::send) {
+        if (send_would_block(c->chan)) return fallback;
+      } else if (recv_would_block(c->chan)) {
+        return fallback;
+      } else if (recv_finds_closed(c->chan)) {
+        cases[i]->ok = cases[i]->has_value = false;  // closed and drained, for good
+        return i;
+      }
     }
   }
 
