@@ -16,7 +16,9 @@ namespace {
 
 // The OS thread, by system call: pthread_self() is declared const, so a compiler may
 // reuse a value read before a switch (the thread-local hazard).
-long current_tid() { return ::syscall(SYS_gettid); }
+long current_tid() {
+  return ::syscall(SYS_gettid);
+}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -69,9 +71,9 @@ TEST_CASE("goroutines() and dump_goroutines() name each state in Go's words") {
   CHECK(seen.front().id == 1);
   CHECK(seen.front().state == "running");
   CHECK(seen.front().created_file.empty());  // main was not created by go(...)
-  for (const char* s : {"[chan receive]", "[chan send]", "[select]", "[select (no cases)]",
-                        "[chan receive (nil chan)]", "[sleep]", "[sync.WaitGroup.Wait]",
-                        "[sync.Mutex.Lock]"}) {
+  for (const char* s :
+       {"[chan receive]", "[chan send]", "[select]", "[select (no cases)]",
+        "[chan receive (nil chan)]", "[sleep]", "[sync.WaitGroup.Wait]", "[sync.Mutex.Lock]"}) {
     CHECK(contains(states, s));
   }
   bool named = false;
@@ -89,7 +91,9 @@ TEST_CASE("goroutines() and dump_goroutines() name each state in Go's words") {
   CHECK_FALSE(contains(dump, "minute"));  // nothing has waited that long
 }
 
-TEST_CASE("goroutines() is empty outside run") { CHECK(goro::goroutines().empty()); }
+TEST_CASE("goroutines() is empty outside run") {
+  CHECK(goro::goroutines().empty());
+}
 
 TEST_CASE("debug_migrate: every wake-up resumes the goroutine on another worker") {
   constexpr int kWakes = 50;

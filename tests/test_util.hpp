@@ -38,12 +38,12 @@ __attribute__((noinline)) inline void check_message(bool ok, const char* file, i
   }
 }
 }  // namespace goro_test
-#define GO_CHECK_MESSAGE(cond, ...)                                                      \
-  do {                                                                                   \
-    const bool goro_test_ok_ = static_cast<bool>(cond);                                  \
-    std::ostringstream goro_test_os_;                                                    \
-    if (!goro_test_ok_) goro_test_os_ << #cond << " -- " << __VA_ARGS__;                 \
-    goro_test::check_message(goro_test_ok_, __FILE__, __LINE__, goro_test_os_.str());   \
+#define GO_CHECK_MESSAGE(cond, ...)                                                   \
+  do {                                                                                \
+    const bool goro_test_ok_ = static_cast<bool>(cond);                               \
+    std::ostringstream goro_test_os_;                                                 \
+    if (!goro_test_ok_) goro_test_os_ << #cond << " -- " << __VA_ARGS__;              \
+    goro_test::check_message(goro_test_ok_, __FILE__, __LINE__, goro_test_os_.str()); \
   } while (0)
 
 namespace goro_test {
@@ -68,7 +68,9 @@ inline constexpr int kMaxLive = 4000;
 inline constexpr bool kTsan = false;
 inline constexpr int kMaxLive = 1 << 30;
 #endif
-inline constexpr int live(int n) { return n < kMaxLive ? n : kMaxLive; }
+inline constexpr int live(int n) {
+  return n < kMaxLive ? n : kMaxLive;
+}
 
 // GORO_TEST_SOAK=N multiplies the iteration counts of the loops that hunt races, for long
 // soak runs; the default keeps the whole suite within its time budget.

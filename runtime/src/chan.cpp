@@ -13,13 +13,16 @@ namespace goro::detail {
 
 namespace {
 
-void unlock_chan(void* c) { static_cast<chan_core*>(c)->lock.unlock(); }
+void unlock_chan(void* c) {
+  static_cast<chan_core*>(c)->lock.unlock();
+}
 
 // A nil channel: block forever (until shutdown unwinds the goroutine).
 [[noreturn]] void block_forever(wait_reason why) {
   g* gp = current_g();
   for (;;) {
-    park(gp, [](void*) {}, nullptr, why);
+    park(
+        gp, [](void*) {}, nullptr, why);
     if (must_unwind(gp)) throw goroutine_exit{};
   }
 }
@@ -42,7 +45,8 @@ chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
   const std::size_t align = std::max(ops->align, alignof(chan_core));
   const std::size_t stride = (ops->size + ops->align - 1) / ops->align * ops->align;
   const std::size_t header = (sizeof(chan_core) + align - 1) / align * align;
-  if (cap > (std::size_t{1} << 40) / (stride ? stride : 1)) throw panic_error("makechan: size out of range");
+  if (cap > (std::size_t{1} << 40) / (stride ? stride : 1))
+    throw panic_error("makechan: size out of range");
   void* mem = ::operator new(header + cap * stride, std::align_val_t(align));
   auto* c = ::new (mem) chan_core();
   c->ops = ops;
@@ -53,7 +57,8 @@ chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
 }
 
 void chan_destroy(chan_core* c) noexcept {
-  for (std::size_t i = 0, n = c->count(); i < n; ++i) c->ops->destroy(c->slot((c->recvx + i) % c->cap));
+  for (std::size_t i = 0, n = c->count(); i < n; ++i)
+    c->ops->destroy(c->slot((c->recvx + i) % c->cap));
   const std::size_t align = std::max(c->ops->align, alignof(chan_core));
   c->~chan_core();
   ::operator delete(static_cast<void*>(c), std::align_val_t(align));
@@ -64,7 +69,8 @@ void chan_destroy(chan_core* c) noexcept {
 // it is used, which is fine: the operation then linearises at the moment of the peek.
 // Go's chanrecv explains why "open" must be read after "empty".
 bool recv_would_block(const chan_core* c) noexcept {
-  const bool empty = c->cap == 0 ? first_waiter(c->sendq) == nullptr : c->count_.load(std::memory_order_acquire) == 0;
+  const bool empty = c->cap == 0 ? first_waiter(c->sendq) == nullptr
+                                 : c->count_.load(std::memory_order_acquire) == 0;
   return empty && !c->closed_.load(std::memory_order_acquire);
 }
 
@@ -235,6 +241,8 @@ std::size_t chan_len(const chan_core* c) noexcept {
   return m->count();
 }
 
-std::size_t chan_cap(const chan_core* c) noexcept { return c->cap; }
+std::size_t chan_cap(const chan_core* c) noexcept {
+  return c->cap;
+}
 
 }  // namespace goro::detail

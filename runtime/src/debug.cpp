@@ -57,9 +57,12 @@ class line_buffer {
 
 const char* state_of(const g* gp) noexcept {
   switch (gp->status.load(std::memory_order_relaxed)) {
-    case g_status::running: return "running";
-    case g_status::waiting: return wait_reason_text(gp->reason.load(std::memory_order_relaxed));
-    default: return "runnable";
+    case g_status::running:
+      return "running";
+    case g_status::waiting:
+      return wait_reason_text(gp->reason.load(std::memory_order_relaxed));
+    default:
+      return "runnable";
   }
 }
 
@@ -179,8 +182,8 @@ void restore_signal_handlers() noexcept {
 
 // A worker's SIGSEGV handler must not run on the goroutine stack that just overflowed.
 void* thread_signal_stack_enter() noexcept {
-  void* mem = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+  void* mem =
+      mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return nullptr;
   stack_t ss{};
   ss.ss_sp = mem;

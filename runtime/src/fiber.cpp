@@ -1,6 +1,5 @@
 #include "fiber.hpp"
 
-
 #include "sanitizers.hpp"
 
 #include <mutex>
@@ -9,7 +8,6 @@
 namespace goro::detail {
 
 namespace ctx = boost::context::detail;
-
 
 fiber_context fiber_make(void* top, std::size_t size, void (*entry)(fiber_transfer)) noexcept {
   return ctx::make_fcontext(top, size, entry);

@@ -52,7 +52,8 @@ class runq {
     std::uint32_t h = head_.load(std::memory_order_acquire);
     std::uint32_t t = tail_.load(std::memory_order_relaxed);
     std::uint32_t n = (t - h) / 2;
-    for (std::uint32_t i = 0; i < n; ++i) batch[i] = slots_[(h + i) % kSize].load(std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i < n; ++i)
+      batch[i] = slots_[(h + i) % kSize].load(std::memory_order_relaxed);
     if (!head_.compare_exchange_strong(h, h + n, std::memory_order_release)) return 0;
     return n;
   }
@@ -94,8 +95,8 @@ class runq {
       }
       if (n > kSize / 2) continue;  // h and t read inconsistently: retry
       for (std::uint32_t i = 0; i < n; ++i) {
-        batch[(batch_head + i) % kSize].store(slots_[(h + i) % kSize].load(std::memory_order_relaxed),
-                                              std::memory_order_relaxed);
+        batch[(batch_head + i) % kSize].store(
+            slots_[(h + i) % kSize].load(std::memory_order_relaxed), std::memory_order_relaxed);
       }
       if (head_.compare_exchange_strong(h, h + n, std::memory_order_acq_rel)) return n;
     }

@@ -12,8 +12,8 @@
 // park on a futex until wakep() hands them work. Before parking, a spinning worker stops
 // counting itself spinning and looks at every queue once more: whoever readied a goroutine
 // after that point sees nmspinning == 0 and wakes a worker, so no goroutine is stranded.
-#include "sanitizers.hpp"
 #include "sched.hpp"
+#include "sanitizers.hpp"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -37,8 +37,8 @@
 namespace goro::detail {
 
 void set_current_worker(worker* w) noexcept;  // tls.cpp
-g* thread_g() noexcept;                        // tls.cpp
-std::uint64_t* thread_rng() noexcept;          // tls.cpp
+g* thread_g() noexcept;                       // tls.cpp
+std::uint64_t* thread_rng() noexcept;         // tls.cpp
 
 namespace {
 
@@ -73,7 +73,9 @@ std::uint64_t next_rand(std::uint64_t& s) noexcept {
 // ---------------------------------------------------------------------------------------
 // Small helpers
 
-runtime* current_runtime() noexcept { return the_runtime.load(std::memory_order_acquire); }
+runtime* current_runtime() noexcept {
+  return the_runtime.load(std::memory_order_acquire);
+}
 
 g* current_g() noexcept {
   worker* w = current_worker();
@@ -86,7 +88,6 @@ std::int64_t nanotime() noexcept {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-
 
 std::uint32_t fastrand() noexcept {
   worker* w = current_worker();
@@ -103,18 +104,30 @@ void fatal(const char* msg) noexcept {
 
 const char* wait_reason_text(wait_reason r) noexcept {
   switch (r) {
-    case wait_reason::none: return "runnable";
-    case wait_reason::chan_receive: return "chan receive";
-    case wait_reason::chan_send: return "chan send";
-    case wait_reason::chan_receive_nil: return "chan receive (nil chan)";
-    case wait_reason::chan_send_nil: return "chan send (nil chan)";
-    case wait_reason::select: return "select";
-    case wait_reason::select_no_cases: return "select (no cases)";
-    case wait_reason::sleep: return "sleep";
-    case wait_reason::wait_group: return "sync.WaitGroup.Wait";
-    case wait_reason::mutex: return "sync.Mutex.Lock";
-    case wait_reason::rw_mutex_read: return "sync.RWMutex.RLock";
-    case wait_reason::rw_mutex_write: return "sync.RWMutex.Lock";
+    case wait_reason::none:
+      return "runnable";
+    case wait_reason::chan_receive:
+      return "chan receive";
+    case wait_reason::chan_send:
+      return "chan send";
+    case wait_reason::chan_receive_nil:
+      return "chan receive (nil chan)";
+    case wait_reason::chan_send_nil:
+      return "chan send (nil chan)";
+    case wait_reason::select:
+      return "select";
+    case wait_reason::select_no_cases:
+      return "select (no cases)";
+    case wait_reason::sleep:
+      return "sleep";
+    case wait_reason::wait_group:
+      return "sync.WaitGroup.Wait";
+    case wait_reason::mutex:
+      return "sync.Mutex.Lock";
+    case wait_reason::rw_mutex_read:
+      return "sync.RWMutex.RLock";
+    case wait_reason::rw_mutex_write:
+      return "sync.RWMutex.Lock";
   }
   return "unknown";
 }
@@ -155,7 +168,8 @@ runtime::runtime(unsigned n, std::size_t stack_size) : nworkers(n), stacks(stack
     workers.push_back(std::make_unique<worker>());
     workers.back()->index = i;
     workers.back()->rt = this;
-    workers.back()->rng_state = 0x9e3779b97f4a7c15ull * (i + 1) ^ static_cast<std::uint64_t>(nanotime());
+    workers.back()->rng_state =
+        0x9e3779b97f4a7c15ull * (i + 1) ^ static_cast<std::uint64_t>(nanotime());
   }
   idle.reserve(n);
 }
@@ -753,7 +767,8 @@ void worker_loop(worker* w) {
 // ---------------------------------------------------------------------------------------
 // Spawning
 
-spawn_slot spawn_alloc(std::size_t closure_size, std::size_t closure_align, std::size_t stack_size) {
+spawn_slot spawn_alloc(std::size_t closure_size, std::size_t closure_align,
+                       std::size_t stack_size) {
   runtime* rt = current_runtime();
   if (!rt) throw panic_error("goro::go: no runtime is running (call it inside goro::run)");
   worker* w = current_worker();
@@ -828,7 +843,8 @@ void start(spawn_slot slot, void (*entry)(void*), void (*destroy)(void*),
   gp->fstack = {gp->stack.base, gp->stack.size, gp->stack.tsan_fiber};
   rt->all.add(gp);
   if (w) {
-    w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
     local_put(rt, w, gp, /*next=*/true);
   } else {
     rt->live_outside.fetch_add(1, std::memory_order_relaxed);
@@ -891,7 +907,8 @@ void run_main(const options& opts, void (*body)(void*), void* arg) {
   auto rt = std::make_unique<runtime>(n, stack_size);
   rt->detect_deadlock = opts.detect_deadlock;
   const char* migrate_env = std::getenv("GORO_DEBUG_MIGRATE");
-  rt->migrate = n > 1 && (opts.debug_migrate || (migrate_env && std::strcmp(migrate_env, "1") == 0));
+  rt->migrate =
+      n > 1 && (opts.debug_migrate || (migrate_env && std::strcmp(migrate_env, "1") == 0));
   the_runtime.store(rt.get(), std::memory_order_release);
 
   struct main_closure {
@@ -944,7 +961,9 @@ void run_main(const options& opts, void (*body)(void*), void* arg) {
 
 namespace goro {
 
-void yield() { detail::yield_now(); }
+void yield() {
+  detail::yield_now();
+}
 
 std::size_t num_goroutine() {
   detail::runtime* rt = detail::current_runtime();

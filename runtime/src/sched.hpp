@@ -38,8 +38,8 @@ struct worker {
   g* running() const noexcept { return curg.load(std::memory_order_relaxed); }
   fiber_context sched_ctx = nullptr;  // the scheduler loop, suspended while a goroutine runs
   bool started_by_loop = false;       // the last switch came from the loop (goroutine_main)
-  fiber_stack sched_stack;  // this thread's own stack, where the scheduler loop runs
-  eh_state* eh = nullptr;   // this thread's C++ exception state (see eh_state)
+  fiber_stack sched_stack;            // this thread's own stack, where the scheduler loop runs
+  eh_state* eh = nullptr;             // this thread's C++ exception state (see eh_state)
   parker park;
   bool spinning = false;  // looking for work to steal; counted in runtime::nmspinning
   std::uint32_t schedtick = 0;
@@ -50,14 +50,14 @@ struct worker {
   std::uint64_t rng_state = 0;
   timer_heap timers;
   stack_cache stacks;
-  std::uint64_t id_next = 0, id_end = 0;     // a batch of goroutine ids
-  std::atomic<std::int64_t> live_delta{0};   // goroutines started minus ended here
+  std::uint64_t id_next = 0, id_end = 0;    // a batch of goroutine ids
+  std::atomic<std::int64_t> live_delta{0};  // goroutines started minus ended here
   // options::debug_migrate: goroutines that other workers readied, to run here.
   spinlock inbox_lock;
   g_list inbox;
   std::atomic<bool> inbox_full{false};
   // Guarded by runtime::sched_lock:
-  bool idle = false;          // in runtime::idle
+  bool idle = false;            // in runtime::idle
   bool woken_spinning = false;  // taken off the idle list by wakep, which counted it spinning
   std::thread thread;
 };
@@ -123,7 +123,7 @@ struct runtime {
 
   std::atomic<bool> stopping{false};
   bool detect_deadlock = true;
-  bool migrate = false;  // options::debug_migrate
+  bool migrate = false;   // options::debug_migrate
   bool draining = false;  // shutdown unwinds the remaining goroutines, one thread only
 
   parker main_parker;  // the thread inside run() waits here for the main goroutine
@@ -158,12 +158,13 @@ void timer_added(runtime* rt, std::int64_t when) noexcept;
 void ready(g* gp) noexcept;
 
 // A goroutine woken without completing its wait (shutdown): true if it must now unwind.
-inline bool must_unwind(const g* gp) noexcept { return gp->unwinding && !gp->is_thread; }
+inline bool must_unwind(const g* gp) noexcept {
+  return gp->unwinding && !gp->is_thread;
+}
 
 // Current worker's (or thread's) cheap random numbers.
 std::uint32_t fastrand() noexcept;
 std::int64_t nanotime() noexcept;
-
 
 [[noreturn]] void fatal(const char* msg) noexcept;
 

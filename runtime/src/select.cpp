@@ -58,7 +58,8 @@ struct lock_set {
 
 [[noreturn]] void block_forever(g* gp, wait_reason why) {
   for (;;) {
-    park(gp, [](void*) {}, nullptr, why);
+    park(
+        gp, [](void*) {}, nullptr, why);
     if (must_unwind(gp)) throw goroutine_exit{};
   }
 }

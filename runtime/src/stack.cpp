@@ -20,7 +20,9 @@ namespace {
 constexpr std::size_t kWarmReserve = 4096;
 
 const std::size_t the_page_size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-std::size_t page_size() noexcept { return the_page_size; }
+std::size_t page_size() noexcept {
+  return the_page_size;
+}
 
 // How many guarded stacks may exist: a third of the mapping budget (two mappings each),
 // leaving the rest to the program and to unguarded stacks.

@@ -10,8 +10,8 @@
 // with madvise (keeping the address range), off the hot path of spawn and exit.
 #pragma once
 
-#include <cstddef>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <vector>

@@ -13,7 +13,9 @@ namespace goro {
 
 namespace {
 
-void unlock_spinlock(void* l) { static_cast<detail::spinlock*>(l)->unlock(); }
+void unlock_spinlock(void* l) {
+  static_cast<detail::spinlock*>(l)->unlock();
+}
 
 // Parks the caller on q (lock held on entry, released by the park). Throws goroutine_exit if
 // shutdown woke it without the wait having been granted.

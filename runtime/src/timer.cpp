@@ -327,7 +327,9 @@ bool timer_reset(timer_state* t, std::chrono::steady_clock::duration d,
   return pending;
 }
 
-void timer_release(timer_state* t) noexcept { timer_unref(t); }
+void timer_release(timer_state* t) noexcept {
+  timer_unref(t);
+}
 
 }  // namespace goro::detail
 
@@ -358,7 +360,11 @@ void sleep(clock::duration d) {
   sleep_arm arm{&t, detail::to_ns(d)};
   // Armed only once this goroutine is off its stack, so the wake-up cannot come too early.
   detail::park(
-      gp, [](void* a) { auto* s = static_cast<sleep_arm*>(a); detail::timer_arm(s->t, s->delay); },
+      gp,
+      [](void* a) {
+        auto* s = static_cast<sleep_arm*>(a);
+        detail::timer_arm(s->t, s->delay);
+      },
       &arm, detail::wait_reason::sleep);
   bool fired;
   {

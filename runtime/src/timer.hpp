@@ -35,16 +35,16 @@ struct timer_state {
   std::atomic<int> refs{1};
   spinlock mu;
   std::atomic<timer_heap*> heap{nullptr};
-  std::size_t index = 0;           // position in heap (under the heap's lock)
-  std::int64_t when = 0;           // steady-clock ns (under the heap's lock)
+  std::size_t index = 0;  // position in heap (under the heap's lock)
+  std::int64_t when = 0;  // steady-clock ns (under the heap's lock)
   std::atomic<std::uint64_t> seq{0};
-  std::atomic<int> sending{0};     // popped, delivery not finished
-  std::int64_t period = 0;         // ns; 0: one-shot (under mu)
+  std::atomic<int> sending{0};  // popped, delivery not finished
+  std::int64_t period = 0;      // ns; 0: one-shot (under mu)
   timer_kind kind = timer_kind::wake;
-  bool fired = false;              // wake: delivered (under mu)
-  g* gp = nullptr;                 // wake: the sleeper
-  chan_core* c = nullptr;          // send_time: counted reference
-  task f;                          // run_func
+  bool fired = false;      // wake: delivered (under mu)
+  g* gp = nullptr;         // wake: the sleeper
+  chan_core* c = nullptr;  // send_time: counted reference
+  task f;                  // run_func
 };
 
 class timer_heap {

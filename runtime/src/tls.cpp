@@ -19,9 +19,13 @@ GORO_TLS std::uint64_t tls_rng = 0;
 
 namespace goro::detail {
 
-__attribute__((noinline)) worker* current_worker() noexcept { return tls_worker; }
+__attribute__((noinline)) worker* current_worker() noexcept {
+  return tls_worker;
+}
 
-__attribute__((noinline)) void set_current_worker(worker* w) noexcept { tls_worker = w; }
+__attribute__((noinline)) void set_current_worker(worker* w) noexcept {
+  tls_worker = w;
+}
 
 // A plain thread's stand-in g, made on its first blocking call and freed at thread exit.
 __attribute__((noinline)) g* thread_g() noexcept {
@@ -34,7 +38,9 @@ __attribute__((noinline)) g* thread_g() noexcept {
   return tls_thread_g;
 }
 
-__attribute__((noinline)) std::uint64_t* thread_rng() noexcept { return &tls_rng; }
+__attribute__((noinline)) std::uint64_t* thread_rng() noexcept {
+  return &tls_rng;
+}
 
 // libsupc++'s __cxa_eh_globals starts with these two fields on every ABI goro supports.
 __attribute__((noinline)) eh_state* thread_eh_state() noexcept {

@@ -62,7 +62,9 @@ inline waiter* dequeue(waitq& q) noexcept {
   return nullptr;
 }
 
-inline bool empty(const waitq& q) noexcept { return q.first == nullptr; }
+inline bool empty(const waitq& q) noexcept {
+  return q.first == nullptr;
+}
 
 // Completes `w` (success: it got or gave a value, or was granted what it waited for; false:
 // its channel closed) and readies its goroutine. `w` may be gone once this returns.

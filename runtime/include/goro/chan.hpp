@@ -128,7 +128,9 @@ class recv_chan : public detail::chan_handle<T> {
   recv_chan(chan<T>&& c) noexcept;
 
   std::optional<T> recv() const { return this->do_recv(); }
-  detail::chan_iterator<T> begin() const { return detail::chan_iterator<T>(this, &detail::chan_access::recv<T>); }
+  detail::chan_iterator<T> begin() const {
+    return detail::chan_iterator<T>(this, &detail::chan_access::recv<T>);
+  }
   std::default_sentinel_t end() const noexcept { return {}; }
 };
 
@@ -153,7 +155,9 @@ class chan : public detail::chan_handle<T> {
   void send(std::type_identity_t<T> v) const { this->do_send(std::move(v)); }
   std::optional<T> recv() const { return this->do_recv(); }
   void close() const { this->do_close(); }
-  detail::chan_iterator<T> begin() const { return detail::chan_iterator<T>(this, &detail::chan_access::recv<T>); }
+  detail::chan_iterator<T> begin() const {
+    return detail::chan_iterator<T>(this, &detail::chan_access::recv<T>);
+  }
   std::default_sentinel_t end() const noexcept { return {}; }
 
  private:

@@ -19,10 +19,10 @@ namespace goro {
 
 struct goroutine_info {
   std::uint64_t id = 0;
-  std::string name;          // set_goroutine_name, or empty
-  std::string state;         // Go's words: "running", "runnable", "chan receive", "select", ...
+  std::string name;   // set_goroutine_name, or empty
+  std::string state;  // Go's words: "running", "runnable", "chan receive", "select", ...
   std::chrono::nanoseconds waiting{0};  // how long it has been blocked (about; 0 if not)
-  std::string created_file;  // where the go(...) that created it stands (main: empty)
+  std::string created_file;             // where the go(...) that created it stands (main: empty)
   unsigned created_line = 0;
 };
 

@@ -169,8 +169,8 @@ class select_case {
   friend select_case on_default(F);
   friend select_case on_default();
   template <class... Cases>
-    requires(std::same_as<std::remove_cvref_t<Cases>, select_case> && ...)
-  friend std::size_t select(Cases&&... cases);
+  requires(std::same_as<std::remove_cvref_t<Cases>, select_case>&&...) friend std::size_t
+      select(Cases&&... cases);
   friend std::size_t select(std::span<select_case> cases);
 };
 
@@ -216,8 +216,7 @@ template <class F>
 select_case on_default(F f) {
   static_assert(std::is_invocable_v<F&>, "on_default's callback takes no arguments");
   select_case sc;
-  detail::make_case<unit, F, detail::case_kind::fallback>(sc.s_, nullptr,
-                                                                       std::move(f));
+  detail::make_case<unit, F, detail::case_kind::fallback>(sc.s_, nullptr, std::move(f));
   return sc;
 }
 inline select_case on_default() {
@@ -229,8 +228,8 @@ inline select_case on_default() {
 // Blocks until one of the cases can proceed, performs it, runs its callback and returns
 // its index.
 template <class... Cases>
-  requires(std::same_as<std::remove_cvref_t<Cases>, select_case> && ...)
-std::size_t select(Cases&&... cases) {
+requires(std::same_as<std::remove_cvref_t<Cases>, select_case>&&...) std::size_t
+    select(Cases&&... cases) {
   std::array<detail::case_state*, sizeof...(Cases)> ptrs{&cases.s_...};
   std::size_t i = detail::select_impl(ptrs.data(), ptrs.size());
   if (ptrs[i]->ops) ptrs[i]->ops->complete(*ptrs[i]);

@@ -10,8 +10,8 @@
 #pragma once
 
 #include <atomic>
-#include <mutex>
 #include <cstdint>
+#include <mutex>
 #include <source_location>
 #include <utility>
 

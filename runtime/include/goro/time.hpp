@@ -28,8 +28,7 @@ void sleep(clock::duration d);
 class timer {
  public:
   explicit timer(clock::duration d);
-  timer(timer&& o) noexcept
-      : t_(std::exchange(o.t_, nullptr)), c_(std::move(o.c_)) {}
+  timer(timer&& o) noexcept : t_(std::exchange(o.t_, nullptr)), c_(std::move(o.c_)) {}
   timer& operator=(timer&& o) noexcept {
     std::swap(t_, o.t_);
     std::swap(c_, o.c_);

@@ -37,7 +37,9 @@ void chan_close(chan_core* c);
 std::size_t chan_len(const chan_core* c) noexcept;
 std::size_t chan_cap(const chan_core* c) noexcept;
 
-inline chan_header* header(chan_core* c) noexcept { return reinterpret_cast<chan_header*>(c); }
+inline chan_header* header(chan_core* c) noexcept {
+  return reinterpret_cast<chan_header*>(c);
+}
 inline void chan_retain(chan_core* c) noexcept {
   if (c) header(c)->refs.fetch_add(1, std::memory_order_relaxed);
 }

@@ -41,9 +41,8 @@ struct closure {
       closure* c;
       ~destroy_at_end() { c->~closure(); }
     } guard{c};
-    std::apply(
-        [c](auto&&... a) { std::invoke(std::move(c->f), std::forward<decltype(a)>(a)...); },
-        std::move(c->args));
+    std::apply([c](auto&&... a) { std::invoke(std::move(c->f), std::forward<decltype(a)>(a)...); },
+               std::move(c->args));
   }
   // Destroys the closure of a goroutine that never ran (the runtime shut down first).
   static void destroy(void* self) { static_cast<closure*>(self)->~closure(); }
