@@ -29,15 +29,16 @@ bool contains(const std::string& text, const std::string& part) {
 TEST_CASE("goroutines() and dump_goroutines() name each state in Go's words") {
   std::vector<goro::goroutine_info> seen;
   std::string dump;
+  // Outside run: the goroutines that use them may still be unwinding when main returns.
+  goro::mutex held;
+  goro::wait_group wg;
   run_on(2, [&] {
     // Separate channels, so that no two of these goroutines can meet.
     auto never = goro::make_chan<int>();
     auto never2 = goro::make_chan<int>();
     auto nobody_receives = goro::make_chan<int>();
     auto nobody_sends = goro::make_chan<int>();
-    goro::mutex held;
     held.lock();
-    goro::wait_group wg;
     wg.add(1);
     goro::go([never] {
       goro::set_goroutine_name("receiver");

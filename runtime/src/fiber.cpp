@@ -2,9 +2,6 @@
 
 #include "sanitizers.hpp"
 
-#include <mutex>
-#include <vector>
-
 namespace goro::detail {
 
 namespace ctx = boost::context::detail;
@@ -68,25 +65,8 @@ void fiber_landed(fiber_stack* from) noexcept {
 #endif
 }
 
-#if GORO_TSAN
-// ThreadSanitizer never gives back the slot of a destroyed fiber and dies after 8128 of
-// them, so fibers are recycled here rather than destroyed.
-namespace {
-std::mutex tsan_fibers_mu;
-std::vector<void*> tsan_fibers;
-}  // namespace
-#endif
-
 void* fiber_tsan_create() noexcept {
 #if GORO_TSAN
-  {
-    std::lock_guard<std::mutex> lock(tsan_fibers_mu);
-    if (!tsan_fibers.empty()) {
-      void* f = tsan_fibers.back();
-      tsan_fibers.pop_back();
-      return f;
-    }
-  }
   return __tsan_create_fiber(0);
 #else
   return nullptr;
@@ -95,9 +75,7 @@ void* fiber_tsan_create() noexcept {
 
 void fiber_tsan_destroy(void* f) noexcept {
 #if GORO_TSAN
-  if (!f) return;
-  std::lock_guard<std::mutex> lock(tsan_fibers_mu);
-  tsan_fibers.push_back(f);
+  if (f) __tsan_destroy_fiber(f);
 #else
   (void)f;
 #endif

@@ -1,6 +1,5 @@
 #include "stack.hpp"
 
-#include "fiber.hpp"
 #include "sanitizers.hpp"
 
 #include <sys/mman.h>
@@ -76,9 +75,6 @@ void stack_pool::unmap(const stack_mem& s) noexcept {
 stack_pool::stack_pool(std::size_t stack_size) : size_(stack_size) {}
 
 stack_pool::~stack_pool() {
-  for (const auto* list : {&warm_, &cold_}) {
-    for (const stack_mem& s : *list) fiber_tsan_destroy(s.tsan_fiber);
-  }
   for (const slab& sl : slabs_) {
     if (sl.leaked) continue;
     munmap(sl.base, sl.bytes);

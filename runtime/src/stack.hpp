@@ -22,9 +22,6 @@ struct stack_mem {
   std::byte* base = nullptr;  // lowest usable byte (above the guard page, if any)
   std::size_t size = 0;       // usable bytes
   bool guarded = false;
-  // ThreadSanitizer's fiber for this stack, made on first use and kept with the stack:
-  // TSan counts every fiber it ever saw against a fixed limit, so goroutines reuse them.
-  void* tsan_fiber = nullptr;
 
   std::byte* top() const noexcept { return base + size; }
   // Whether a stack pointer at `sp` is still clear of the stack's lowest page.
