@@ -278,14 +278,6 @@ void timer_arm(timer_state* t, std::int64_t delay_ns) {
   arm_locked(t, nanotime() + std::max<std::int64_t>(delay_ns, 0));
 }
 
-bool timer_disarm(timer_state* t) noexcept {
-  std::lock_guard<spinlock> lock(t->mu);
-  t->seq.fetch_add(1, std::memory_order_acq_rel);
-  bool pending = unarm_locked(t);
-  if (t->period == 0 && t->sending.load(std::memory_order_acquire) > 0) pending = true;
-  return pending;
-}
-
 timer_state* timer_new_chan(std::chrono::steady_clock::duration d,
                             std::chrono::steady_clock::duration period, chan_core* c) {
   auto* t = new timer_state;
@@ -305,23 +297,30 @@ timer_state* timer_new_func(std::chrono::steady_clock::duration d, task f) {
   return t;
 }
 
-bool timer_stop(timer_state* t) noexcept {
-  std::lock_guard<spinlock> lock(t->mu);
+namespace {
+
+// Cancels whatever t had prepared (under t->mu): a pending firing, one under way, and
+// (Go 1.23) a value sent but not yet received, which counts as not fired and is drained.
+// Returns whether anything was cancelled.
+bool cancel_locked(timer_state* t) noexcept {
   t->seq.fetch_add(1, std::memory_order_acq_rel);
   bool pending = unarm_locked(t);
   if (t->period == 0 && t->sending.load(std::memory_order_acquire) > 0) pending = true;
-  // Go 1.23: a value already sent but not received counts as not yet fired, and goes.
   if (t->c && chan_drain(t->c) > 0) pending = true;
   return pending;
+}
+
+}  // namespace
+
+bool timer_stop(timer_state* t) noexcept {
+  std::lock_guard<spinlock> lock(t->mu);
+  return cancel_locked(t);
 }
 
 bool timer_reset(timer_state* t, std::chrono::steady_clock::duration d,
                  std::chrono::steady_clock::duration period) noexcept {
   std::lock_guard<spinlock> lock(t->mu);
-  t->seq.fetch_add(1, std::memory_order_acq_rel);
-  bool pending = unarm_locked(t);
-  if (t->period == 0 && t->sending.load(std::memory_order_acquire) > 0) pending = true;
-  if (t->c && chan_drain(t->c) > 0) pending = true;
+  const bool pending = cancel_locked(t);
   t->period = to_ns(period);
   arm_locked(t, nanotime() + std::max<std::int64_t>(to_ns(d), 0));
   return pending;
@@ -372,7 +371,7 @@ void sleep(clock::duration d) {
     fired = t.fired;
   }
   if (!fired) {
-    detail::timer_disarm(&t);
+    detail::timer_stop(&t);
     // Wait for a firing that is under way to finish with t before it goes out of scope.
     while (t.sending.load(std::memory_order_acquire) > 0) std::this_thread::yield();
     if (detail::must_unwind(gp)) throw detail::goroutine_exit{};

@@ -83,7 +83,5 @@ bool background_timers_pending() noexcept;
 
 // Arms t on the calling worker's heap (or the background thread's) to fire after `delay_ns`.
 void timer_arm(timer_state* t, std::int64_t delay_ns);
-// Stops t; true if it was armed (or its one-shot firing was under way).
-bool timer_disarm(timer_state* t) noexcept;
 
 }  // namespace goro::detail
