@@ -26,6 +26,21 @@ static_assert(!can_select<goro::chan<int>>);
 static_assert(std::is_same_v<decltype(goro::select(goro::on_default())), std::size_t>);
 static_assert(std::is_nothrow_move_constructible_v<goro::select_case>);
 
+// Cases respect a channel's direction, as Go's `<-c` and `c <- v` do.
+template <class H>
+concept can_recv_case = requires(H h) {
+  goro::on_recv(h);
+};
+template <class H>
+concept can_send_case = requires(H h) {
+  goro::on_send(h, 1);
+};
+static_assert(can_recv_case<goro::chan<int>> && can_recv_case<goro::recv_chan<int>>);
+static_assert(!can_recv_case<goro::send_chan<int>>);
+static_assert(can_send_case<goro::chan<int>> && can_send_case<goro::send_chan<int>>);
+static_assert(!can_send_case<goro::recv_chan<int>>);
+static_assert(!can_recv_case<int>);
+
 bool within(int count, int expected, int slack) {
   return count >= expected - slack && count <= expected + slack;
 }
@@ -404,6 +419,31 @@ TEST_CASE("lvalue cases are accepted and keep the received value") {
   auto sc = goro::on_send(c, 43);
   CHECK(goro::select(sc) == 0);
   CHECK(*c.recv() == 43);
+}
+
+TEST_CASE("a case kept beyond its handles keeps its channel alive") {
+  // Moved into a vector: the case takes its own reference (run under ASan, a dangling
+  // channel would be a use after free).
+  std::vector<goro::select_case> cases;
+  {
+    auto c = goro::make_chan<std::string>(1);
+    c.send(std::string(100, 'x'));
+    cases.push_back(goro::on_recv(c));
+  }
+  cases.push_back(goro::on_default());
+  CHECK(goro::select(std::span<goro::select_case>(cases)) == 0);
+  CHECK(cases[0].received<std::string>() == std::string(100, 'x'));
+
+  // Built from a temporary handle: the case owns it.
+  auto from_temporary = goro::on_send(goro::make_chan<int>(1), 7);
+  CHECK(goro::select(from_temporary, goro::on_default()) == 0);
+  CHECK(goro::select(from_temporary, goro::on_default()) == 1);  // full now
+
+  // Built from a moved handle: the case takes the reference over.
+  auto c = goro::make_chan<int>(1);
+  auto moved = goro::on_recv(std::move(c));
+  CHECK(c == nullptr);
+  CHECK(goro::select(moved, goro::on_default()) == 1);
 }
 
 TEST_CASE("dynamic select over a span, with select_case::received<T>()") {

@@ -64,27 +64,6 @@ void chan_destroy(chan_core* c) noexcept {
   ::operator delete(static_cast<void*>(c), std::align_val_t(align));
 }
 
-// Go's empty(c) and full(c): the capacity never changes, and for an unbuffered channel
-// the queue of the other side tells. An answer of "would block" may be stale by the time
-// it is used, which is fine: the operation then linearises at the moment of the peek.
-// Go's chanrecv explains why "open" must be read after "empty".
-bool recv_would_block(const chan_core* c) noexcept {
-  const bool empty = c->cap == 0 ? first_waiter(c->sendq) == nullptr
-                                 : c->count_.load(std::memory_order_acquire) == 0;
-  return empty && !c->closed_.load(std::memory_order_acquire);
-}
-
-bool recv_finds_closed(const chan_core* c) noexcept {
-  return c->closed_.load(std::memory_order_acquire) &&
-         c->count_.load(std::memory_order_acquire) == 0;
-}
-
-bool send_would_block(const chan_core* c) noexcept {
-  if (c->closed_.load(std::memory_order_acquire)) return false;  // proceeds: it panics
-  return c->cap == 0 ? first_waiter(c->recvq) == nullptr
-                     : c->count_.load(std::memory_order_acquire) == c->cap;
-}
-
 void put_in_buffer_locked(chan_core* c, void* value) noexcept {
   c->ops->move_construct(c->slot(c->sendx), value);
   if (++c->sendx == c->cap) c->sendx = 0;

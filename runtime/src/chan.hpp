@@ -20,15 +20,9 @@ namespace goro::detail {
 struct chan_core : chan_header {
   spinlock lock;
   const elem_ops* ops = nullptr;
-  std::size_t cap = 0;
   std::size_t recvx = 0;
   std::size_t sendx = 0;
   std::size_t stride = 0;
-  // Written under `lock`; atomic so that a non-blocking select may peek without it.
-  std::atomic<std::size_t> count_{0};
-  std::atomic<bool> closed_{false};
-  waitq recvq;
-  waitq sendq;
   std::byte* buf = nullptr;
 
   void* slot(std::size_t i) noexcept { return buf + i * stride; }
@@ -36,13 +30,6 @@ struct chan_core : chan_header {
   void set_count(std::size_t n) noexcept { count_.store(n, std::memory_order_relaxed); }
   bool closed() const noexcept { return closed_.load(std::memory_order_relaxed); }
 };
-
-// Lock-free peeks for non-blocking operations (Go's chansend/chanrecv fast paths): a receive
-// or a send that certainly cannot proceed now. Racy by design; see select.cpp.
-bool recv_would_block(const chan_core* c) noexcept;
-bool send_would_block(const chan_core* c) noexcept;
-// A receive that would find the channel closed and drained (which is permanent).
-bool recv_finds_closed(const chan_core* c) noexcept;
 
 // Sends without blocking; false if the channel is closed or has no room. (Timers.)
 bool chan_try_send(chan_core* c, void* value) noexcept;

@@ -67,8 +67,6 @@ struct lock_set {
 }  // namespace
 
 std::size_t select_impl(case_state* const* cases, std::size_t n) {
-  g* gp = current_g();
-
   // A recv case reused from an earlier select may still hold a value nobody took.
   std::size_t fallback = kNone;
   std::size_t active = 0;
@@ -88,7 +86,7 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
   }
   if (active == 0) {
     if (fallback != kNone) return fallback;
-    block_forever(gp, n == 0 ? wait_reason::select_no_cases : wait_reason::select);
+    block_forever(current_g(), n == 0 ? wait_reason::select_no_cases : wait_reason::select);
   }
   // One case and a default (Go's selectnbsend/selectnbrecv): a lock-free peek settles the
   // common "not ready" outcome.
@@ -176,6 +174,7 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
   }
 
   // Pass 2: a waiter on every channel, then park.
+  g* gp = current_g();
   small_array<waiter, 8> waiters(active);
   gp->select_done.store(0, std::memory_order_relaxed);
   gp->param = nullptr;

@@ -13,12 +13,9 @@
 
 namespace goro::detail {
 
-// `first` is also read without the lock, by non-blocking selects (see first_waiter).
+// `first` is also read without the lock, by non-blocking selects (see has_waiter).
 inline void set_first(waitq& q, waiter* w) noexcept {
   std::atomic_ref<waiter*>(q.first).store(w, std::memory_order_relaxed);
-}
-inline waiter* first_waiter(const waitq& q) noexcept {
-  return std::atomic_ref<waiter*>(const_cast<waiter*&>(q.first)).load(std::memory_order_relaxed);
 }
 
 inline void enqueue(waitq& q, waiter* w) noexcept {

@@ -26,8 +26,6 @@ namespace goro {
 
 template <class T>
 class chan;
-template <class T>
-class select_builder;
 
 namespace detail {
 
@@ -110,6 +108,10 @@ struct chan_access {
   template <class T>
   static chan_core* core(const chan_handle<T>& h) noexcept {
     return h.c_;
+  }
+  template <class T>
+  static chan_core* take(chan_handle<T>& h) noexcept {  // h becomes nil; the caller owns
+    return std::exchange(h.c_, nullptr);
   }
   template <class T>
   static std::optional<T> recv(const chan_handle<T>* h) {

@@ -96,19 +96,88 @@ struct case_ops_for {
   static constexpr case_ops ops{&relocate, &destroy, &complete};
 };
 
-template <class T, class F, case_kind K>
-void make_case(case_state& c, chan_core* ch, F&& f) {
-  using P = case_payload<T, std::decay_t<F>>;
-  c.kind = K;
-  c.ops = &case_ops_for<T, std::decay_t<F>, K>::ops;
-  if constexpr (sizeof(P) <= sizeof(c.inline_buf) && alignof(P) <= alignof(std::max_align_t)) {
-    c.payload = ::new (static_cast<void*>(c.inline_buf)) P{{}, std::forward<F>(f)};
+// The handles a case may be built from: on_recv takes chan or recv_chan, on_send chan or
+// send_chan, as Go allows `<-c` and `c <- v` only in those directions.
+template <class H, template <class> class... Dirs>
+concept handle_of =
+    (std::same_as<std::remove_cvref_t<H>, Dirs<typename std::remove_cvref_t<H>::value_type>> ||
+     ...);
+template <class H>
+using elem_of = typename std::remove_cvref_t<H>::value_type;
+
+// The channel of a case: borrowed from an lvalue handle (the caller keeps it alive, as the
+// handles in `select(on_recv(c), ...)` are), taken over from a temporary.
+template <class H>
+std::pair<chan_core*, bool> case_chan(H&& h) noexcept {
+  if constexpr (std::is_lvalue_reference_v<H>) {
+    return {chan_access::core(h), false};
+  } else if constexpr (std::is_const_v<std::remove_reference_t<H>>) {
+    chan_core* c = chan_access::core(h);
+    chan_retain(c);
+    return {c, c != nullptr};
   } else {
-    c.payload = new P{{}, std::forward<F>(f)};
+    chan_core* c = chan_access::take(h);
+    return {c, c != nullptr};
+  }
+}
+
+// A payload that is plain bytes (a trivially copyable value, no callback) needs no case_ops:
+// it is copied with the case and never destroyed.
+template <class T, class F>
+inline constexpr bool plain_payload =
+    std::is_same_v<F, no_callback>&& std::is_trivially_copyable_v<T> &&
+    sizeof(case_payload<T, F>) <= sizeof(case_state::inline_buf) &&
+    alignof(case_payload<T, F>) <= alignof(std::max_align_t);
+
+// Puts the value's room and the callback of a new case in place.
+template <class T, class F, case_kind K>
+void make_payload(case_state& c, F&& f) {
+  using P = case_payload<T, std::decay_t<F>>;
+  if constexpr (plain_payload<T, std::decay_t<F>>) {
+    c.payload = c.inline_buf;
+  } else {
+    c.ops = &case_ops_for<T, std::decay_t<F>, K>::ops;
+    if constexpr (sizeof(P) <= sizeof(c.inline_buf) && alignof(P) <= alignof(std::max_align_t)) {
+      c.payload = ::new (static_cast<void*>(c.inline_buf)) P{{}, std::forward<F>(f)};
+    } else {
+      c.payload = new P{{}, std::forward<F>(f)};
+    }
   }
   c.elem = &static_cast<P*>(c.payload)->value.value;
-  chan_retain(ch);
-  c.chan = ch;
+}
+
+// Moves a case whose payload is plain bytes (or that has none: a default).
+inline void relocate_plain(case_state& dst, case_state& src) noexcept {
+  dst = src;
+  if (src.payload) {
+    const auto offset = static_cast<unsigned char*>(src.elem) - src.inline_buf;
+    dst.payload = dst.inline_buf;
+    dst.elem = dst.inline_buf + offset;
+  }
+  src.payload = src.elem = nullptr;
+  src.chan = nullptr;
+}
+
+constexpr std::size_t kNotSettled = static_cast<std::size_t>(-1);
+
+// One channel case and a default (Go's selectnbsend/selectnbrecv): the common "not ready"
+// outcome, and a receive from a closed drained channel, are settled here without the lock
+// and without leaving the caller. Anything else returns kNotSettled for select_impl.
+[[gnu::always_inline]] inline std::size_t select_peek(case_state& a, case_state& b) noexcept {
+  const bool a_default = a.kind == case_kind::fallback;
+  if (a_default == (b.kind == case_kind::fallback)) return kNotSettled;
+  case_state& op = a_default ? b : a;
+  const std::size_t op_index = a_default ? 1 : 0;
+  const std::size_t default_index = 1 - op_index;
+  if (op.has_value) return kNotSettled;  // a reused case: select_impl drops the old value
+  if (!op.chan) return default_index;    // a nil channel is never ready
+  if (op.kind == case_kind::send) return send_would_block(op.chan) ? default_index : kNotSettled;
+  if (recv_would_block(op.chan)) return default_index;
+  if (recv_finds_closed(op.chan)) {
+    op.ok = false;
+    return op_index;
+  }
+  return kNotSettled;
 }
 
 }  // namespace detail
@@ -125,7 +194,7 @@ class select_case {
     }
     return *this;
   }
-  ~select_case() { reset(); }
+  [[gnu::always_inline]] ~select_case() { reset(); }
 
   // After a select chose this receive case (without a callback): the value received, or
   // nullopt if the channel was closed. Takes the value out; T must be the channel's type.
@@ -140,31 +209,42 @@ class select_case {
   }
 
  private:
-  select_case() = default;
+  select_case(detail::case_kind kind, std::pair<detail::chan_core*, bool> ch) noexcept
+      : s_(kind, ch.first, ch.second) {}
   void move_from(select_case& o) noexcept {
     if (o.s_.ops) {
       o.s_.ops->relocate(s_, o.s_);
     } else {
-      s_.kind = o.s_.kind;
+      detail::relocate_plain(s_, o.s_);
     }
+    // A moved case may outlive the handle it borrowed from (a std::vector of cases): it
+    // takes its own reference.
+    if (s_.chan && !s_.owns_chan) detail::chan_retain(s_.chan);
+    s_.owns_chan = s_.chan != nullptr;
+    o.s_.owns_chan = false;
   }
-  void reset() noexcept {
+  [[gnu::always_inline]] void reset() noexcept {
     if (s_.ops) s_.ops->destroy(s_);
-    detail::chan_release(s_.chan);
+    if (s_.owns_chan) detail::chan_release(s_.chan);
     s_.chan = nullptr;
+    s_.owns_chan = false;
     s_.ops = nullptr;
   }
 
   detail::case_state s_;
 
-  template <class T, class F>
-  friend select_case on_recv(const detail::chan_handle<T>&, F);
-  template <class T>
-  friend select_case on_recv(const detail::chan_handle<T>&);
-  template <class T, class F>
-  friend select_case on_send(const detail::chan_handle<T>&, std::type_identity_t<T>, F);
-  template <class T>
-  friend select_case on_send(const detail::chan_handle<T>&, std::type_identity_t<T>);
+  template <class H, class F>
+  requires detail::handle_of<H, chan, recv_chan>
+  friend select_case on_recv(H&&, F);
+  template <class H>
+  requires detail::handle_of<H, chan, recv_chan>
+  friend select_case on_recv(H&&);
+  template <class H, class F>
+  requires detail::handle_of<H, chan, send_chan>
+  friend select_case on_send(H&&, detail::elem_of<H>, F);
+  template <class H>
+  requires detail::handle_of<H, chan, send_chan>
+  friend select_case on_send(H&&, detail::elem_of<H>);
   template <class F>
   friend select_case on_default(F);
   friend select_case on_default();
@@ -175,38 +255,46 @@ class select_case {
 };
 
 // case v, ok := <-c: f(std::optional<T>) gets the value, or nullopt if c is closed.
-template <class T, class F>
-select_case on_recv(const detail::chan_handle<T>& c, F f) {
+//
+// A case built from a named handle refers to that handle's channel without owning it, like
+// a std::string_view: keep a handle to the channel for as long as you keep the case (a
+// case that is moved, into a std::vector for instance, or built from a temporary handle,
+// holds its own reference). `select(on_recv(c), ...)` needs no thought.
+template <class H, class F>
+requires detail::handle_of<H, chan, recv_chan> select_case on_recv(H&& c, F f) {
+  using T = detail::elem_of<H>;
   static_assert(std::is_invocable_v<F&, std::optional<T>>,
                 "on_recv's callback must take a std::optional<T>");
-  select_case sc;
-  detail::make_case<T, F, detail::case_kind::recv>(sc.s_, detail::chan_access::core(c),
-                                                   std::move(f));
+  select_case sc(detail::case_kind::recv, detail::case_chan(std::forward<H>(c)));
+  detail::make_payload<T, F, detail::case_kind::recv>(sc.s_, std::move(f));
   return sc;
 }
-template <class T>
-select_case on_recv(const detail::chan_handle<T>& c) {
-  select_case sc;
-  detail::make_case<T, detail::no_callback, detail::case_kind::recv>(
-      sc.s_, detail::chan_access::core(c), detail::no_callback{});
+template <class H>
+requires detail::handle_of<H, chan, recv_chan> select_case on_recv(H&& c) {
+  select_case sc(detail::case_kind::recv, detail::case_chan(std::forward<H>(c)));
+  detail::make_payload<detail::elem_of<H>, detail::no_callback, detail::case_kind::recv>(
+      sc.s_, detail::no_callback{});
   return sc;
 }
 
 // case c <- value: f() runs after the send. A closed channel throws if this case is chosen.
-template <class T, class F>
-select_case on_send(const detail::chan_handle<T>& c, std::type_identity_t<T> value, F f) {
+template <class H, class F>
+requires detail::handle_of<H, chan, send_chan> select_case on_send(H&& c, detail::elem_of<H> value,
+                                                                   F f) {
+  using T = detail::elem_of<H>;
   static_assert(std::is_invocable_v<F&>, "on_send's callback takes no arguments");
-  select_case sc;
-  detail::make_case<T, F, detail::case_kind::send>(sc.s_, detail::chan_access::core(c),
-                                                   std::move(f));
+  select_case sc(detail::case_kind::send, detail::case_chan(std::forward<H>(c)));
+  detail::make_payload<T, F, detail::case_kind::send>(sc.s_, std::move(f));
   ::new (sc.s_.elem) T(std::move(value));
   return sc;
 }
-template <class T>
-select_case on_send(const detail::chan_handle<T>& c, std::type_identity_t<T> value) {
-  select_case sc;
-  detail::make_case<T, detail::no_callback, detail::case_kind::send>(
-      sc.s_, detail::chan_access::core(c), detail::no_callback{});
+template <class H>
+requires detail::handle_of<H, chan, send_chan> select_case on_send(H&& c,
+                                                                   detail::elem_of<H> value) {
+  using T = detail::elem_of<H>;
+  select_case sc(detail::case_kind::send, detail::case_chan(std::forward<H>(c)));
+  detail::make_payload<T, detail::no_callback, detail::case_kind::send>(sc.s_,
+                                                                        detail::no_callback{});
   ::new (sc.s_.elem) T(std::move(value));
   return sc;
 }
@@ -215,23 +303,23 @@ select_case on_send(const detail::chan_handle<T>& c, std::type_identity_t<T> val
 template <class F>
 select_case on_default(F f) {
   static_assert(std::is_invocable_v<F&>, "on_default's callback takes no arguments");
-  select_case sc;
-  detail::make_case<unit, F, detail::case_kind::fallback>(sc.s_, nullptr, std::move(f));
+  select_case sc(detail::case_kind::fallback, {nullptr, false});
+  detail::make_payload<unit, F, detail::case_kind::fallback>(sc.s_, std::move(f));
   return sc;
 }
 inline select_case on_default() {
-  select_case sc;
-  sc.s_.kind = detail::case_kind::fallback;
-  return sc;
+  return select_case(detail::case_kind::fallback, {nullptr, false});
 }
 
 // Blocks until one of the cases can proceed, performs it, runs its callback and returns
 // its index.
 template <class... Cases>
-requires(std::same_as<std::remove_cvref_t<Cases>, select_case>&&...) std::size_t
-    select(Cases&&... cases) {
+requires(std::same_as<std::remove_cvref_t<Cases>, select_case>&&...)
+    [[gnu::always_inline]] inline std::size_t select(Cases&&... cases) {
   std::array<detail::case_state*, sizeof...(Cases)> ptrs{&cases.s_...};
-  std::size_t i = detail::select_impl(ptrs.data(), ptrs.size());
+  std::size_t i = detail::kNotSettled;
+  if constexpr (sizeof...(Cases) == 2) i = detail::select_peek(*ptrs[0], *ptrs[1]);
+  if (i == detail::kNotSettled) i = detail::select_impl(ptrs.data(), ptrs.size());
   if (ptrs[i]->ops) ptrs[i]->ops->complete(*ptrs[i]);
   return i;
 }

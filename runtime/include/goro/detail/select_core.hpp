@@ -19,16 +19,32 @@ struct case_ops {
   void (*complete)(case_state& c);  // runs the callback once the case was chosen
 };
 
-// A case: the channel (counted reference; null: a nil channel, never ready), where the
-// value comes from or goes to, and a payload holding that value and the callback.
+// A case: the channel (null: a nil channel, never ready), where the value comes from or
+// goes to, and a payload holding that value and the callback. A case built from a handle
+// that outlives it borrows the channel; one built from a temporary handle, or moved, holds
+// a counted reference (`owns_chan`). Borrowing keeps `select(on_recv(c), on_default())`
+// free of writes to the channel's reference count, which threads selecting on the same
+// channel would otherwise fight over.
 struct case_state {
-  chan_core* chan = nullptr;
-  case_kind kind = case_kind::fallback;
-  bool ok = false;          // recv: a value arrived (false: channel closed)
-  bool has_value = false;   // recv: *elem holds a value not yet handed to the user
-  void* elem = nullptr;     // send: the value; recv: room for it
-  void* payload = nullptr;  // points into `inline_buf` or to the heap
-  const case_ops* ops = nullptr;
+  case_state() noexcept = default;  // uninitialised: to be overwritten by a move
+  case_state(case_kind k, chan_core* c, bool owns) noexcept
+      : chan(c),
+        elem(nullptr),
+        ops(nullptr),
+        payload(nullptr),
+        kind(k),
+        owns_chan(owns),
+        ok(false),
+        has_value(false) {}
+
+  chan_core* chan;
+  void* elem;           // send: the value; recv: room for it
+  const case_ops* ops;  // null: no callback and a trivially copyable value (or none)
+  void* payload;        // points into `inline_buf` or to the heap; null: none
+  case_kind kind;
+  bool owns_chan;
+  bool ok;         // recv: a value arrived (false: channel closed)
+  bool has_value;  // recv: *elem holds a value not yet handed to the user
   alignas(std::max_align_t) unsigned char inline_buf[48];
 };
 
