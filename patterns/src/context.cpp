@@ -1,9 +1,9 @@
 // Go's context package on goro's channels and timers.
 //
 // The tree. Each cancelable node (with_cancel, with_deadline, with_stop_token) registers with
-// the nearest cancelable ancestor, which keeps a map of such children; canceling a node
+// the nearest cancelable ancestor, which keeps a list of such children; canceling a node
 // cancels its registered children, and canceling or destroying a child unregisters it. The
-// map holds children weakly: a child keeps its ancestors alive (it needs their values and
+// list holds children weakly: a child keeps its ancestors alive (it needs their values and
 // their cancellation), never the other way round, so contexts nobody holds any more are freed
 // even if nobody canceled them (Go's garbage collector does the same). Registrations made by
 // after_func(ctx, f) are held strongly: f must run even if the caller drops the stop function.
@@ -19,7 +19,6 @@
 #include <cstdio>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <goro/runtime.hpp>
@@ -72,6 +71,10 @@ class cancel_target {
   // not run while a cancel is half done (a second canceler may be waiting for it).
   virtual void cancel_subtree(bool remove_from_parent, std::error_code err,
                               std::exception_ptr cause, std::vector<std::stop_source>& stops) = 0;
+
+  // Where this target sits in the children_ of the node it is registered with (guarded by
+  // that node's mutex), so that unregistering is a swap with the last entry.
+  std::size_t slot_in_parent = 0;
 
   // The whole cancel: the subtree, then the std::stop_callbacks.
   void cancel(bool remove_from_parent, std::error_code err, std::exception_ptr cause) {
@@ -132,7 +135,8 @@ class cancel_node : public ctx_node,
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!claimed_) {
-        children_.emplace(child, child_ref{std::move(weak), std::move(keep)});
+        child->slot_in_parent = children_.size();
+        children_.push_back(child_ref{child, std::move(weak), std::move(keep)});
         return;
       }
       err = claimed_err_;
@@ -143,7 +147,13 @@ class cancel_node : public ctx_node,
 
   void remove_child(cancel_target* child) {
     std::lock_guard<std::mutex> lock(mu_);
-    children_.erase(child);
+    const std::size_t i = child->slot_in_parent;
+    if (i >= children_.size() || children_[i].target != child) return;  // canceled already
+    if (i + 1 != children_.size()) {
+      children_[i] = std::move(children_.back());
+      children_[i].target->slot_in_parent = i;
+    }
+    children_.pop_back();
   }
 
   // Links this (new) node under its parent's nearest cancelable node. Called once, before
@@ -162,7 +172,7 @@ class cancel_node : public ctx_node,
   // lock. Nothing here runs user code (see cancel_target), so that wait always ends.
   void cancel_subtree(bool remove_from_parent, std::error_code err, std::exception_ptr why,
                       std::vector<std::stop_source>& stops) override {
-    std::unordered_map<cancel_target*, child_ref> children;
+    std::vector<child_ref> children;
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (claimed_) {
@@ -178,7 +188,7 @@ class cancel_node : public ctx_node,
       if (stop_) stops.push_back(*stop_);
       stopped_locked();
     }
-    for (auto& [child, ref] : children) {
+    for (child_ref& ref : children) {
       if (ref.keep) {
         ref.keep->cancel_subtree(false, err, why, stops);
       } else if (auto alive = ref.weak.lock()) {
@@ -236,6 +246,7 @@ class cancel_node : public ctx_node,
   void append_description(std::string& out) const override { out += ".WithCancel"; }
 
   struct child_ref {
+    cancel_target* target;
     std::weak_ptr<cancel_target> weak;
     std::shared_ptr<cancel_target> keep;
   };
@@ -247,7 +258,7 @@ class cancel_node : public ctx_node,
   std::exception_ptr claimed_cause_;  // ... and this cause (null: none)
   std::error_code err_;               // set when done_ is closed: the public err()
   std::exception_ptr cause_;
-  std::unordered_map<cancel_target*, child_ref> children_;
+  std::vector<child_ref> children_;               // in registration order
   mutable std::optional<std::stop_source> stop_;  // made on the first stop_token()
   cancel_node* linked_ = nullptr;                 // the ancestor this node is registered with
 };

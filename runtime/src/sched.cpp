@@ -602,22 +602,27 @@ void run_due_timers(runtime* rt) {
 
 // Parks an idle worker. One of them (the timer sleeper) sleeps only until the earliest
 // timer of all workers; the rest sleep until woken.
-void sleep_idle(runtime* rt, worker* w) noexcept {
+// Parks an idle worker until it is woken, or until `wake_at` (a nanotime: when the stack
+// pool has memory to give back, INT64_MAX: never) or the earliest timer if it is the one
+// idle worker that watches the timers.
+void park_until(worker* w, std::int64_t when) noexcept {
+  if (when == INT64_MAX) {
+    w->park.park();
+  } else {
+    w->park.park_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(when)));
+  }
+}
+
+void sleep_idle(runtime* rt, worker* w, std::int64_t wake_at) noexcept {
   worker* none = nullptr;
   if (!rt->timer_sleeper.compare_exchange_strong(none, w, std::memory_order_acq_rel)) {
-    w->park.park();
+    park_until(w, wake_at);
     return;
   }
-  const std::int64_t when = earliest_timer(rt);
+  const std::int64_t when = std::min(earliest_timer(rt), wake_at);
   rt->sleeper_until.store(when, std::memory_order_release);
   // A timer armed after we looked finds sleeper_until later than itself and wakes us.
-  if (earliest_timer(rt) >= when) {
-    if (when == INT64_MAX) {
-      w->park.park();
-    } else {
-      w->park.park_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(when)));
-    }
-  }
+  if (earliest_timer(rt) >= when) park_until(w, when);
   rt->sleeper_until.store(INT64_MAX, std::memory_order_release);
   rt->timer_sleeper.store(nullptr, std::memory_order_release);
 }
@@ -725,9 +730,9 @@ g* find_runnable(worker* w) {
         continue;
       }
     }
-    rt->stacks.trim();  // idle time is when returning memory costs nobody
+    const std::int64_t trim_at = rt->stacks.trim(nanotime());
     if (rt->nidle.load(std::memory_order_acquire) == rt->nworkers) check_deadlock(rt);
-    sleep_idle(rt, w);
+    sleep_idle(rt, w, trim_at);
     leave_idle(rt, w);
   }
 }

@@ -17,6 +17,8 @@ namespace goro::detail {
 namespace {
 
 constexpr std::size_t kWarmReserve = 4096;
+// How long a stack must stay unused in the pool before its memory goes back.
+constexpr std::int64_t kTrimPeriodNs = 1'000'000'000;
 
 const std::size_t the_page_size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 std::size_t page_size() noexcept {
@@ -120,6 +122,7 @@ void stack_pool::take(std::vector<stack_mem>& out, std::size_t n) {
     warm_.pop_back();
   }
   warm_count_.store(warm_.size(), std::memory_order_relaxed);
+  warm_low_ = std::min(warm_low_, warm_.size());
   for (; n > 0 && !cold_.empty(); --n) {
     out.push_back(cold_.back());
     cold_.pop_back();
@@ -133,20 +136,29 @@ void stack_pool::give(const stack_mem* s, std::size_t n) {
   warm_count_.store(warm_.size(), std::memory_order_relaxed);
 }
 
-void stack_pool::trim() {
-  if (warm_count_.load(std::memory_order_relaxed) <= kWarmReserve) return;
+std::int64_t stack_pool::trim(std::int64_t now) {
+  if (warm_count_.load(std::memory_order_relaxed) <= kWarmReserve) return INT64_MAX;
+  const std::int64_t due = next_trim_.load(std::memory_order_relaxed);
+  if (now < due) return due;
   std::vector<stack_mem> excess;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (warm_.size() <= kWarmReserve) return;
-    // The oldest stacks go; the most recently freed stay warm.
-    excess.assign(warm_.begin(), warm_.end() - kWarmReserve);
-    warm_.erase(warm_.begin(), warm_.end() - kWarmReserve);
-    warm_count_.store(warm_.size(), std::memory_order_relaxed);
+    // warm_ is a stack (take and give work at its back), so the first warm_low_ entries
+    // are the ones nobody touched since the last trim.
+    const std::size_t idle = std::min(warm_low_, warm_.size());
+    if (idle > kWarmReserve) {
+      const auto end = warm_.begin() + static_cast<std::ptrdiff_t>(idle - kWarmReserve);
+      excess.assign(warm_.begin(), end);
+      warm_.erase(warm_.begin(), end);
+      warm_count_.store(warm_.size(), std::memory_order_relaxed);
+    }
+    warm_low_ = warm_.size();
+    next_trim_.store(now + kTrimPeriodNs, std::memory_order_relaxed);
   }
   for (const stack_mem& s : excess) madvise(s.base, s.size, MADV_DONTNEED);
   std::lock_guard<std::mutex> lock(mu_);
   cold_.insert(cold_.end(), excess.begin(), excess.end());
+  return warm_.size() > kWarmReserve ? now + kTrimPeriodNs : INT64_MAX;
 }
 
 void stack_pool::leak(const stack_mem& s) {

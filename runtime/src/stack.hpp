@@ -5,9 +5,12 @@
 // budget) get a PROT_NONE guard page below them. For the rest, each park checks that the
 // goroutine's stack pointer is still above the stack's lowest page: cheaper than a canary,
 // which would cost every goroutine a resident page of its own.
-// Freed stacks go to the freeing worker's cache, then to a shared pool. When a worker is
-// about to go idle it trims the pool: stacks beyond a warm reserve give their memory back
-// with madvise (keeping the address range), off the hot path of spawn and exit.
+// Freed stacks go to the freeing worker's cache, then to a shared pool. Like Go's
+// scavenger, the pool gives memory back slowly: when a worker goes idle it may trim the
+// pool, but only of the stacks that nobody took during a whole trim period (the pool's
+// low-water mark), and only once per period. Those give their memory back with madvise
+// (keeping the address range). Trimming at every idle moment instead cost a burst of
+// spawns a page fault per stack, and every other worker a TLB-shootdown interrupt.
 #pragma once
 
 #include <atomic>
@@ -41,8 +44,10 @@ class stack_pool {
   void take(std::vector<stack_mem>& out, std::size_t n);
   // Returns stacks of this pool's size.
   void give(const stack_mem* s, std::size_t n);
-  // Returns the memory of the stacks beyond the warm reserve to the kernel.
-  void trim();
+  // Once per trim period (at `now`, nanotime), returns the memory of the stacks that stayed
+  // unused beyond the warm reserve for the whole period. Returns when to call again (a
+  // nanotime), or INT64_MAX if nothing is left to trim.
+  std::int64_t trim(std::int64_t now);
   // Forgets s without unmapping it (a goroutine that could not be unwound still uses it).
   void leak(const stack_mem& s);
 
@@ -55,7 +60,9 @@ class stack_pool {
   std::mutex mu_;
   std::vector<stack_mem> warm_;  // recently used, pages still resident
   std::atomic<std::size_t> warm_count_{0};
-  std::vector<stack_mem> cold_;  // memory returned to the kernel
+  std::size_t warm_low_ = 0;                // fewest warm stacks since the last trim
+  std::atomic<std::int64_t> next_trim_{0};  // nanotime of the next trim
+  std::vector<stack_mem> cold_;             // memory returned to the kernel
   struct slab {
     std::byte* base;
     std::size_t bytes;
