@@ -1,13 +1,18 @@
 // select: Go's selectgo (select.go).
 //
-// 1. Shuffle the poll order of the cases; sort the lock order by channel address.
-// 2. Lock every channel (each once) and poll the cases in poll order: the first that can
-//    proceed now (a parked partner, room or elements in the buffer, a closed channel) is
-//    performed. If none can and there is a default, take it.
-// 3. Otherwise enqueue one waiter per case and park, releasing every lock only once this
+// 1. Shuffle the poll order of the cases.
+// 2. Try the cases in poll order, each under its own channel's lock, skipping those that a
+//    lock-free peek shows cannot proceed: the first that can proceed now (a parked partner,
+//    room or elements in the buffer, a closed channel) is performed. (Go goes straight to
+//    step 3; this spares the locks of channels that are not ready, such as a done channel
+//    shared by every goroutine of a pipeline.)
+// 3. Sort the lock order by channel address, lock every channel (each once) and poll the
+//    cases again: only with every lock held is "none can proceed" true at one moment. If
+//    none can and there is a default, take it.
+// 4. Otherwise enqueue one waiter per case and park, releasing every lock only once this
 //    goroutine is off its stack. A waker completes the select by winning the CAS on its
 //    select_done (see waitq.hpp) and records the waiter it completed in gp->param.
-// 4. On waking, lock everything again and dequeue the waiters that did not fire.
+// 5. On waking, lock everything again and dequeue the waiters that did not fire.
 // No polling loop and no helper goroutine: a select costs what the channel ops cost.
 #include <algorithm>
 #include <memory>
@@ -64,6 +69,54 @@ struct lock_set {
   }
 }
 
+// Performs the case if it can proceed now, with `locks` (which include its channel's) held;
+// returns whether it did, having released them. A send on a closed channel throws once they
+// are released.
+bool try_case_locked(case_state* cs, lock_set& locks) {
+  chan_core* c = cs->chan;
+  if (cs->kind == case_kind::recv) {
+    if (waiter* s = dequeue(c->sendq)) {
+      if (c->cap == 0) {
+        locks.unlock();
+        c->ops->move_construct(cs->elem, s->elem);
+      } else {
+        rotate_with_sender_locked(c, cs->elem, s);
+        locks.unlock();
+      }
+      wake(s, true);
+      cs->ok = cs->has_value = true;
+      return true;
+    }
+    if (c->count() > 0) {
+      take_from_buffer_locked(c, cs->elem);
+      locks.unlock();
+      cs->ok = cs->has_value = true;
+      return true;
+    }
+    if (c->closed()) {
+      locks.unlock();
+      return true;
+    }
+    return false;
+  }
+  if (c->closed()) {
+    locks.unlock();
+    throw panic_error("send on closed channel");
+  }
+  if (waiter* r = dequeue(c->recvq)) {
+    locks.unlock();
+    c->ops->move_construct(r->elem, cs->elem);
+    wake(r, true);
+    return true;
+  }
+  if (c->count() < c->cap) {
+    put_in_buffer_locked(c, cs->elem);
+    locks.unlock();
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::size_t select_impl(case_state* const* cases, std::size_t n) {
@@ -115,6 +168,20 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
     order[j] = static_cast<std::uint32_t>(i);
     ++k;
   }
+  // Pass 0: a case that can proceed now, under its own channel's lock only. A case that a
+  // lock-free peek shows cannot proceed is skipped without touching its channel, so in
+  // `select(on_recv(in), on_recv(done))` the shared done channel stays read-only until the
+  // select has to wait. Each attempt is a linearisation point of its own; only "none can
+  // proceed" needs every lock at once (pass 1).
+  for (std::uint32_t i : order) {
+    chan_core* c = cases[i]->chan;
+    if (cases[i]->kind == case_kind::recv ? recv_would_block(c) : send_would_block(c)) continue;
+    c->lock.lock();
+    lock_set one{&c, 1};
+    if (try_case_locked(cases[i], one)) return i;
+    c->lock.unlock();
+  }
+
   // Lock order: by address, each channel once, so that two selects cannot deadlock.
   small_array<chan_core*, 16> chans(active);
   for (std::size_t i = 0; i < active; ++i) chans[i] = cases[order[i]]->chan;
@@ -122,51 +189,10 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
   lock_set locks{chans.data(),
                  static_cast<std::size_t>(std::unique(chans.begin(), chans.end()) - chans.begin())};
 
-  // Pass 1: a case that can proceed now.
+  // Pass 1: the same under every lock, which pass 2 keeps.
   locks.lock();
   for (std::uint32_t i : order) {
-    case_state* cs = cases[i];
-    chan_core* c = cs->chan;
-    if (cs->kind == case_kind::recv) {
-      if (waiter* s = dequeue(c->sendq)) {
-        if (c->cap == 0) {
-          locks.unlock();
-          c->ops->move_construct(cs->elem, s->elem);
-        } else {
-          rotate_with_sender_locked(c, cs->elem, s);
-          locks.unlock();
-        }
-        wake(s, true);
-        cs->ok = cs->has_value = true;
-        return i;
-      }
-      if (c->count() > 0) {
-        take_from_buffer_locked(c, cs->elem);
-        locks.unlock();
-        cs->ok = cs->has_value = true;
-        return i;
-      }
-      if (c->closed()) {
-        locks.unlock();
-        return i;
-      }
-    } else {
-      if (c->closed()) {
-        locks.unlock();
-        throw panic_error("send on closed channel");
-      }
-      if (waiter* r = dequeue(c->recvq)) {
-        locks.unlock();
-        c->ops->move_construct(r->elem, cs->elem);
-        wake(r, true);
-        return i;
-      }
-      if (c->count() < c->cap) {
-        put_in_buffer_locked(c, cs->elem);
-        locks.unlock();
-        return i;
-      }
-    }
+    if (try_case_locked(cases[i], locks)) return i;
   }
   if (fallback != kNone) {
     locks.unlock();
