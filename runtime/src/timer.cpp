@@ -86,16 +86,24 @@ class background_timers {
   std::thread thread_;
 };
 
-// Arms t (under t->mu, not in any heap) on the right heap.
-void arm_locked(timer_state* t, std::int64_t when) {
+// How late a timer armed `delay` ns ahead may fire (see timer.hpp).
+std::int64_t slack_for(std::int64_t delay) noexcept {
+  constexpr std::int64_t kMaxSlack = 1'000'000;
+  return std::clamp<std::int64_t>(delay / 1024, 0, kMaxSlack);
+}
+
+// Arms t (under t->mu, not in any heap) on the right heap, to fire at `when` (`now` is the
+// current nanotime).
+void arm_locked(timer_state* t, std::int64_t when, std::int64_t now) {
+  const std::int64_t deadline = when + slack_for(when - now);
   worker* w = current_worker();
   runtime* rt = current_runtime();
   if (w && w->rt == rt && rt && !rt->draining) {
-    if (w->timers.add(t, when)) timer_added(rt, when);
+    if (w->timers.add(t, when, deadline)) timer_added(rt, deadline);
     return;
   }
   background_timers& bg = background_timers::get();
-  bg.armed(bg.heap.add(t, when));
+  bg.armed(bg.heap.add(t, when, deadline));
 }
 
 // Removes t from its heap, if it is in one. Under t->mu.
@@ -132,7 +140,7 @@ void deliver(timer_state* t, std::uint64_t seq, std::int64_t now) {
         // Next tick on the period's grid, skipping the ticks already missed.
         std::int64_t next = t->when + t->period;
         if (next <= now) next += (now - next) / t->period * t->period + t->period;
-        arm_locked(t, next);
+        arm_locked(t, next, now);
       }
       switch (t->kind) {
         case timer_kind::wake:
@@ -161,10 +169,11 @@ void deliver(timer_state* t, std::uint64_t seq, std::int64_t now) {
 // ---------------------------------------------------------------------------------------
 // The heap (a binary min-heap on `when`)
 
-bool timer_heap::add(timer_state* t, std::int64_t when) {
+bool timer_heap::add(timer_state* t, std::int64_t when, std::int64_t deadline) {
   std::lock_guard<spinlock> lock(lock_);
   t->refs.fetch_add(1, std::memory_order_relaxed);
   t->when = when;
+  t->deadline = deadline;
   t->index = heap_.size();
   heap_.push_back(t);
   t->heap.store(this, std::memory_order_release);
@@ -193,7 +202,10 @@ int timer_heap::run_due(std::int64_t now) {
     int n = 0;
     {
       std::lock_guard<spinlock> lock(lock_);
-      while (n < kBatch && !heap_.empty() && heap_.front()->when <= now) {
+      // Ordered by deadline, so the timers past their deadline come first, then those of
+      // the same batch that are only past their `when`.
+      while (n < kBatch && !heap_.empty() &&
+             (heap_.front()->deadline <= now || heap_.front()->when <= now)) {
         timer_state* t = heap_.front();
         remove_at(0);
         t->heap.store(nullptr, std::memory_order_release);
@@ -223,7 +235,7 @@ void timer_heap::sift_up(std::size_t i) noexcept {
   timer_state* t = heap_[i];
   while (i > 0) {
     std::size_t parent = (i - 1) / 2;
-    if (heap_[parent]->when <= t->when) break;
+    if (heap_[parent]->deadline <= t->deadline) break;
     heap_[i] = heap_[parent];
     heap_[i]->index = i;
     i = parent;
@@ -238,8 +250,8 @@ void timer_heap::sift_down(std::size_t i) noexcept {
   for (;;) {
     std::size_t child = 2 * i + 1;
     if (child >= n) break;
-    if (child + 1 < n && heap_[child + 1]->when < heap_[child]->when) ++child;
-    if (t->when <= heap_[child]->when) break;
+    if (child + 1 < n && heap_[child + 1]->deadline < heap_[child]->deadline) ++child;
+    if (t->deadline <= heap_[child]->deadline) break;
     heap_[i] = heap_[child];
     heap_[i]->index = i;
     i = child;
@@ -259,7 +271,7 @@ void timer_heap::remove_at(std::size_t i) noexcept {
 }
 
 void timer_heap::publish() noexcept {
-  earliest_.store(heap_.empty() ? INT64_MAX : heap_.front()->when, std::memory_order_release);
+  earliest_.store(heap_.empty() ? INT64_MAX : heap_.front()->deadline, std::memory_order_release);
 }
 
 bool background_timer_thread_started() noexcept {
@@ -275,7 +287,8 @@ bool background_timers_pending() noexcept {
 
 void timer_arm(timer_state* t, std::int64_t delay_ns) {
   std::lock_guard<spinlock> lock(t->mu);
-  arm_locked(t, nanotime() + std::max<std::int64_t>(delay_ns, 0));
+  const std::int64_t now = nanotime();
+  arm_locked(t, now + std::max<std::int64_t>(delay_ns, 0), now);
 }
 
 timer_state* timer_new_chan(std::chrono::steady_clock::duration d,
@@ -322,7 +335,8 @@ bool timer_reset(timer_state* t, std::chrono::steady_clock::duration d,
   std::lock_guard<spinlock> lock(t->mu);
   const bool pending = cancel_locked(t);
   t->period = to_ns(period);
-  arm_locked(t, nanotime() + std::max<std::int64_t>(to_ns(d), 0));
+  const std::int64_t now = nanotime();
+  arm_locked(t, now + std::max<std::int64_t>(to_ns(d), 0), now);
   return pending;
 }
 
