@@ -596,7 +596,7 @@ void run_due_timers(runtime* rt) {
   if (earliest_timer(rt) == INT64_MAX) return;
   const std::int64_t now = nanotime();
   for (auto& v : rt->workers) {
-    if (v->timers.earliest() <= now) v->timers.run_due(now);
+    if (v->timers.earliest() <= now) v->timers.run_due(now, /*shared=*/true);
   }
 }
 

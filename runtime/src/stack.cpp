@@ -38,6 +38,21 @@ long guard_budget() {
 }
 std::atomic<long> guarded_live{0};
 
+// Makes the page at `at` a guard page. Linux 6.13's guard markers (MADV_GUARD_INSTALL) cost
+// a third of an mprotect and leave the mapping whole, which makes faulting the stack in and
+// unmapping it cheaper too; older kernels answer EINVAL and get mprotect.
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+bool install_guard(std::byte* at, std::size_t page) noexcept {
+  static std::atomic<bool> markers{true};
+  if (markers.load(std::memory_order_relaxed)) {
+    if (madvise(at, page, MADV_GUARD_INSTALL) == 0) return true;
+    markers.store(false, std::memory_order_relaxed);
+  }
+  return mprotect(at, page, PROT_NONE) == 0;
+}
+
 }  // namespace
 
 bool stack_mem::has_room(const void* sp) const noexcept {
@@ -56,7 +71,7 @@ stack_mem stack_pool::map(std::size_t size, bool guard) {
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   auto* lo = static_cast<std::byte*>(p);
-  if (guard && mprotect(lo, page, PROT_NONE) != 0) {
+  if (guard && !install_guard(lo, page)) {
     guarded_live.fetch_sub(1, std::memory_order_relaxed);
     guard = false;
     munmap(lo + size, page);  // keep `size` bytes: drop the page we meant as a guard
@@ -107,7 +122,7 @@ void stack_pool::map_slab(std::vector<stack_mem>& out, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     std::byte* at = lo + i * stride;
     if (guarded) {
-      mprotect(at, page, PROT_NONE);
+      install_guard(at, page);
       out.push_back({at + page, size_, true});
     } else {
       out.push_back({at, size_, false});

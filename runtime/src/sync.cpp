@@ -38,21 +38,39 @@ void wait_on(detail::waitq& q, detail::spinlock& lock, detail::wait_reason why) 
 // ---------------------------------------------------------------------------------------
 // wait_group
 
+namespace {
+constexpr int kCounterShift = 32;
+std::int64_t wg_counter(std::uint64_t state) noexcept {
+  return static_cast<std::int32_t>(state >> kCounterShift);
+}
+std::uint32_t wg_waiters(std::uint64_t state) noexcept {
+  return static_cast<std::uint32_t>(state);
+}
+}  // namespace
+
+// The counter changes without the lock. A waiter registers (waiters + 1) and queues itself
+// in one critical section, so an add() that finds the counter at zero with waiters
+// registered finds them all queued once it holds the lock. wait() returns at once only when
+// both halves are zero: with waiters still registered it takes the lock, so that it cannot
+// return (and its caller destroy the group) while an add() is still waking the others.
 void wait_group::add(std::int64_t delta) {
-  lock_.lock();
-  count_ += delta;
-  if (count_ < 0) {
-    count_ -= delta;
-    lock_.unlock();
+  const std::uint64_t d = static_cast<std::uint64_t>(delta) << kCounterShift;
+  const std::uint64_t state = state_.fetch_add(d, std::memory_order_acq_rel) + d;
+  const std::int64_t counter = wg_counter(state);
+  if (counter < 0) {
+    state_.fetch_sub(d, std::memory_order_relaxed);
     throw panic_error("sync: negative WaitGroup counter");
   }
-  if (count_ > 0 || detail::empty(waiters_)) {
+  if (counter > 0 || wg_waiters(state) == 0) return;
+  lock_.lock();
+  if (wg_counter(state_.load(std::memory_order_relaxed)) != 0) {  // added to again meanwhile
     lock_.unlock();
     return;
   }
   detail::waiter* all = waiters_.first;
   for (detail::waiter* w = all; w; w = w->next) w->queued = false;
   waiters_ = {};
+  state_.store(0, std::memory_order_relaxed);
   lock_.unlock();
   // Nothing touches *this from here on: a waiter may destroy it as soon as it wakes.
   while (all) {
@@ -63,11 +81,15 @@ void wait_group::add(std::int64_t delta) {
 }
 
 void wait_group::wait() {
+  if (state_.load(std::memory_order_acquire) == 0) return;
   lock_.lock();
-  if (count_ == 0) {
-    lock_.unlock();
-    return;
-  }
+  std::uint64_t state = state_.load(std::memory_order_acquire);
+  do {
+    if (wg_counter(state) == 0) {
+      lock_.unlock();
+      return;
+    }
+  } while (!state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel));
   wait_on(waiters_, lock_, detail::wait_reason::wait_group);
 }
 

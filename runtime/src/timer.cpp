@@ -65,7 +65,7 @@ class background_timers {
       const std::int64_t now = nanotime();
       if (when <= now) {
         lock.unlock();
-        heap.run_due(now);
+        heap.run_due(now, false);
         lock.lock();
         continue;
       }
@@ -167,19 +167,19 @@ void deliver(timer_state* t, std::uint64_t seq, std::int64_t now) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
-// The heap (a binary min-heap on `when`)
+// The heap: 4-ary (Go's too), with each entry's deadline and `when` beside its pointer, so
+// that sifting reads the array only. (With the keys in the timers, which live on their
+// goroutines' stacks, each level of a sift was a cache miss on a different page.)
 
 bool timer_heap::add(timer_state* t, std::int64_t when, std::int64_t deadline) {
   std::lock_guard<spinlock> lock(lock_);
   t->refs.fetch_add(1, std::memory_order_relaxed);
   t->when = when;
-  t->deadline = deadline;
-  t->index = heap_.size();
-  heap_.push_back(t);
+  heap_.push_back({deadline, when, t});
   t->heap.store(this, std::memory_order_release);
-  sift_up(t->index);
+  sift_up(heap_.size() - 1);
   publish();
-  return heap_.front() == t;
+  return heap_.front().t == t;
 }
 
 bool timer_heap::remove(timer_state* t) noexcept {
@@ -194,19 +194,26 @@ bool timer_heap::remove(timer_state* t) noexcept {
   return true;
 }
 
-int timer_heap::run_due(std::int64_t now) {
+int timer_heap::run_due(std::int64_t now, bool shared) {
   int fired = 0;
   for (;;) {
     constexpr int kBatch = 32;
     std::pair<timer_state*, std::uint64_t> batch[kBatch];
     int n = 0;
     {
-      std::lock_guard<spinlock> lock(lock_);
+      // Another worker firing this heap's timers fires these too: waiting for it would
+      // only serialise the two (both look at every heap when they look for work).
+      std::unique_lock<spinlock> lock(lock_, std::defer_lock);
+      if (!shared) {
+        lock.lock();
+      } else if (!lock.try_lock()) {
+        return fired;
+      }
       // Ordered by deadline, so the timers past their deadline come first, then those of
       // the same batch that are only past their `when`.
       while (n < kBatch && !heap_.empty() &&
-             (heap_.front()->deadline <= now || heap_.front()->when <= now)) {
-        timer_state* t = heap_.front();
+             (heap_.front().deadline <= now || heap_.front().when <= now)) {
+        timer_state* t = heap_.front().t;
         remove_at(0);
         t->heap.store(nullptr, std::memory_order_release);
         t->sending.fetch_add(1, std::memory_order_relaxed);
@@ -221,57 +228,55 @@ int timer_heap::run_due(std::int64_t now) {
 }
 
 void timer_heap::clear() noexcept {
-  std::vector<timer_state*> dropped;
+  std::vector<entry> dropped;
   {
     std::lock_guard<spinlock> lock(lock_);
-    for (timer_state* t : heap_) t->heap.store(nullptr, std::memory_order_release);
+    for (const entry& e : heap_) e.t->heap.store(nullptr, std::memory_order_release);
     dropped.swap(heap_);
     publish();
   }
-  for (timer_state* t : dropped) timer_unref(t);
+  for (const entry& e : dropped) timer_unref(e.t);
 }
 
 void timer_heap::sift_up(std::size_t i) noexcept {
-  timer_state* t = heap_[i];
+  const entry e = heap_[i];
   while (i > 0) {
-    std::size_t parent = (i - 1) / 2;
-    if (heap_[parent]->deadline <= t->deadline) break;
-    heap_[i] = heap_[parent];
-    heap_[i]->index = i;
+    const std::size_t parent = (i - 1) / kArity;
+    if (heap_[parent].deadline <= e.deadline) break;
+    place(i, heap_[parent]);
     i = parent;
   }
-  heap_[i] = t;
-  t->index = i;
+  place(i, e);
 }
 
 void timer_heap::sift_down(std::size_t i) noexcept {
   const std::size_t n = heap_.size();
-  timer_state* t = heap_[i];
+  const entry e = heap_[i];
   for (;;) {
-    std::size_t child = 2 * i + 1;
-    if (child >= n) break;
-    if (child + 1 < n && heap_[child + 1]->deadline < heap_[child]->deadline) ++child;
-    if (t->deadline <= heap_[child]->deadline) break;
-    heap_[i] = heap_[child];
-    heap_[i]->index = i;
-    i = child;
+    const std::size_t first = kArity * i + 1;
+    if (first >= n) break;
+    std::size_t min = first;
+    for (std::size_t c = first + 1; c < std::min(first + kArity, n); ++c) {
+      if (heap_[c].deadline < heap_[min].deadline) min = c;
+    }
+    if (e.deadline <= heap_[min].deadline) break;
+    place(i, heap_[min]);
+    i = min;
   }
-  heap_[i] = t;
-  t->index = i;
+  place(i, e);
 }
 
 void timer_heap::remove_at(std::size_t i) noexcept {
-  timer_state* last = heap_.back();
+  const entry last = heap_.back();
   heap_.pop_back();
   if (i == heap_.size()) return;
-  heap_[i] = last;
-  last->index = i;
+  place(i, last);
   sift_down(i);
-  sift_up(last->index);
+  sift_up(last.t->index);
 }
 
 void timer_heap::publish() noexcept {
-  earliest_.store(heap_.empty() ? INT64_MAX : heap_.front()->deadline, std::memory_order_release);
+  earliest_.store(heap_.empty() ? INT64_MAX : heap_.front().deadline, std::memory_order_release);
 }
 
 bool background_timer_thread_started() noexcept {

@@ -41,9 +41,8 @@ struct timer_state {
   std::atomic<int> refs{1};
   spinlock mu;
   std::atomic<timer_heap*> heap{nullptr};
-  std::size_t index = 0;      // position in heap (under the heap's lock)
-  std::int64_t when = 0;      // steady-clock ns: not before (under the heap's lock)
-  std::int64_t deadline = 0;  // not after: when + slack (under the heap's lock)
+  std::size_t index = 0;  // position in heap (under the heap's lock)
+  std::int64_t when = 0;  // steady-clock ns: not before (under the heap's lock)
   std::atomic<std::uint64_t> seq{0};
   std::atomic<int> sending{0};  // popped, delivery not finished
   std::int64_t period = 0;      // ns; 0: one-shot (under mu)
@@ -68,19 +67,31 @@ class timer_heap {
   // The earliest deadline here (when someone must run the timers), or INT64_MAX.
   std::int64_t earliest() const noexcept { return earliest_.load(std::memory_order_acquire); }
   // Fires every timer past its deadline at `now`, and with them those past their `when`.
-  // Returns how many fired.
-  int run_due(std::int64_t now);
+  // `shared`: several threads serve this heap, and if one of them is firing its timers
+  // already, this call leaves them to it. Returns how many fired.
+  int run_due(std::int64_t now, bool shared);
   // Drops every timer without firing it (shutdown).
   void clear() noexcept;
 
  private:
+  struct entry {
+    std::int64_t deadline;  // not after: when + slack
+    std::int64_t when;      // not before
+    timer_state* t;
+  };
+  static constexpr std::size_t kArity = 4;
+
+  void place(std::size_t i, const entry& e) noexcept {
+    heap_[i] = e;
+    e.t->index = i;
+  }
   void sift_up(std::size_t i) noexcept;
   void sift_down(std::size_t i) noexcept;
   void remove_at(std::size_t i) noexcept;
   void publish() noexcept;
 
   spinlock lock_;
-  std::vector<timer_state*> heap_;
+  std::vector<entry> heap_;
   std::atomic<std::int64_t> earliest_{INT64_MAX};
 };
 

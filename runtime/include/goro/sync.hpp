@@ -48,8 +48,10 @@ class wait_group {
   }
 
  private:
+  // Go's layout: the counter in the high 32 bits, the number of waiters in the low 32
+  // (changed only under lock_), so done() is one atomic add while nobody waits.
+  std::atomic<std::uint64_t> state_{0};
   detail::spinlock lock_;
-  std::int64_t count_ = 0;
   detail::waitq waiters_;
 };
 
