@@ -18,10 +18,7 @@
 namespace goro::detail {
 
 struct chan_core : chan_header {
-  spinlock lock;
   const elem_ops* ops = nullptr;
-  std::size_t recvx = 0;
-  std::size_t sendx = 0;
   std::size_t stride = 0;
   std::byte* buf = nullptr;
 

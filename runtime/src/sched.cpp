@@ -361,7 +361,7 @@ void check_deadlock(runtime* rt) noexcept {
 // ---------------------------------------------------------------------------------------
 // ready: make a parked goroutine runnable
 
-void ready(g* gp) noexcept {
+void ready(g* gp, bool wake_idle) noexcept {
   if (gp->is_thread) {
     gp->status.store(g_status::runnable, std::memory_order_relaxed);
     gp->thread_parker.unpark();
@@ -381,7 +381,12 @@ void ready(g* gp) noexcept {
   } else {
     global_put(rt, gp);
   }
-  wakep(rt);
+  if (wake_idle) wakep(rt);
+}
+
+void wake_idle_worker() noexcept {
+  runtime* rt = current_runtime();
+  if (rt && !rt->draining) wakep(rt);
 }
 
 // ---------------------------------------------------------------------------------------

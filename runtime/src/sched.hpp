@@ -155,7 +155,10 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why);
 // A worker's heap has a new earliest timer at `when`: make sure an idle worker will wake
 // for it (Go's wakeNetPoller), since the worker that armed it may stay busy.
 void timer_added(runtime* rt, std::int64_t when) noexcept;
-void ready(g* gp) noexcept;
+// Makes gp runnable. wake_idle = false leaves waking an idle worker for it to the caller,
+// which readies a batch and then calls wake_idle_worker() once (Go's injectglist).
+void ready(g* gp, bool wake_idle = true) noexcept;
+void wake_idle_worker() noexcept;
 
 // A goroutine woken without completing its wait (shutdown): true if it must now unwind.
 inline bool must_unwind(const g* gp) noexcept {

@@ -4,12 +4,17 @@
 
 namespace goro::detail {
 
-// Contended path: spin on a plain load (no cache-line ping-pong), then give the core away,
-// since on an oversubscribed machine the holder may be waiting for it.
+// Contended path: poll with a plain load, backing off exponentially between polls (1, 2, 4
+// ... 64 pause instructions, about Go's procyield(30) at the end), then give the core away,
+// since on an oversubscribed machine the holder may be waiting for it. Polling less often
+// leaves the holder's cache line alone, so a holder that takes the lock again at once (a
+// thread sending a burst into a buffered channel) runs its burst at full speed.
 void spin_wait_slow(const std::atomic<bool>& flag) noexcept {
-  for (int i = 0; flag.load(std::memory_order_relaxed); ++i) {
-    if (i < 64) {
-      spin_pause();
+  int pauses = 1;
+  for (int round = 0; flag.load(std::memory_order_relaxed); ++round) {
+    if (round < 12) {
+      for (int i = 0; i < pauses; ++i) spin_pause();
+      if (pauses < 64) pauses *= 2;
     } else {
       sched_yield();
     }

@@ -130,8 +130,9 @@ void start_func(timer_state* t) {
 }
 
 // Delivers a popped timer unless a stop or reset came in between. Takes over the heap's
-// reference to t.
-void deliver(timer_state* t, std::uint64_t seq, std::int64_t now) {
+// reference to t. A sleeper it wakes is readied without waking an idle worker: returns
+// whether it readied one, so that the caller wakes a worker once per batch.
+bool deliver(timer_state* t, std::uint64_t seq, std::int64_t now) {
   g* wake = nullptr;
   {
     std::lock_guard<spinlock> lock(t->mu);
@@ -161,7 +162,8 @@ void deliver(timer_state* t, std::uint64_t seq, std::int64_t now) {
   }
   timer_unref(t);
   // A sleep's timer lives on the sleeper's stack: once readied, it may be gone.
-  if (wake) ready(wake);
+  if (wake) ready(wake, /*wake_idle=*/false);
+  return wake != nullptr;
 }
 
 }  // namespace
@@ -221,7 +223,9 @@ int timer_heap::run_due(std::int64_t now, bool shared) {
       }
       publish();
     }
-    for (int i = 0; i < n; ++i) deliver(batch[i].first, batch[i].second, now);
+    bool readied = false;
+    for (int i = 0; i < n; ++i) readied |= deliver(batch[i].first, batch[i].second, now);
+    if (readied) wake_idle_worker();
     fired += n;
     if (n < kBatch) return fired;
   }

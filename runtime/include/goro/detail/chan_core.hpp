@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <goro/detail/spinlock.hpp>
 #include <goro/detail/wait_queue.hpp>
 
 namespace goro::detail {
@@ -26,17 +27,23 @@ inline constexpr elem_ops elem_ops_for{
     [](void* p) noexcept { static_cast<T*>(p)->~T(); }};
 
 // The part of a channel that inline code reads: the reference count (copying a handle) and
-// what a non-blocking select peeks at without the lock (Go's empty(c) and full(c)).
-// Everything else, and the rules for writing these fields, is in runtime/src/chan.hpp.
+// what a non-blocking select peeks at without the lock (Go's empty(c) and full(c)). The
+// first cache line holds everything that a send or receive writes, so that two threads
+// trading values through a channel pass one line back and forth, plus the slot. The
+// rules for writing these fields are in runtime/src/chan.hpp.
 struct chan_header {
-  std::atomic<std::size_t> refs{1};
-  std::size_t cap = 0;                 // never changes
-  std::atomic<std::size_t> count_{0};  // elements in the buffer; written under the lock
+  spinlock lock;
   std::atomic<bool> closed_{false};    // written under the lock
+  std::atomic<std::size_t> count_{0};  // elements in the buffer; written under the lock
+  std::size_t recvx = 0;               // next slot to receive from (under the lock)
+  std::size_t sendx = 0;               // next slot to send into (under the lock)
   waitq recvq;                         // `first` is read without the lock (atomic_ref)
   waitq sendq;
+  // Read-mostly, on the next line.
+  std::size_t cap = 0;  // never changes
+  std::atomic<std::size_t> refs{1};
 };
-struct chan_core;  // chan_header + lock, ring buffer (runtime/src/chan.hpp)
+struct chan_core;  // chan_header + the ring buffer (runtime/src/chan.hpp)
 
 chan_core* chan_make(const elem_ops* ops, std::size_t cap);
 void chan_destroy(chan_core* c) noexcept;
