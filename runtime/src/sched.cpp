@@ -662,8 +662,7 @@ namespace {
 // calls. A victim's runnext is taken last, and only after giving its owner ~3 us to run it
 // (Go's usleep(3) in runqgrab): it is most likely the partner of the goroutine running
 // there, and stealing it would split the pair across threads.
-g* steal_work(runtime* rt, worker* w) noexcept {
-  const std::int64_t give_up = nanotime() + 20000;
+g* steal_rounds(runtime* rt, worker* w, std::int64_t give_up) noexcept {
   for (int round = 0;; ++round) {
     const bool last = round >= 3 && nanotime() >= give_up;
     const unsigned start = static_cast<unsigned>(next_rand(w->rng_state) % rt->nworkers);
@@ -683,6 +682,18 @@ g* steal_work(runtime* rt, worker* w) noexcept {
     if (last || rt->stopping.load(std::memory_order_acquire)) return nullptr;
     for (int i = 0; i < 50; ++i) spin_pause();
   }
+}
+
+// A worker whose spins keep finding nothing (timers firing every millisecond, a program
+// that is mostly idle) spins for shorter and shorter, down to 2 us; one that finds work
+// (the partner of a ping-pong) keeps spinning for the full 20 us.
+constexpr std::int64_t kMaxSpinNs = 20000;
+constexpr std::int64_t kMinSpinNs = 2000;
+
+g* steal_work(runtime* rt, worker* w) noexcept {
+  g* gp = steal_rounds(rt, w, nanotime() + w->spin_ns);
+  w->spin_ns = gp ? kMaxSpinNs : std::max(kMinSpinNs, w->spin_ns / 2);
+  return gp;
 }
 
 // Looks for a goroutine to run; parks the thread while there is none. Null: stop.
