@@ -3,14 +3,16 @@
 //   auto merged = goro::fan_in(done, finders);        // std::vector<recv_chan<int>>
 //   auto merged = goro::fan_in(done, a, b, c);        // or a few channels
 //
-// One goroutine waits on all the inputs and done with a dynamic select (Go's version starts
-// a goroutine per input plus one to close the output). Values of one input keep their
-// order; inputs are served fairly (select picks at random among the ready ones).
+// As Go's fanIn: one goroutine per input forwards its values, and the last of them to finish
+// closes the output. Values of one input keep their order. (A single goroutine selecting
+// over every input was tried first: each wait locked every input channel, twice, and cost
+// 15-25% on a fan-out/fan-in pipeline.)
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <memory>
 #include <source_location>
-#include <span>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -28,28 +30,23 @@ recv_chan<chan_value_t<C>> fan_in(
     done_chan done, std::vector<C> ins,
     const std::source_location& where = std::source_location::current()) {
   using T = chan_value_t<C>;
-  std::vector<recv_chan<T>> live;
-  live.reserve(ins.size());
-  for (C& c : ins) live.emplace_back(std::move(c));
   chan<T> out = make_chan<T>();
-  detail::pattern_go(where, [done, live = std::move(live), out]() mutable {
-    detail::close_on_exit<T> closer(out);
-    std::vector<select_case> cases;
-    cases.reserve(live.size() + 1);
-    while (!live.empty()) {
-      cases.clear();
-      cases.push_back(on_recv(done));
-      for (const recv_chan<T>& c : live) cases.push_back(on_recv(c));
-      std::size_t k = goro::select(std::span<select_case>(cases));
-      if (k == 0) return;
-      std::optional<T> v = cases[k].template received<T>();
-      if (!v) {  // that input is closed and drained
-        live.erase(live.begin() + static_cast<std::ptrdiff_t>(k - 1));
-        continue;
+  if (ins.empty()) out.close();
+  auto running = std::make_shared<std::atomic<std::size_t>>(ins.size());
+  for (C& c : ins) {
+    detail::pattern_go(where, [done, in = recv_chan<T>(std::move(c)), out, running] {
+      struct last_closes {
+        std::atomic<std::size_t>& running;
+        const chan<T>& out;
+        ~last_closes() {
+          if (running.fetch_sub(1, std::memory_order_acq_rel) == 1) out.close();
+        }
+      } closer{*running, out};
+      while (std::optional<T> v = detail::recv_or_done(done, in)) {
+        if (!detail::send_or_done<T>(done, out, std::move(*v))) return;
       }
-      if (!detail::send_or_done<T>(done, out, std::move(*v))) return;
-    }
-  });
+    });
+  }
   return out;
 }
 
