@@ -180,6 +180,25 @@ constexpr std::size_t kNotSettled = static_cast<std::size_t>(-1);
   return kNotSettled;
 }
 
+// select_peek, and the callback of the case it settled. Inline, so that the compiler sees
+// which of the two cases has a callback.
+[[gnu::always_inline]] inline std::size_t select_peek_and_complete(case_state& a, case_state& b) {
+  const std::size_t i = select_peek(a, b);
+  if (i != kNotSettled) {
+    case_state& c = i == 0 ? a : b;
+    if (c.ops) c.ops->complete(c);
+  }
+  return i;
+}
+
+// The part of select that does not depend on the cases' types.
+template <std::size_t N>
+[[gnu::noinline]] std::size_t select_and_complete(std::array<case_state*, N> cases) {
+  const std::size_t i = select_impl(cases.data(), N);
+  if (cases[i]->ops) cases[i]->ops->complete(*cases[i]);
+  return i;
+}
+
 }  // namespace detail
 
 // One case of a select. Built by on_recv, on_send and on_default; movable, so cases can be
@@ -316,12 +335,12 @@ inline select_case on_default() {
 template <class... Cases>
 requires(std::same_as<std::remove_cvref_t<Cases>, select_case>&&...)
     [[gnu::always_inline]] inline std::size_t select(Cases&&... cases) {
-  std::array<detail::case_state*, sizeof...(Cases)> ptrs{&cases.s_...};
-  std::size_t i = detail::kNotSettled;
-  if constexpr (sizeof...(Cases) == 2) i = detail::select_peek(*ptrs[0], *ptrs[1]);
-  if (i == detail::kNotSettled) i = detail::select_impl(ptrs.data(), ptrs.size());
-  if (ptrs[i]->ops) ptrs[i]->ops->complete(*ptrs[i]);
-  return i;
+  if constexpr (sizeof...(Cases) == 2) {
+    if (std::size_t i = detail::select_peek_and_complete(cases.s_...); i != detail::kNotSettled)
+      return i;
+  }
+  return detail::select_and_complete(
+      std::array<detail::case_state*, sizeof...(Cases)>{&cases.s_...});
 }
 
 // The dynamic form, like Go's reflect.Select.
