@@ -58,7 +58,7 @@ struct g {
   fiber_context ctx = nullptr;
   worker* w = nullptr;
   fiber_stack fstack;
-  g* schedlink = nullptr;  // global run queue link
+  g* schedlink = nullptr;  // g_list link (a worker's debug_migrate inbox)
 
   std::uint64_t id = 0;
   void (*entry)(void*) = nullptr;    // runs the closure, then destroys it
@@ -89,12 +89,10 @@ struct g {
   bool is_thread = false;
   parker thread_parker;
 
-  // The registry of live goroutines (runtime.allgs).
-  g* all_prev = nullptr;
-  g* all_next = nullptr;
+  std::size_t registry_slot = 0;  // where the registry of live goroutines keeps it
 };
 
-// A FIFO of goroutines linked through g::schedlink (the global run queue, a worker's inbox).
+// A FIFO of goroutines linked through g::schedlink (a worker's debug_migrate inbox).
 // Callers hold the lock that guards it.
 struct g_list {
   g* head = nullptr;

@@ -47,6 +47,14 @@ class runq {
     }
   }
 
+  // Owner only: the goroutine pop() would return after runnext, or null; racy, for
+  // prefetching.
+  g* peek() const noexcept {
+    const std::uint32_t h = head_.load(std::memory_order_relaxed);
+    if (tail_.load(std::memory_order_relaxed) == h) return nullptr;
+    return slots_[h % kSize].load(std::memory_order_relaxed);
+  }
+
   // Owner only, when push failed: removes the older half of the queue into batch[0..n).
   std::uint32_t take_half_for_overflow(g** batch) noexcept {
     std::uint32_t h = head_.load(std::memory_order_acquire);

@@ -138,27 +138,30 @@ const char* wait_reason_text(wait_reason r) noexcept {
 void registry::add(g* gp) noexcept {
   shard& s = shard_of(gp);
   std::lock_guard<spinlock> lock(s.lock);
-  gp->all_prev = nullptr;
-  gp->all_next = s.head;
-  if (s.head) s.head->all_prev = gp;
-  s.head = gp;
+  if (s.free != 0) {
+    const std::size_t i = s.free / 2;
+    s.free = s.slots[i];
+    s.slots[i] = reinterpret_cast<std::uintptr_t>(gp);
+    gp->registry_slot = i;
+  } else {
+    gp->registry_slot = s.slots.size();
+    s.slots.push_back(reinterpret_cast<std::uintptr_t>(gp));  // bad_alloc here is fatal
+  }
 }
 
 void registry::remove(g* gp) noexcept {
   shard& s = shard_of(gp);
   std::lock_guard<spinlock> lock(s.lock);
-  if (gp->all_prev) {
-    gp->all_prev->all_next = gp->all_next;
-  } else {
-    s.head = gp->all_next;
-  }
-  if (gp->all_next) gp->all_next->all_prev = gp->all_prev;
+  s.slots[gp->registry_slot] = s.free;
+  s.free = gp->registry_slot * 2 + 1;
 }
 
 g* registry::any() noexcept {
   for (shard& s : shards_) {
     std::lock_guard<spinlock> lock(s.lock);
-    if (s.head) return s.head;
+    for (std::uintptr_t v : s.slots) {
+      if (!is_free(v)) return reinterpret_cast<g*>(v);
+    }
   }
   return nullptr;
 }
@@ -179,14 +182,14 @@ runtime::runtime(unsigned n, std::size_t stack_size) : nworkers(n), stacks(stack
 
 namespace {
 
-void global_put_locked(runtime* rt, g* head, g* tail, std::size_t n) noexcept {
-  rt->global.push_back(head, tail);
+void global_put_locked(runtime* rt, g* const* gs, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) rt->global.push_back(gs[i]);  // bad_alloc is fatal
   rt->global_size.fetch_add(n, std::memory_order_release);
 }
 
 void global_put(runtime* rt, g* gp) noexcept {
   std::lock_guard<spinlock> lock(rt->sched_lock);
-  global_put_locked(rt, gp, gp, 1);
+  global_put_locked(rt, &gp, 1);
 }
 
 // Takes a fair share of the global queue: one to run now, the rest into w's local queue.
@@ -220,9 +223,8 @@ void local_put(runtime* rt, worker* w, g* gp, bool next) noexcept {
     std::uint32_t n = w->q.take_half_for_overflow(batch);
     if (n == 0) continue;
     batch[n++] = gp;
-    for (std::uint32_t i = 0; i + 1 < n; ++i) batch[i]->schedlink = batch[i + 1];
     std::lock_guard<spinlock> lock(rt->sched_lock);
-    global_put_locked(rt, batch[0], batch[n - 1], n);
+    global_put_locked(rt, batch, n);
     return;
   }
 }
@@ -439,7 +441,10 @@ worker* landed(g* gp, fiber_transfer t) noexcept {
 // at timers and the global queue (Go's schedtick fairness).
 g* next_local(worker* w) noexcept {
   if (++w->schedtick % 61 == 0 || w->rt->stopping.load(std::memory_order_relaxed)) return nullptr;
-  return w->q.pop();
+  g* gp = w->q.pop();
+  // The one after it lives on a stack page of its own, most likely cold: start loading it.
+  if (g* after = w->q.peek()) __builtin_prefetch(after, 1);
+  return gp;
 }
 
 // Goroutine side: leaves gp's stack, switching straight to the next local goroutine if
@@ -812,7 +817,7 @@ spawn_slot spawn_alloc(std::size_t closure_size, std::size_t closure_align,
   auto top = reinterpret_cast<std::uintptr_t>(s.top());
   auto gaddr = (top - sizeof(g)) & ~(std::uintptr_t{alignof(g)} - 1);
   auto caddr = (gaddr - closure_size) & ~(std::uintptr_t{closure_align} - 1);
-  g* gp = ::new (reinterpret_cast<void*>(gaddr)) g();
+  g* gp = ::new (reinterpret_cast<void*>(gaddr)) g;  // member initialisers, no memset
   gp->stack = s;
   return {gp, reinterpret_cast<void*>(caddr)};
 }
@@ -958,7 +963,7 @@ void run_main(const options& opts, void (*body)(void*), void* arg) {
   for (auto& w : rt->workers) w->thread.join();
 
   // Nothing runs goroutines any more: drop what was queued, unwind what is left.
-  rt->global = {};
+  rt->global.clear();
   rt->global_size.store(0);
   for (auto& w : rt->workers) {
     while (w->q.pop()) {

@@ -65,7 +65,10 @@ struct worker {
   std::thread thread;
 };
 
-// The live goroutines, sharded so that spawn and exit rarely contend (runtime.allgs).
+// The live goroutines, sharded so that spawn and exit rarely contend (runtime.allgs). Each
+// shard is an array of slots with a free list threaded through the free ones, so adding and
+// removing a goroutine touches the array only: a linked list through the goroutines
+// themselves cost two cache misses per exit on the neighbours' stacks.
 class registry {
  public:
   static constexpr unsigned kShards = 64;
@@ -75,7 +78,7 @@ class registry {
   void for_each(F&& f) {
     for (shard& s : shards_) {
       std::lock_guard<spinlock> lock(s.lock);
-      for (g* gp = s.head; gp; gp = gp->all_next) f(gp);
+      s.visit(f);
     }
   }
   // The same for a signal handler: a shard whose lock stays taken is skipped.
@@ -86,19 +89,60 @@ class registry {
       for (int i = 0; i < 100000 && !(locked = s.lock.try_lock()); ++i) {
       }
       if (!locked) continue;
-      for (g* gp = s.head; gp; gp = gp->all_next) f(gp);
+      s.visit(f);
       s.lock.unlock();
     }
   }
   g* any() noexcept;  // some live goroutine, or null (used only when the workers are stopped)
 
  private:
+  // A slot holds a goroutine, or (odd values) the next free slot's index * 2 + 1.
+  static bool is_free(std::uintptr_t slot) noexcept { return slot & 1; }
   struct alignas(64) shard {
     spinlock lock;
-    g* head = nullptr;
+    std::vector<std::uintptr_t> slots;
+    std::uintptr_t free = 0;  // index * 2 + 1 of the first free slot; 0: none
+    template <class F>
+    void visit(F& f) {
+      for (std::uintptr_t v : slots) {
+        if (!is_free(v)) f(reinterpret_cast<g*>(v));
+      }
+    }
   };
   shard& shard_of(const g* gp) noexcept { return shards_[gp->id % kShards]; }
   shard shards_[kShards];
+};
+
+// A FIFO of goroutines in a growable ring of pointers (the global run queue): moving a batch
+// in or out reads and writes the ring only, not the goroutines, whose g structures sit on
+// separate stack pages (walking a list through them was a cache and TLB miss each).
+class g_ring {
+ public:
+  bool empty() const noexcept { return size_ == 0; }
+  void push_back(g* gp) {
+    if (size_ == ring_.size()) grow();
+    ring_[(head_ + size_) & (ring_.size() - 1)] = gp;
+    ++size_;
+  }
+  g* pop_front() noexcept {
+    if (size_ == 0) return nullptr;
+    g* gp = ring_[head_];
+    head_ = (head_ + 1) & (ring_.size() - 1);
+    --size_;
+    return gp;
+  }
+  void clear() noexcept { head_ = size_ = 0; }
+
+ private:
+  void grow() {
+    std::vector<g*> bigger(ring_.empty() ? 1024 : 2 * ring_.size());
+    for (std::size_t i = 0; i < size_; ++i) bigger[i] = ring_[(head_ + i) & (ring_.size() - 1)];
+    ring_.swap(bigger);
+    head_ = 0;
+  }
+  std::vector<g*> ring_;  // a power of two long
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
 };
 
 struct runtime {
@@ -111,7 +155,7 @@ struct runtime {
 
   // Global run queue and idle workers (Go's sched.runq and sched.pidle).
   spinlock sched_lock;
-  g_list global;
+  g_ring global;
   std::atomic<std::size_t> global_size{0};
   std::vector<worker*> idle;
   std::atomic<unsigned> nidle{0};
