@@ -138,8 +138,8 @@ const char* wait_reason_text(wait_reason r) noexcept {
 void registry::add(g* gp) noexcept {
   shard& s = shard_of(gp);
   std::lock_guard<spinlock> lock(s.lock);
-  if (s.free != 0) {
-    const std::size_t i = s.free / 2;
+  if (s.free != kNoFree) {
+    const std::size_t i = (s.free - 3) / 2;
     s.free = s.slots[i];
     s.slots[i] = reinterpret_cast<std::uintptr_t>(gp);
     gp->registry_slot = i;
@@ -153,7 +153,7 @@ void registry::remove(g* gp) noexcept {
   shard& s = shard_of(gp);
   std::lock_guard<spinlock> lock(s.lock);
   s.slots[gp->registry_slot] = s.free;
-  s.free = gp->registry_slot * 2 + 1;
+  s.free = gp->registry_slot * 2 + 3;
 }
 
 g* registry::any() noexcept {

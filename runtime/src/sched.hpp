@@ -96,12 +96,14 @@ class registry {
   g* any() noexcept;  // some live goroutine, or null (used only when the workers are stopped)
 
  private:
-  // A slot holds a goroutine, or (odd values) the next free slot's index * 2 + 1.
+  // A slot holds a goroutine, or (odd values) a link in the list of free slots: index i is
+  // stored as 2i + 3, the end of the list as 1.
   static bool is_free(std::uintptr_t slot) noexcept { return slot & 1; }
+  static constexpr std::uintptr_t kNoFree = 1;
   struct alignas(64) shard {
     spinlock lock;
     std::vector<std::uintptr_t> slots;
-    std::uintptr_t free = 0;  // index * 2 + 1 of the first free slot; 0: none
+    std::uintptr_t free = kNoFree;  // the first free slot
     template <class F>
     void visit(F& f) {
       for (std::uintptr_t v : slots) {
