@@ -18,6 +18,7 @@
 namespace goro::detail {
 
 struct chan_core : chan_header {
+  void* allocation = nullptr;  // what operator new returned (chan_core may sit above it)
   const elem_ops* ops = nullptr;
   std::size_t stride = 0;
   std::byte* buf = nullptr;

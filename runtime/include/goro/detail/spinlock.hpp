@@ -8,7 +8,9 @@
 
 namespace goro::detail {
 
-void spin_wait_slow(const std::atomic<bool>& flag) noexcept;
+// Waits until `flag` reads false. `nested`: the caller holds other locks, so it polls often
+// rather than backing off (whoever waits for those must not wait for this wait too).
+void spin_wait_slow(const std::atomic<bool>& flag, bool nested = false) noexcept;
 
 // One short busy-wait step (the CPU's pause instruction).
 inline void spin_pause() noexcept {
@@ -23,6 +25,10 @@ class spinlock {
  public:
   void lock() noexcept {
     while (locked_.exchange(true, std::memory_order_acquire)) spin_wait_slow(locked_);
+  }
+  // lock() for a caller that already holds other spinlocks (a select locking its channels).
+  void lock_nested() noexcept {
+    while (locked_.exchange(true, std::memory_order_acquire)) spin_wait_slow(locked_, true);
   }
   bool try_lock() noexcept { return !locked_.exchange(true, std::memory_order_acquire); }
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }
