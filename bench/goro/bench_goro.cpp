@@ -400,7 +400,7 @@ std::int64_t sink(goro::recv_chan<std::int64_t> in) {
 }
 
 // generator -> stage1 -> stage2 -> stage3 -> sink, unbuffered channels.
-std::int64_t pipeline(std::int64_t n) {
+std::int64_t pipeline(std::int64_t n, int /*workers*/) {
   return sink(stage(stage(stage(generator(n), bench::stage1), bench::stage2), bench::stage3));
 }
 
@@ -421,14 +421,16 @@ std::int64_t fan_out_in(std::int64_t n, int workers) {
   return sink(merged);
 }
 
-bench::report pipeline_workload(const bench::config& cfg, bool fan) {
+// Runs run(n, fan_workers) b.N times over sizes.pipeline_values values, checking each sum.
+bench::report pipeline_workload(const bench::config& cfg,
+                                std::int64_t (*run)(std::int64_t n, int workers)) {
   const auto sz = bench::sizes::of(cfg);
   const std::int64_t n = sz.pipeline_values;
   std::string check = "ok";
   auto r = bench::measure(
       [&](bench::B& b) {
         for (std::int64_t i = 0; i < b.n; ++i) {
-          const std::int64_t sum = fan ? fan_out_in(n, sz.fan_workers) : pipeline(n);
+          const std::int64_t sum = run(n, sz.fan_workers);
           if (sum != bench::pipeline_sum(n))
             check = bench::fail("sum", sum, bench::pipeline_sum(n));
         }
@@ -449,7 +451,7 @@ std::vector<std::int64_t> iota64(std::int64_t n) {
   return values;
 }
 
-std::int64_t pipeline_done(std::int64_t n) {
+std::int64_t pipeline_done(std::int64_t n, int /*workers*/) {
   auto done = make_chan<goro::unit>();
   auto gen = goro::generator(done, iota64(n));
   const std::int64_t sum = sink(
@@ -467,23 +469,6 @@ std::int64_t fan_out_in_done(std::int64_t n, int workers) {
       sink(goro::fan_in(done, goro::fan_out(done, gen, static_cast<std::size_t>(workers), f)));
   done.close();
   return sum;
-}
-
-bench::report pipeline_done_workload(const bench::config& cfg, bool fan) {
-  const auto sz = bench::sizes::of(cfg);
-  const std::int64_t n = sz.pipeline_values;
-  std::string check = "ok";
-  auto r = bench::measure(
-      [&](bench::B& b) {
-        for (std::int64_t i = 0; i < b.n; ++i) {
-          const std::int64_t sum = fan ? fan_out_in_done(n, sz.fan_workers) : pipeline_done(n);
-          if (sum != bench::pipeline_sum(n))
-            check = bench::fail("sum", sum, bench::pipeline_sum(n));
-        }
-      },
-      cfg.time, static_cast<double>(n));
-  r.check = check;
-  return r;
 }
 
 // ---- context -----------------------------------------------------------------------------
@@ -626,12 +611,12 @@ std::vector<bench::workload> workloads() {
       {"CreateGoroutinesParallel", "ns/op", create(true)},
       {"PingPongHog", "ns/op", timed(ping_pong_hog)},
       {"Skynet1M", "ms/run", skynet_workload},
-      {"Pipeline1M", "ns/value", [](const config& c) { return pipeline_workload(c, false); }},
-      {"FanOutIn1M", "ns/value", [](const config& c) { return pipeline_workload(c, true); }},
+      {"Pipeline1M", "ns/value", [](const config& c) { return pipeline_workload(c, pipeline); }},
+      {"FanOutIn1M", "ns/value", [](const config& c) { return pipeline_workload(c, fan_out_in); }},
       {"PipelineDone1M", "ns/value",
-       [](const config& c) { return pipeline_done_workload(c, false); }},
+       [](const config& c) { return pipeline_workload(c, pipeline_done); }},
       {"FanOutInDone1M", "ns/value",
-       [](const config& c) { return pipeline_done_workload(c, true); }},
+       [](const config& c) { return pipeline_workload(c, fan_out_in_done); }},
       {"ContextCancel100k", "ns/context", context_workload},
       {"MemParked100k", "B/goroutine", mem(100'000)},
       {"MemParked1M", "B/goroutine", mem(1'000'000)},

@@ -142,23 +142,6 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
     if (fallback != kNone) return fallback;
     block_forever(current_g(), n == 0 ? wait_reason::select_no_cases : wait_reason::select);
   }
-  // One case and a default (Go's selectnbsend/selectnbrecv): a lock-free peek settles the
-  // common "not ready" outcome.
-  if (active == 1 && fallback != kNone) {
-    for (std::size_t i = 0; i < n; ++i) {
-      const case_state* c = cases[i];
-      if (c->kind == case_kind::fallback || !c->chan) continue;
-      if (c->kind == case_kind::send) {
-        if (send_would_block(c->chan)) return fallback;
-      } else if (recv_would_block(c->chan)) {
-        return fallback;
-      } else if (recv_finds_closed(c->chan)) {
-        cases[i]->ok = cases[i]->has_value = false;  // closed and drained, for good
-        return i;
-      }
-    }
-  }
-
   // Poll order: a random permutation of the active cases (Fisher-Yates).
   small_array<std::uint32_t, 16> order(active);
   std::size_t k = 0;
@@ -176,7 +159,12 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
   // proceed" needs every lock at once (pass 1).
   for (std::uint32_t i : order) {
     chan_core* c = cases[i]->chan;
-    if (cases[i]->kind == case_kind::recv ? recv_would_block(c) : send_would_block(c)) continue;
+    if (cases[i]->kind == case_kind::recv ? recv_would_block(c) : send_would_block(c)) {
+      // One case and a default (Go's selectnbsend/selectnbrecv): this peek alone is the
+      // moment at which nothing could proceed.
+      if (active == 1 && fallback != kNone) return fallback;
+      continue;
+    }
     c->lock.lock();
     lock_set one{&c, 1};
     if (try_case_locked(cases[i], one)) return i;
