@@ -228,6 +228,39 @@ TEST_CASE("many timers, stopped and reset from many goroutines") {
   }
 }
 
+// One goroutine arms 2,000 timers on its worker's heap in a scrambled order of deadlines and
+// stops every third one (removals from the middle of the heap): every other timer fires, no
+// stopped one does, and each fires no earlier than its deadline.
+TEST_CASE("timers stopped from the middle of one heap: the rest fire, in time") {
+  run_on(1, [] {
+    constexpr int kN = 2000;
+    std::vector<goro::timer> timers;
+    std::vector<clock::time_point> due(kN);
+    timers.reserve(kN);
+    const auto start = clock::now();
+    for (int i = 0; i < kN; ++i) {
+      const auto d = std::chrono::microseconds((i * 7919) % kN * 10);  // 0 .. 20 ms, scrambled
+      due[i] = start + d;
+      timers.emplace_back(d);
+    }
+    // Go 1.23: after stop, whatever it returns, nothing stale can be received from c().
+    for (int i = 0; i < kN; i += 3) timers[i].stop();
+    int fired = 0, early = 0, stale = 0;
+    for (int i = 0; i < kN; ++i) {
+      if (i % 3 == 0) {
+        if (goro::select(goro::on_recv(timers[i].c()), goro::on_default()) == 0) ++stale;
+        continue;
+      }
+      auto v = recv_for(timers[i].c(), 10s);
+      if (!v || !*v) continue;
+      ++fired;
+      if (**v < due[i]) ++early;
+    }
+    CHECK(fired == kN - (kN + 2) / 3);
+    CHECK(early == 0);
+    CHECK(stale == 0);
+  });
+}
 TEST_CASE("ticker ticks every d") {
   run_on(2, [] {
     const auto start = clock::now();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include <goro/time.hpp>
@@ -170,15 +171,24 @@ bool deliver(timer_state* t, std::uint64_t seq, std::int64_t now) {
 
 // ---------------------------------------------------------------------------------------
 // The heap: 4-ary (Go's too), with each entry's deadline and `when` beside its pointer, so
-// that sifting reads the array only. (With the keys in the timers, which live on their
+// that sifting reads the array only, and each entry's position in pos_ (see timer.hpp), so
+// that it writes arrays only. (With the keys in the timers, which live on their
 // goroutines' stacks, each level of a sift was a cache miss on a different page.)
 
 bool timer_heap::add(timer_state* t, std::int64_t when, std::int64_t deadline) {
   std::lock_guard<spinlock> lock(lock_);
+  if (free_slot_ == kNoSlot) {
+    if (pos_.size() >= kNoSlot) throw std::length_error("goro: too many timers on one worker");
+    pos_.push_back(kNoSlot);
+    free_slot_ = static_cast<std::uint32_t>(pos_.size() - 1);
+  }
+  heap_.push_back({deadline, when, t, free_slot_});  // if this throws, the slot stays free
+  t->heap_slot = free_slot_;
+  free_slot_ = pos_[free_slot_];
   t->refs.fetch_add(1, std::memory_order_relaxed);
   t->when = when;
-  heap_.push_back({deadline, when, t});
   t->heap.store(this, std::memory_order_release);
+  pos_[t->heap_slot] = static_cast<std::uint32_t>(heap_.size() - 1);
   sift_up(heap_.size() - 1);
   publish();
   return heap_.front().t == t;
@@ -188,7 +198,7 @@ bool timer_heap::remove(timer_state* t) noexcept {
   {
     std::lock_guard<spinlock> lock(lock_);
     if (t->heap.load(std::memory_order_relaxed) != this) return false;
-    remove_at(t->index);
+    remove_at(pos_[t->heap_slot]);
     t->heap.store(nullptr, std::memory_order_release);
     publish();
   }
@@ -237,6 +247,8 @@ void timer_heap::clear() noexcept {
     std::lock_guard<spinlock> lock(lock_);
     for (const entry& e : heap_) e.t->heap.store(nullptr, std::memory_order_release);
     dropped.swap(heap_);
+    pos_.clear();
+    free_slot_ = kNoSlot;
     publish();
   }
   for (const entry& e : dropped) timer_unref(e.t);
@@ -271,12 +283,15 @@ void timer_heap::sift_down(std::size_t i) noexcept {
 }
 
 void timer_heap::remove_at(std::size_t i) noexcept {
+  const std::uint32_t freed = heap_[i].slot;
+  pos_[freed] = free_slot_;
+  free_slot_ = freed;
   const entry last = heap_.back();
   heap_.pop_back();
   if (i == heap_.size()) return;
   place(i, last);
   sift_down(i);
-  sift_up(last.t->index);
+  sift_up(pos_[last.slot]);
 }
 
 void timer_heap::publish() noexcept {
