@@ -54,8 +54,7 @@ struct lock_set {
   chan_core** chans;  // in address order, each once
   std::size_t n;
   void lock() noexcept {
-    chans[0]->lock.lock();
-    for (std::size_t i = 1; i < n; ++i) chans[i]->lock.lock_nested();
+    for (std::size_t i = 0; i < n; ++i) chans[i]->lock.lock_eager();
   }
   void unlock() noexcept {
     for (std::size_t i = n; i-- > 0;) chans[i]->lock.unlock();

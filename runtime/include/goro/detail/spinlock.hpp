@@ -8,9 +8,9 @@
 
 namespace goro::detail {
 
-// Waits until `flag` reads false. `nested`: the caller holds other locks, so it polls often
-// rather than backing off (whoever waits for those must not wait for this wait too).
-void spin_wait_slow(const std::atomic<bool>& flag, bool nested = false) noexcept;
+// Waits until `flag` reads false. Polls seldom, so that a holder running a burst keeps its
+// cache line; `eager`: polls often, for a waiter whose wait others wait on (see spinlock.cpp).
+void spin_wait_slow(const std::atomic<bool>& flag, bool eager = false) noexcept;
 
 // One short busy-wait step (the CPU's pause instruction).
 inline void spin_pause() noexcept {
@@ -26,8 +26,9 @@ class spinlock {
   void lock() noexcept {
     while (locked_.exchange(true, std::memory_order_acquire)) spin_wait_slow(locked_);
   }
-  // lock() for a caller that already holds other spinlocks (a select locking its channels).
-  void lock_nested() noexcept {
+  // lock() for a caller whose wait holds up others: a select locking its channels (it holds
+  // some of them, and in a pipeline every value waits for it).
+  void lock_eager() noexcept {
     while (locked_.exchange(true, std::memory_order_acquire)) spin_wait_slow(locked_, true);
   }
   bool try_lock() noexcept { return !locked_.exchange(true, std::memory_order_acquire); }
