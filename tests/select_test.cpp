@@ -565,3 +565,67 @@ TEST_CASE("move-only values through select, both ways and in both forms") {
     });
   }
 }
+
+// A select that wakes through one case may leave its waiter on another channel queued, for
+// its next select to reuse (select.cpp, "kept waiter"). Such a waiter belongs to a select
+// that is over: a later send on that channel must reach a live receiver, and close must
+// still wake everyone, whichever selects came before.
+TEST_CASE("waiters left queued by earlier selects never take a value") {
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [n] {
+      constexpr int kG = 8, kRounds = 200;
+      auto x = goro::make_chan<int>();
+      auto d = goro::make_chan<int>();  // a done-like channel, later also used for data
+      goro::wait_group selected;
+      for (int i = 0; i < kG; ++i) {
+        // Each goroutine selects on (x, d) until x has given it kRounds values: its waiter
+        // on d stays queued between selects, and when it stops selecting.
+        selected.go([x, d] {
+          for (int r = 0; r < kRounds; ++r) {
+            if (goro::select(goro::on_recv(x), goro::on_recv(d)) != 0) return;
+          }
+        });
+      }
+      for (int i = 0; i < kG * kRounds; ++i) x.send(i);
+      selected.wait();
+      // Every selecting goroutine is gone or done with d: a send on d now has no receiver
+      // but this one, and must reach it.
+      long sum = 0;
+      goro::wait_group sent;
+      for (int i = 1; i <= 100; ++i) sent.go([d, i] { d.send(i); });
+      for (int i = 0; i < 100; ++i) {
+        auto v = recv_for(d, 10s);
+        GO_CHECK_MESSAGE(v.has_value(), "threads=" << n << " value " << i << " lost");
+        if (!v) break;
+        sum += **v;
+      }
+      sent.wait();
+      GO_CHECK_MESSAGE(sum == 5050, "threads=" << n);
+    });
+  }
+  // Goroutines parked in a select on (x, done) after many rounds through x: closing done
+  // wakes each of them exactly once.
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [n] {
+      constexpr int kG = 16;
+      auto x = goro::make_chan<int>();
+      auto done = goro::make_chan<goro::unit>();
+      std::atomic<int> stopped{0}, got{0};
+      goro::wait_group wg;
+      for (int i = 0; i < kG; ++i) {
+        wg.go([&, x, done] {
+          for (;;) {
+            if (goro::select(goro::on_recv(x), goro::on_recv(done)) == 1) break;
+            ++got;
+          }
+          ++stopped;
+        });
+      }
+      for (int i = 0; i < kG * 50; ++i) x.send(i);
+      done.close();
+      wg.wait();
+      GO_CHECK_MESSAGE(stopped.load() == kG, "threads=" << n);
+      GO_CHECK_MESSAGE(got.load() == kG * 50, "threads=" << n);
+    });
+  }
+}

@@ -44,6 +44,24 @@ struct eh_state {
   unsigned int uncaught = 0;
 };
 
+// A goroutine waiting on a channel, select case or sync object. It lives on the waiting
+// goroutine's stack for the duration of the wait (or in its g: g::kept).
+struct g;
+struct waiter {
+  g* gp = nullptr;
+  void* elem = nullptr;  // send: the value to take; recv: where to put the value
+  waiter* prev = nullptr;
+  waiter* next = nullptr;
+  chan_core* c = nullptr;
+  std::uint64_t gen = 0;  // select: the generation of the select it belongs to
+  std::uint32_t case_index = 0;
+  bool is_select = false;
+  // Linked in some queue. Written under the queue's lock, as the last write to the waiter
+  // by whoever unlinks it; read without the lock by its own select (select.cpp).
+  bool queued = false;
+  bool success = false;  // completed by a communication; false: by close (or not at all)
+};
+
 struct g {
   struct switch_request {
     enum kind_t : std::uint8_t { park, yield, exit } kind;
@@ -80,10 +98,18 @@ struct g {
   bool is_main = false;
   int unwind_attempts = 0;
 
-  // select: a waker claims a selecting goroutine by CAS 0 -> 1; param is the waiter that
-  // completed the wait (null: woken without one, e.g. for shutdown).
-  std::atomic<std::uint32_t> select_done{0};
-  struct waiter* param = nullptr;
+  // select: each select that waits opens a new generation: select_done = ++select_gen. A
+  // waker claims the select by CAS select_done: its waiter's gen -> 0, so a waiter left over
+  // from an earlier select (g::kept) can never complete a later one. param is the waiter
+  // that completed the wait (null: woken without one, e.g. for shutdown).
+  std::atomic<std::uint64_t> select_done{0};
+  std::uint64_t select_gen = 0;
+  waiter* param = nullptr;
+  // A select's receive waiter on an unbuffered channel, left queued there when another case
+  // fires, and reused by the next select on that channel (see select.cpp). kept_chan holds
+  // a reference to its channel, or is null.
+  waiter kept;
+  chan_core* kept_chan = nullptr;
 
   // A plain thread's stand-in.
   bool is_thread = false;
@@ -117,20 +143,6 @@ struct g_list {
     }
     return gp;
   }
-};
-
-// A goroutine waiting on a channel, select case or sync object. It lives on the waiting
-// goroutine's stack for the duration of the wait.
-struct waiter {
-  g* gp = nullptr;
-  void* elem = nullptr;  // send: the value to take; recv: where to put the value
-  waiter* prev = nullptr;
-  waiter* next = nullptr;
-  chan_core* c = nullptr;
-  std::uint32_t case_index = 0;
-  bool is_select = false;
-  bool queued = false;   // linked in some queue
-  bool success = false;  // completed by a communication; false: by close (or not at all)
 };
 
 // Thrown from a blocking call of a goroutine that shutdown is unwinding; caught at the

@@ -510,6 +510,7 @@ void exit_goroutine(g* gp) noexcept;
   } catch (...) {
     report_panic(gp, std::current_exception());
   }
+  release_kept_waiter(gp);
   exit_goroutine(gp);
   __builtin_unreachable();
 }

@@ -209,6 +209,9 @@ void timer_added(runtime* rt, std::int64_t when) noexcept;
 void ready(g* gp, bool wake_idle = true) noexcept;
 void wake_idle_worker() noexcept;
 
+// Unlinks gp's kept select waiter, if any, and drops its channel (select.cpp); before gp ends.
+void release_kept_waiter(g* gp) noexcept;
+
 // A goroutine woken without completing its wait (shutdown): true if it must now unwind.
 inline bool must_unwind(const g* gp) noexcept {
   return gp->unwinding && !gp->is_thread;

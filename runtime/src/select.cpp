@@ -12,11 +12,14 @@
 // 4. Otherwise enqueue one waiter per case and park, releasing every lock only once this
 //    goroutine is off its stack. A waker completes the select by winning the CAS on its
 //    select_done (see waitq.hpp) and records the waiter it completed in gp->param.
-// 5. On waking, lock everything again and dequeue the waiters that did not fire.
+// 5. On waking, dequeue the waiters that did not fire, each under its own channel's lock,
+//    except one receive waiter that stays queued for the next select (the kept waiter,
+//    below): Go locks everything again here.
 // No polling loop and no helper goroutine: a select costs what the channel ops cost.
 #include <algorithm>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include <goro/select.hpp>
@@ -58,6 +61,23 @@ struct lock_set {
   }
   void unlock() noexcept {
     for (std::size_t i = n; i-- > 0;) chans[i]->lock.unlock();
+  }
+
+  // The unlock of a parked select, run on another stack. Once it releases one lock, the
+  // select may be woken through that channel and return, its stack (this set) gone, while
+  // the loop still reads the next channel: so it copies the set first. A larger set is
+  // unlocked in place, and its select waits for that to finish (see pass 3).
+  static constexpr std::size_t kCopied = 16;
+  static void unlock_parked(void* set) noexcept {
+    const lock_set* s = static_cast<const lock_set*>(set);
+    if (s->n > kCopied) {
+      const_cast<lock_set*>(s)->unlock();
+      return;
+    }
+    chan_core* copy[kCopied];
+    const std::size_t n = s->n;
+    std::copy_n(s->chans, n, copy);
+    for (std::size_t i = n; i-- > 0;) copy[i]->lock.unlock();
   }
 };
 
@@ -115,6 +135,56 @@ bool try_case_locked(case_state* cs, lock_set& locks) {
     return true;
   }
   return false;
+}
+
+// A select waiting on a channel that rarely fires, such as the done channel of a pipeline,
+// would lock it twice every time: to enqueue its waiter, and after waking through another
+// case, to unlink it again. With every goroutine of the pipeline doing so from every
+// thread, that one lock was most of the contention of a pipeline with a done channel. So a
+// goroutine keeps one waiter queued: when its select wakes, one receive waiter that did not
+// fire, on an unbuffered channel, moves into g::kept instead of being unlinked, and stays
+// in the queue. Its generation is over, so no waker can complete anything through it
+// (dequeue skips it); the goroutine's next select on that channel revives it in place,
+// under the lock that pass 1 holds anyway. Only unbuffered channels: kept_chan holds a
+// reference, which must not keep buffered elements alive past the last handle.
+
+// Moves `w` (queued on an unbuffered channel's recvq, which the caller has locked) into
+// gp->kept, in w's place in the queue.
+void keep_waiter(g* gp, waiter* w) noexcept {
+  waitq& q = w->c->recvq;
+  waiter& k = gp->kept;
+  k = *w;
+  if (k.prev) {
+    k.prev->next = &k;
+  } else {
+    set_first(q, &k);
+  }
+  if (k.next) {
+    k.next->prev = &k;
+  } else {
+    q.last = &k;
+  }
+  w->prev = w->next = nullptr;
+  set_queued(w, false);
+}
+
+// Pass 3 for one waiter that did not fire: keep it (see above) or unlink it.
+void leave_queue(g* gp, waiter* w, case_kind kind) noexcept {
+  if (w == &gp->kept || !is_queued(w)) return;
+  const bool keep = !gp->is_thread && kind == case_kind::recv && w->c->cap == 0 &&
+                    (gp->kept_chan == nullptr || !is_queued(&gp->kept));
+  if (keep && gp->kept_chan != w->c) {
+    chan_retain(w->c);
+    if (gp->kept_chan) chan_release(gp->kept_chan);
+    gp->kept_chan = w->c;
+  }
+  std::lock_guard<spinlock> lock(w->c->lock);
+  if (!is_queued(w)) return;
+  if (keep) {
+    keep_waiter(gp, w);
+  } else {
+    unlink(kind == case_kind::recv ? w->c->recvq : w->c->sendq, w);
+  }
 }
 
 }  // namespace
@@ -189,41 +259,68 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
 
   // Pass 2: a waiter on every channel, then park.
   g* gp = current_g();
-  small_array<waiter, 8> waiters(active);
-  gp->select_done.store(0, std::memory_order_relaxed);
+  small_array<waiter, 8> own(active);
+  small_array<waiter*, 8> waiters(active);
+  const std::uint64_t gen = ++gp->select_gen;
+  gp->select_done.store(gen, std::memory_order_relaxed);
   gp->param = nullptr;
+  bool kept_taken = false;
   for (std::size_t k2 = 0; k2 < active; ++k2) {
     const std::uint32_t i = order[k2];
-    waiter& w = waiters[k2];
-    w.gp = gp;
-    w.elem = cases[i]->elem;
-    w.c = cases[i]->chan;
-    w.case_index = i;
-    w.is_select = true;
-    enqueue(cases[i]->kind == case_kind::recv ? w.c->recvq : w.c->sendq, &w);
+    case_state* cs = cases[i];
+    waiter* w = &own[k2];
+    if (cs->chan == gp->kept_chan && cs->kind == case_kind::recv && !kept_taken) {
+      w = &gp->kept;
+      kept_taken = true;
+    }
+    w->gp = gp;
+    w->elem = cs->elem;
+    w->c = cs->chan;
+    w->gen = gen;
+    w->case_index = i;
+    w->is_select = true;
+    waiters[k2] = w;
+    // A kept waiter still queued from an earlier select keeps its place in the queue.
+    if (!is_queued(w)) enqueue(cs->kind == case_kind::recv ? w->c->recvq : w->c->sendq, w);
   }
-  park(
-      gp, [](void* l) { static_cast<lock_set*>(l)->unlock(); }, &locks, wait_reason::select);
+  park(gp, &lock_set::unlock_parked, &locks, wait_reason::select);
+  // A large set is unlocked in place, lowest address last: taking that lock orders its
+  // unlocker's last read of the set before this select returns.
+  if (locks.n > lock_set::kCopied) {
+    locks.chans[0]->lock.lock();
+    locks.chans[0]->lock.unlock();
+  }
 
-  // Pass 3: dequeue the waiters that did not fire.
-  locks.lock();
+  // Pass 3: dequeue the waiters that did not fire, each under its own channel's lock (the
+  // select is claimed: nothing else can complete it now), or keep one queued.
   waiter* fired = gp->param;
   gp->param = nullptr;
-  for (waiter& w : waiters) {
-    if (&w == fired || !w.queued) continue;
-    unlink(cases[w.case_index]->kind == case_kind::recv ? w.c->recvq : w.c->sendq, &w);
+  // Read before pass 3, which may reuse the kept waiter if it is the one that fired.
+  const std::uint32_t index = fired ? fired->case_index : 0;
+  const bool success = fired && fired->success;
+  for (waiter* w : waiters) {
+    if (w != fired) leave_queue(gp, w, cases[w->case_index]->kind);
   }
-  locks.unlock();
   gp->select_done.store(0, std::memory_order_relaxed);
   if (!fired) throw goroutine_exit{};  // only shutdown wakes a select without a waiter
 
-  case_state* cs = cases[fired->case_index];
+  case_state* cs = cases[index];
   if (cs->kind == case_kind::recv) {
-    cs->ok = cs->has_value = fired->success;
-  } else if (!fired->success) {
+    cs->ok = cs->has_value = success;
+  } else if (!success) {
     throw panic_error("send on closed channel");
   }
-  return fired->case_index;
+  return index;
+}
+
+void release_kept_waiter(g* gp) noexcept {
+  chan_core* c = std::exchange(gp->kept_chan, nullptr);
+  if (!c) return;
+  if (is_queued(&gp->kept)) {
+    std::lock_guard<spinlock> lock(c->lock);
+    if (is_queued(&gp->kept)) unlink(c->recvq, &gp->kept);
+  }
+  chan_release(c);
 }
 
 }  // namespace goro::detail

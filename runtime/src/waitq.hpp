@@ -1,8 +1,9 @@
 // FIFO queues of parked waiters (Go's waitq), shared by channels and the sync types.
 //
 // dequeue() skips (and unlinks) the waiters of a select that another waker has already
-// claimed: a select is completed by exactly one waiter, the one whose waker wins the CAS
-// on its goroutine's select_done. Callers hold the lock that guards the queue.
+// claimed, or that is over: a select is completed by exactly one waiter, the one whose
+// waker wins the CAS on its goroutine's select_done (see g::select_done). Callers hold the
+// lock that guards the queue.
 #pragma once
 
 #include <atomic>
@@ -18,6 +19,14 @@ inline void set_first(waitq& q, waiter* w) noexcept {
   std::atomic_ref<waiter*>(q.first).store(w, std::memory_order_relaxed);
 }
 
+// `queued` is also read without the lock, by the waiter's own select: see waiter::queued.
+inline void set_queued(waiter* w, bool queued) noexcept {
+  std::atomic_ref<bool>(w->queued).store(queued, std::memory_order_release);
+}
+inline bool is_queued(waiter* w) noexcept {
+  return std::atomic_ref<bool>(w->queued).load(std::memory_order_acquire);
+}
+
 inline void enqueue(waitq& q, waiter* w) noexcept {
   w->next = nullptr;
   w->prev = q.last;
@@ -27,9 +36,10 @@ inline void enqueue(waitq& q, waiter* w) noexcept {
     set_first(q, w);
   }
   q.last = w;
-  w->queued = true;
+  set_queued(w, true);
 }
 
+// The last write to w is queued = false: once its select reads that, nobody touches w.
 inline void unlink(waitq& q, waiter* w) noexcept {
   if (w->prev) {
     w->prev->next = w->next;
@@ -42,19 +52,20 @@ inline void unlink(waitq& q, waiter* w) noexcept {
     q.last = w->prev;
   }
   w->prev = w->next = nullptr;
-  w->queued = false;
+  set_queued(w, false);
 }
 
 inline waiter* dequeue(waitq& q) noexcept {
   while (waiter* w = q.first) {
-    unlink(q, w);
+    // Claim w before unlinking it: once unlinked, a waiter that loses may be gone.
+    bool claimed = true;
     if (w->is_select) {
-      std::uint32_t open = 0;
-      if (!w->gp->select_done.compare_exchange_strong(open, 1, std::memory_order_acq_rel)) {
-        continue;  // its select already completed through another case
-      }
+      std::uint64_t open = w->gen;
+      claimed = w->gp->select_done.compare_exchange_strong(open, 0, std::memory_order_acq_rel);
     }
-    return w;
+    unlink(q, w);
+    if (claimed) return w;
+    // Its select completed through another case, or is over (a kept waiter, see select.cpp).
   }
   return nullptr;
 }
