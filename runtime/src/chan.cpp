@@ -104,6 +104,11 @@ void wake(waiter* w, bool success) noexcept {
   w->success = success;
   g* gp = w->gp;
   gp->param = w;
+  if (w->is_select) {
+    // A select that is still on its way to parking readies itself once parked.
+    std::uint8_t parking = 1;
+    if (gp->parking.compare_exchange_strong(parking, 2, std::memory_order_acq_rel)) return;
+  }
   ready(gp);
 }
 

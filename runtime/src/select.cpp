@@ -9,14 +9,15 @@
 // 3. Sort the lock order by channel address, lock every channel (each once) and poll the
 //    cases again: only with every lock held is "none can proceed" true at one moment. If
 //    none can and there is a default, take it.
-// 4. Otherwise enqueue one waiter per case and park, releasing every lock only once this
-//    goroutine is off its stack. A waker completes the select by winning the CAS on its
-//    select_done (see waitq.hpp) and records the waiter it completed in gp->param.
+// 4. Otherwise enqueue one waiter per case, release the locks and park (see
+//    park_unlocked). A waker completes the select by winning the CAS on its select_done
+//    (see waitq.hpp) and records the waiter it completed in gp->param.
 // 5. On waking, dequeue the waiters that did not fire, each under its own channel's lock,
 //    except one receive waiter that stays queued for the next select (the kept waiter,
 //    below): Go locks everything again here.
 // No polling loop and no helper goroutine: a select costs what the channel ops cost.
 #include <algorithm>
+#include <exception>
 #include <memory>
 #include <span>
 #include <utility>
@@ -61,23 +62,6 @@ struct lock_set {
   }
   void unlock() noexcept {
     for (std::size_t i = n; i-- > 0;) chans[i]->lock.unlock();
-  }
-
-  // The unlock of a parked select, run on another stack. Once it releases one lock, the
-  // select may be woken through that channel and return, its stack (this set) gone, while
-  // the loop still reads the next channel: so it copies the set first. A larger set is
-  // unlocked in place, and its select waits for that to finish (see pass 3).
-  static constexpr std::size_t kCopied = 16;
-  static void unlock_parked(void* set) noexcept {
-    const lock_set* s = static_cast<const lock_set*>(set);
-    if (s->n > kCopied) {
-      const_cast<lock_set*>(s)->unlock();
-      return;
-    }
-    chan_core* copy[kCopied];
-    const std::size_t n = s->n;
-    std::copy_n(s->chans, n, copy);
-    for (std::size_t i = n; i-- > 0;) copy[i]->lock.unlock();
   }
 };
 
@@ -187,6 +171,32 @@ void leave_queue(g* gp, waiter* w, case_kind kind) noexcept {
   }
 }
 
+// Releases the locks and parks. Go keeps every lock until the goroutine is off its stack,
+// so that no waker can ready a goroutine that still runs; but then the locks are held
+// across the switch to the next goroutine, and a pipeline's done channel, locked by every
+// select that waits, was held that way most of the time. Here the locks go first, and
+// a waker that comes before the goroutine is off its stack finds gp->parking == 1, sets
+// 2 and leaves the readying to finish_parking, which runs once it is (see wake()).
+void finish_parking(void* arg) noexcept {
+  g* gp = static_cast<g*>(arg);
+  std::uint8_t parking = 1;
+  if (gp->parking.compare_exchange_strong(parking, 0, std::memory_order_acq_rel)) return;
+  gp->parking.store(0, std::memory_order_relaxed);
+  ready(gp);  // woken on the way
+}
+
+void park_unlocked(g* gp, lock_set& locks) noexcept {
+  gp->parking.store(1, std::memory_order_relaxed);  // published by the unlocks
+  locks.unlock();
+  if (must_unwind(gp) && std::uncaught_exceptions() == 0) {
+    // Shutdown: park would return at once, on this stack, where finish_parking must not
+    // ready gp. A waker that came meanwhile has completed the select.
+    gp->parking.store(0, std::memory_order_release);
+    return;
+  }
+  park(gp, &finish_parking, gp, wait_reason::select);
+}
+
 }  // namespace
 
 std::size_t select_impl(case_state* const* cases, std::size_t n) {
@@ -283,13 +293,7 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
     // A kept waiter still queued from an earlier select keeps its place in the queue.
     if (!is_queued(w)) enqueue(cs->kind == case_kind::recv ? w->c->recvq : w->c->sendq, w);
   }
-  park(gp, &lock_set::unlock_parked, &locks, wait_reason::select);
-  // A large set is unlocked in place, lowest address last: taking that lock orders its
-  // unlocker's last read of the set before this select returns.
-  if (locks.n > lock_set::kCopied) {
-    locks.chans[0]->lock.lock();
-    locks.chans[0]->lock.unlock();
-  }
+  park_unlocked(gp, locks);
 
   // Pass 3: dequeue the waiters that did not fire, each under its own channel's lock (the
   // select is claimed: nothing else can complete it now), or keep one queued.
