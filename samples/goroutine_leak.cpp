@@ -53,6 +53,8 @@ int main() {
       auto do_work = [](goro::done_chan done, goro::recv_chan<std::string> strings) {
         auto terminated = goro::make_chan<goro::unit>();
         goro::go([done, strings, terminated] {
+          // Like Go's defers these run in reverse: terminated closes first, so main may print
+          // "Done." before this goroutine prints "doWork exited." (in Go as well).
           sample::deferred exited([] { std::printf("doWork exited.\n"); });
           sample::deferred close_it([terminated] { terminated.close(); });
           for (;;) {
