@@ -104,10 +104,13 @@ void wake(waiter* w, bool success) noexcept {
   w->success = success;
   g* gp = w->gp;
   gp->param = w;
-  if (w->is_select) {
-    // A select that is still on its way to parking readies itself once parked.
-    std::uint8_t parking = 1;
-    if (gp->parking.compare_exchange_strong(parking, 2, std::memory_order_acq_rel)) return;
+  // A select still on its way to parking (park_unlocked) readies itself once parked. Only
+  // selects park so; the load first, since most are parked already and a failed CAS costs
+  // as much as a good one.
+  std::uint8_t parking = 1;
+  if (w->is_select && gp->parking.load(std::memory_order_acquire) == 1 &&
+      gp->parking.compare_exchange_strong(parking, 2, std::memory_order_acq_rel)) {
+    return;
   }
   ready(gp);
 }

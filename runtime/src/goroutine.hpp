@@ -105,8 +105,8 @@ struct g {
   std::atomic<std::uint64_t> select_done{0};
   std::uint64_t select_gen = 0;
   waiter* param = nullptr;
-  // A select releases its channels' locks before it is off its stack (select.cpp): 1 while
-  // it parks so; a waker that finds 1 sets 2 and leaves the readying to the parking side.
+  // park_unlocked releases the waiter's lock before gp is off its stack: 1 while it parks
+  // so; a wake() that finds 1 sets 2 and leaves the readying to the parking side.
   std::atomic<std::uint8_t> parking{0};
   // A select's receive waiter on an unbuffered channel, left queued there when another case
   // fires, and reused by the next select on that channel (see select.cpp). kept_chan holds

@@ -579,6 +579,16 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
   switch_away(gp, switch_request::park, unlock, arg);
 }
 
+// park_unlocked's request, run once gp is off its stack: a wake() that came on the way
+// found gp->parking == 1 and set 2, leaving the readying to us.
+void finish_parking(void* arg) noexcept {
+  g* gp = static_cast<g*>(arg);
+  std::uint8_t parking = 1;
+  if (gp->parking.compare_exchange_strong(parking, 0, std::memory_order_acq_rel)) return;
+  gp->parking.store(0, std::memory_order_relaxed);
+  ready(gp);
+}
+
 void yield_now() {
   worker* w = current_worker();
   if (!w || !w->running()) {

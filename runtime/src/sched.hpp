@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -200,6 +201,7 @@ worker* current_worker() noexcept;
 g* current_g() noexcept;
 
 void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why);
+void finish_parking(void* gp) noexcept;  // park_unlocked's request to the scheduler
 
 // A worker's heap has a new earliest timer at `when`: make sure an idle worker will wake
 // for it (Go's wakeNetPoller), since the worker that armed it may stay busy.
@@ -215,6 +217,24 @@ void release_kept_waiter(g* gp) noexcept;
 // A goroutine woken without completing its wait (shutdown): true if it must now unwind.
 inline bool must_unwind(const g* gp) noexcept {
   return gp->unwinding && !gp->is_thread;
+}
+
+// park, but calling unlock() first, before gp is off its stack, so that the lock is not held
+// across the switch. Go keeps it until the goroutine is off its stack, so that no waker can
+// ready a goroutine that still runs; but then the lock is held across the switch to the next
+// goroutine, and a pipeline's done channel, locked by every select that waits, was held that
+// way most of the time. For select only: its waiters are completed through wake()
+// (chan.cpp), which leaves the readying of a select still on its way to parking to
+// finish_parking. Inline: it is on the path of every select that waits.
+template <class Unlock>
+void park_unlocked(g* gp, Unlock unlock, wait_reason why) {
+  if (must_unwind(gp) && std::uncaught_exceptions() == 0) {
+    unlock();  // shutdown: park would only unlock and return
+    return;
+  }
+  gp->parking.store(1, std::memory_order_relaxed);  // published by the unlock
+  unlock();
+  park(gp, &finish_parking, gp, why);
 }
 
 // Current worker's (or thread's) cheap random numbers.

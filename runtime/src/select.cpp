@@ -9,15 +9,14 @@
 // 3. Sort the lock order by channel address, lock every channel (each once) and poll the
 //    cases again: only with every lock held is "none can proceed" true at one moment. If
 //    none can and there is a default, take it.
-// 4. Otherwise enqueue one waiter per case, release the locks and park (see
-//    park_unlocked). A waker completes the select by winning the CAS on its select_done
+// 4. Otherwise enqueue one waiter per case, release the locks and park (park_unlocked in
+//    sched.hpp). A waker completes the select by winning the CAS on its select_done
 //    (see waitq.hpp) and records the waiter it completed in gp->param.
 // 5. On waking, dequeue the waiters that did not fire, each under its own channel's lock,
 //    except one receive waiter that stays queued for the next select (the kept waiter,
 //    below): Go locks everything again here.
 // No polling loop and no helper goroutine: a select costs what the channel ops cost.
 #include <algorithm>
-#include <exception>
 #include <memory>
 #include <span>
 #include <utility>
@@ -132,26 +131,6 @@ bool try_case_locked(case_state* cs, lock_set& locks) {
 // under the lock that pass 1 holds anyway. Only unbuffered channels: kept_chan holds a
 // reference, which must not keep buffered elements alive past the last handle.
 
-// Moves `w` (queued on an unbuffered channel's recvq, which the caller has locked) into
-// gp->kept, in w's place in the queue.
-void keep_waiter(g* gp, waiter* w) noexcept {
-  waitq& q = w->c->recvq;
-  waiter& k = gp->kept;
-  k = *w;
-  if (k.prev) {
-    k.prev->next = &k;
-  } else {
-    set_first(q, &k);
-  }
-  if (k.next) {
-    k.next->prev = &k;
-  } else {
-    q.last = &k;
-  }
-  w->prev = w->next = nullptr;
-  set_queued(w, false);
-}
-
 // Pass 3 for one waiter that did not fire: keep it (see above) or unlink it.
 void leave_queue(g* gp, waiter* w, case_kind kind) noexcept {
   if (w == &gp->kept || !is_queued(w)) return;
@@ -165,36 +144,11 @@ void leave_queue(g* gp, waiter* w, case_kind kind) noexcept {
   std::lock_guard<spinlock> lock(w->c->lock);
   if (!is_queued(w)) return;
   if (keep) {
-    keep_waiter(gp, w);
+    gp->kept = *w;  // in w's place in the queue
+    replace(w->c->recvq, w, &gp->kept);
   } else {
     unlink(kind == case_kind::recv ? w->c->recvq : w->c->sendq, w);
   }
-}
-
-// Releases the locks and parks. Go keeps every lock until the goroutine is off its stack,
-// so that no waker can ready a goroutine that still runs; but then the locks are held
-// across the switch to the next goroutine, and a pipeline's done channel, locked by every
-// select that waits, was held that way most of the time. Here the locks go first, and
-// a waker that comes before the goroutine is off its stack finds gp->parking == 1, sets
-// 2 and leaves the readying to finish_parking, which runs once it is (see wake()).
-void finish_parking(void* arg) noexcept {
-  g* gp = static_cast<g*>(arg);
-  std::uint8_t parking = 1;
-  if (gp->parking.compare_exchange_strong(parking, 0, std::memory_order_acq_rel)) return;
-  gp->parking.store(0, std::memory_order_relaxed);
-  ready(gp);  // woken on the way
-}
-
-void park_unlocked(g* gp, lock_set& locks) noexcept {
-  gp->parking.store(1, std::memory_order_relaxed);  // published by the unlocks
-  locks.unlock();
-  if (must_unwind(gp) && std::uncaught_exceptions() == 0) {
-    // Shutdown: park would return at once, on this stack, where finish_parking must not
-    // ready gp. A waker that came meanwhile has completed the select.
-    gp->parking.store(0, std::memory_order_release);
-    return;
-  }
-  park(gp, &finish_parking, gp, wait_reason::select);
 }
 
 }  // namespace
@@ -293,7 +247,8 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
     // A kept waiter still queued from an earlier select keeps its place in the queue.
     if (!is_queued(w)) enqueue(cs->kind == case_kind::recv ? w->c->recvq : w->c->sendq, w);
   }
-  park_unlocked(gp, locks);
+  park_unlocked(
+      gp, [&locks] { locks.unlock(); }, wait_reason::select);
 
   // Pass 3: dequeue the waiters that did not fire, each under its own channel's lock (the
   // select is claimed: nothing else can complete it now), or keep one queued.

@@ -55,6 +55,25 @@ inline void unlink(waitq& q, waiter* w) noexcept {
   set_queued(w, false);
 }
 
+// Puts `w` in `old`'s place in q (w takes over old's links; old leaves the queue).
+inline void replace(waitq& q, waiter* old, waiter* w) noexcept {
+  w->prev = old->prev;
+  w->next = old->next;
+  if (w->prev) {
+    w->prev->next = w;
+  } else {
+    set_first(q, w);
+  }
+  if (w->next) {
+    w->next->prev = w;
+  } else {
+    q.last = w;
+  }
+  set_queued(w, true);
+  old->prev = old->next = nullptr;
+  set_queued(old, false);
+}
+
 inline waiter* dequeue(waitq& q) noexcept {
   while (waiter* w = q.first) {
     // Claim w before unlinking it: once unlinked, a waiter that loses may be gone.
