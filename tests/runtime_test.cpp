@@ -2,14 +2,21 @@
 #include "test_util.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 using namespace goro_test;
 
@@ -283,6 +290,93 @@ TEST_CASE("go decay-copies f and its arguments, like std::thread") {
     goro::go([ints](tracked x) { ints.send(x.v); }, tracked(4));
     CHECK(*ints.recv() == 4);
     CHECK(tracked::copies.load() == 0);
+  });
+}
+
+TEST_CASE("go takes closures of any size and alignment, and survives a throwing copy") {
+  run_on(2, [] {
+    auto sums = goro::make_chan<std::uint64_t>();
+    // Bigger than a g can hold: the closure goes to the top of the goroutine's stack.
+    std::array<std::uint64_t, 1024> big{};
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = i;
+    goro::go([sums, big] { sums.send(std::accumulate(big.begin(), big.end(), std::uint64_t{0})); });
+    CHECK(*sums.recv() == 1023 * 1024 / 2);
+    // Over-aligned callables keep their alignment, small or big.
+    struct alignas(64) small_aligned {
+      goro::chan<std::uint64_t> out;
+      void operator()() const { out.send(reinterpret_cast<std::uintptr_t>(this) % 64); }
+    };
+    goro::go(small_aligned{sums});
+    CHECK(*sums.recv() == 0);
+    struct alignas(256) big_aligned {
+      goro::chan<std::uint64_t> out;
+      void operator()() const { out.send(reinterpret_cast<std::uintptr_t>(this) % 256); }
+    };
+    goro::go(big_aligned{sums});
+    CHECK(*sums.recv() == 0);
+    goro::go_with_stack(1 << 20, [sums] { sums.send(7); });  // a small closure, its own stack
+    CHECK(*sums.recv() == 7);
+
+    // A copy that throws leaves no goroutine behind and its memory reusable.
+    struct bomb {
+      bool armed = true;
+      bomb() = default;
+      bomb(const bomb& o) : armed(o.armed) {
+        if (armed) throw std::runtime_error("copy");
+      }
+    };
+    const std::size_t before = goro::num_goroutine();
+    const bomb b;
+    const std::array<char, 4096> padding{};
+    for (int i = 0; i < 200; ++i) {
+      CHECK_THROWS_AS(goro::go([](const bomb&) {}, b), std::runtime_error);
+      CHECK_THROWS_AS(goro::go([padding](const bomb&) { (void)padding; }, b), std::runtime_error);
+    }
+    CHECK(goro::num_goroutine() == before);
+    goro::go([sums] { sums.send(1); });
+    CHECK(*sums.recv() == 1);
+  });
+}
+
+namespace {
+std::size_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  REQUIRE(f != nullptr);
+  unsigned long size = 0, resident = 0;
+  REQUIRE(std::fscanf(f, "%lu %lu", &size, &resident) == 2);
+  std::fclose(f);
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+}  // namespace
+
+TEST_CASE("a goroutine takes its stack when it first runs, not when it is spawned") {
+  // One worker, and main does not block while it spawns: none of the goroutines runs until
+  // main waits. Spawned, they cost a g each (under half a KiB); once each has run and
+  // parked, a stack page too.
+  static constexpr int kGoroutines = 5000;  // ThreadSanitizer allows ~8,000 fibers at once
+  run_on(1, [] {
+    auto gate = goro::make_chan<goro::unit>();
+    goro::wait_group started;
+    started.add(kGoroutines);
+    std::atomic<int> ran{0};
+    const std::size_t rss0 = resident_bytes();
+    for (int i = 0; i < kGoroutines; ++i) {
+      goro::go([&, gate] {
+        ++ran;
+        started.done();
+        gate.recv();
+      });
+    }
+    CHECK(ran.load() == 0);
+    const std::size_t spawned = resident_bytes() - rss0;
+    started.wait();
+    CHECK(ran.load() == kGoroutines);
+    const std::size_t parked = resident_bytes() - rss0;
+    gate.close();
+    MESSAGE("per goroutine: spawned " << spawned / kGoroutines << " B, parked "
+                                      << parked / kGoroutines << " B");
+    CHECK(parked >= std::size_t{kGoroutines} * 4096);  // a stack page each
+    CHECK(spawned * 4 < parked);
   });
 }
 

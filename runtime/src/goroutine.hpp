@@ -1,12 +1,14 @@
 // A goroutine (Go's g) and a parked waiter (Go's sudog).
 //
-// A goroutine's g lives at the top of its own stack, above its closure, so spawning costs
-// one stack from a cache and nothing else. A plain OS thread that blocks on a channel is
+// A goroutine's g comes from a g_pool, with its closure inside it when the closure is small;
+// its stack is taken when it first runs (a bigger closure is put at the top of the stack,
+// which is then taken at spawn). A plain OS thread that blocks on a channel is
 // represented by a g too (is_thread, no stack), woken through its parker: the channel and
 // sync code never needs to know which kind of waiter it holds.
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "fiber.hpp"
@@ -81,8 +83,8 @@ struct g {
   std::uint64_t id = 0;
   void (*entry)(void*) = nullptr;    // runs the closure, then destroys it
   void (*destroy)(void*) = nullptr;  // destroys the closure without running it
-  void* closure = nullptr;
-  stack_mem stack;
+  void* closure = nullptr;           // closure_buf, or the top of the stack
+  stack_mem stack;                   // none (size 0) until the goroutine first runs
   const char* created_file = "";
   unsigned created_line = 0;
   char name[32] = {};
@@ -119,6 +121,11 @@ struct g {
   parker thread_parker;
 
   std::size_t registry_slot = 0;  // where the registry of live goroutines keeps it
+
+  // Room for a small closure (a function and a few arguments), so that a goroutine that
+  // has not run yet needs no stack.
+  static constexpr std::size_t kClosureBytes = 96;
+  alignas(16) std::byte closure_buf[kClosureBytes];
 };
 
 // A FIFO of goroutines linked through g::schedlink (a worker's debug_migrate inbox).

@@ -397,6 +397,84 @@ void wake_idle_worker() noexcept {
 namespace {
 
 void free_goroutine(worker* w, g* gp) noexcept;
+[[noreturn]] void goroutine_main(fiber_transfer t) noexcept;
+
+// Goroutine memory. Off the workers (a plain thread spawning) a one-off cache stands in for
+// the worker's.
+
+inline g* new_g(runtime* rt, worker* w) {
+  void* slot;
+  if (w) {
+    slot = w->gslots.get(rt->gslots);
+  } else {
+    g_cache one;
+    slot = one.get(rt->gslots);
+    one.flush(rt->gslots);
+  }
+#if GORO_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(slot, sizeof(g));
+#endif
+  return ::new (slot) g;  // member initialisers, no memset
+}
+
+inline void free_g(runtime* rt, worker* w, g* gp) noexcept {
+  gp->~g();
+#if GORO_ASAN
+  ASAN_POISON_MEMORY_REGION(gp, sizeof(g));  // a use after exit is a report, not a mystery
+#endif
+  if (w) {
+    w->gslots.put(rt->gslots, gp);
+  } else {
+    rt->gslots.give(reinterpret_cast<void* const*>(&gp), 1);
+  }
+}
+
+inline stack_mem take_stack(runtime* rt, worker* w, std::size_t size) {
+  if (size != 0 && size != rt->stacks.stack_size()) return stack_pool::map(size, true);
+  stack_mem s;
+  if (w) [[likely]] {
+    s = w->stacks.get(rt->stacks);
+  } else {
+    stack_cache one;
+    s = one.get(rt->stacks);
+    one.flush(rt->stacks);
+  }
+#if GORO_ASAN
+  // The last goroutine on this stack may have left redzones poisoned (it never returned
+  // from the frames it was in when it ended or was unwound).
+  ASAN_UNPOISON_MEMORY_REGION(s.base, s.size);
+#endif
+  return s;
+}
+
+inline void give_stack(runtime* rt, worker* w, const stack_mem& s) noexcept {
+  if (s.size != rt->stacks.stack_size()) {
+    stack_pool::unmap(s);
+  } else if (w) {
+    w->stacks.put(rt->stacks, s);
+  } else {
+    rt->stacks.give(&s, 1);
+  }
+}
+
+// Readies gp's first switch onto its stack, taking the stack if it has none yet.
+[[gnu::noinline]] void make_context(worker* w, g* gp) noexcept {
+  if (gp->stack.size == 0) {
+    try {
+      gp->stack = take_stack(w->rt, w, 0);
+    } catch (const std::bad_alloc&) {
+      fatal("runtime: out of memory (cannot map a goroutine stack)");
+    }
+  }
+  // The initial stack pointer sits below the closure if that is on the stack, else at the
+  // top; 16-byte aligned with a little room.
+  auto start = reinterpret_cast<std::uintptr_t>(gp->stack.top());
+  if (gp->closure != gp->closure_buf) start = reinterpret_cast<std::uintptr_t>(gp->closure);
+  auto sp = (start - 64) & ~std::uintptr_t{15};
+  const std::size_t usable = sp - reinterpret_cast<std::uintptr_t>(gp->stack.base);
+  gp->ctx = fiber_make(reinterpret_cast<void*>(sp), usable, &goroutine_main);
+  gp->fstack = {gp->stack.base, gp->stack.size, fiber_tsan_create()};
+}
 
 // Carries out a switch request, on a stack other than the requester's.
 void finish_request(switch_request* req) noexcept {
@@ -411,7 +489,7 @@ void finish_request(switch_request* req) noexcept {
       if (!w->rt->draining) global_put(w->rt, gp);
       break;
     case switch_request::exit:
-      free_goroutine(w, gp);  // req lives on gp's stack: nothing reads it after this
+      free_goroutine(w, gp);  // req lives in gp: nothing reads it after this
       break;
   }
 }
@@ -442,7 +520,7 @@ worker* landed(g* gp, fiber_transfer t) noexcept {
 g* next_local(worker* w) noexcept {
   if (++w->schedtick % 61 == 0 || w->rt->stopping.load(std::memory_order_relaxed)) return nullptr;
   g* gp = w->q.pop();
-  // The one after it lives on a stack page of its own, most likely cold: start loading it.
+  // The one after it was most likely readied or spawned long ago: start loading its g.
   if (g* after = w->q.peek()) __builtin_prefetch(after, 1);
   return gp;
 }
@@ -464,6 +542,7 @@ void switch_away(g* gp, switch_request::kind_t kind, void (*unlock)(void*) = nul
     next->status.store(g_status::running, std::memory_order_relaxed);
     next->w = w;
     w->started_by_loop = false;
+    if (!next->ctx) make_context(w, next);
     t = fiber_jump_ontop(next->ctx, next->fstack, &req, &finish_on_top, exiting);
   } else {
     t = fiber_jump(w->sched_ctx, w->sched_stack, &req, exiting);
@@ -528,6 +607,7 @@ void execute(worker* w, g* gp) noexcept {
   gp->status.store(g_status::running, std::memory_order_relaxed);
   gp->w = w;
   w->started_by_loop = true;
+  if (!gp->ctx) make_context(w, gp);
   fiber_transfer t = fiber_jump(gp->ctx, gp->fstack, w);
   w->curg.store(nullptr, std::memory_order_relaxed);
   auto* req = static_cast<switch_request*>(t.data);
@@ -535,7 +615,7 @@ void execute(worker* w, g* gp) noexcept {
   finish_request(req);
 }
 
-void free_goroutine(worker* w, g* gp) noexcept {
+[[gnu::noinline]] void free_goroutine(worker* w, g* gp) noexcept {
   runtime* rt = w->rt;
   rt->all.remove(gp);
   w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
@@ -544,12 +624,8 @@ void free_goroutine(worker* w, g* gp) noexcept {
   // A fresh ThreadSanitizer fiber per goroutine: one reused by the next goroutine on this
   // stack would keep the frames this one never returned from (it ends by switching away).
   fiber_tsan_destroy(gp->fstack.tsan_fiber);
-  gp->~g();
-  if (s.size == rt->stacks.stack_size()) {
-    w->stacks.put(rt->stacks, s);
-  } else {
-    stack_pool::unmap(s);
-  }
+  free_g(rt, w, gp);
+  give_stack(rt, w, s);
   if (was_main) {
     rt->main_done.store(true, std::memory_order_release);
     rt->main_parker.unpark();
@@ -806,47 +882,40 @@ void worker_loop(worker* w) {
 // ---------------------------------------------------------------------------------------
 // Spawning
 
+// A goroutine with a small closure and the default stack size gets its stack when it first
+// runs (make_context): until then it is only its g, so a burst of spawns does not fault in
+// a stack page per goroutine that is still waiting in a run queue. Otherwise the stack is
+// taken now and the closure put at its top.
 spawn_slot spawn_alloc(std::size_t closure_size, std::size_t closure_align,
                        std::size_t stack_size) {
   runtime* rt = current_runtime();
   if (!rt) throw panic_error("goro::go: no runtime is running (call it inside goro::run)");
   worker* w = current_worker();
   if (w && w->rt != rt) w = nullptr;
-  stack_mem s;
-  if (stack_size == 0 || stack_size == rt->stacks.stack_size()) {
-    if (w) {
-      s = w->stacks.get(rt->stacks);
-    } else {
-      stack_cache one;
-      s = one.get(rt->stacks);
-      one.flush(rt->stacks);
-    }
-  } else {
-    s = stack_pool::map(stack_size, true);
+  g* gp = new_g(rt, w);
+  const bool default_stack = stack_size == 0 || stack_size == rt->stacks.stack_size();
+  if (default_stack && closure_size <= g::kClosureBytes && closure_align <= alignof(g)) {
+    return {gp, gp->closure_buf};
   }
-  // [base ... stack grows down ... | closure | g ] top
-  auto top = reinterpret_cast<std::uintptr_t>(s.top());
-  auto gaddr = (top - sizeof(g)) & ~(std::uintptr_t{alignof(g)} - 1);
-  auto caddr = (gaddr - closure_size) & ~(std::uintptr_t{closure_align} - 1);
-  g* gp = ::new (reinterpret_cast<void*>(gaddr)) g;  // member initialisers, no memset
-  gp->stack = s;
+  try {
+    gp->stack = take_stack(rt, w, stack_size);
+  } catch (...) {
+    free_g(rt, w, gp);
+    throw;
+  }
+  // [base ... stack grows down ... | closure ] top
+  auto top = reinterpret_cast<std::uintptr_t>(gp->stack.top());
+  auto caddr = (top - closure_size) & ~(std::uintptr_t{closure_align} - 1);
   return {gp, reinterpret_cast<void*>(caddr)};
 }
 
 void spawn_abort(spawn_slot slot) noexcept {
   runtime* rt = current_runtime();
-  const stack_mem s = slot.gp->stack;
-  slot.gp->~g();
   worker* w = current_worker();
-  if (s.size == rt->stacks.stack_size()) {
-    if (w && w->rt == rt) {
-      w->stacks.put(rt->stacks, s);
-    } else {
-      rt->stacks.give(&s, 1);
-    }
-  } else {
-    stack_pool::unmap(s);
-  }
+  if (w && w->rt != rt) w = nullptr;
+  const stack_mem s = slot.gp->stack;
+  free_g(rt, w, slot.gp);
+  if (s.size != 0) give_stack(rt, w, s);
 }
 
 namespace {
@@ -874,11 +943,6 @@ void start(spawn_slot slot, void (*entry)(void*), void (*destroy)(void*),
   gp->id = new_goroutine_id(rt, w);
   gp->created_file = where.file_name();
   gp->created_line = where.line();
-  // The initial stack pointer sits below the closure, 16-byte aligned with a little room.
-  auto sp = (reinterpret_cast<std::uintptr_t>(slot.closure) - 64) & ~std::uintptr_t{15};
-  const std::size_t usable = sp - reinterpret_cast<std::uintptr_t>(gp->stack.base);
-  gp->ctx = fiber_make(reinterpret_cast<void*>(sp), usable, &goroutine_main);
-  gp->fstack = {gp->stack.base, gp->stack.size, fiber_tsan_create()};
   rt->all.add(gp);
   if (w) {
     w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + 1,
@@ -919,8 +983,9 @@ void drain(runtime* rt) {
     g* gp = rt->all.any();
     if (!gp) break;
     if (gp->started && (gp->eh.uncaught > 0 || gp->unwind_attempts > 100)) {
-      rt->all.remove(gp);  // abandoned: its stack stays mapped
+      rt->all.remove(gp);  // abandoned: its stack and g stay allocated
       rt->stacks.leak(gp->stack);
+      rt->gslots.leak();
       continue;
     }
     ++gp->unwind_attempts;
@@ -928,6 +993,7 @@ void drain(runtime* rt) {
     execute(&w, gp);
   }
   w.stacks.flush(rt->stacks);
+  w.gslots.flush(rt->gslots);
   *thread_eh_state() = saved;
   set_current_worker(nullptr);
 }

@@ -19,6 +19,7 @@
 
 #include <goro/runtime.hpp>
 
+#include "g_pool.hpp"
 #include "goroutine.hpp"
 #include "parker.hpp"
 #include "runq.hpp"
@@ -54,6 +55,7 @@ struct worker {
   std::uint64_t rng_state = 0;
   timer_heap timers;
   stack_cache stacks;
+  g_cache gslots;
   std::uint64_t id_next = 0, id_end = 0;    // a batch of goroutine ids
   std::atomic<std::int64_t> live_delta{0};  // goroutines started minus ended here
   // options::debug_migrate: goroutines that other workers readied, to run here.
@@ -69,7 +71,7 @@ struct worker {
 // The live goroutines, sharded so that spawn and exit rarely contend (runtime.allgs). Each
 // shard is an array of slots with a free list threaded through the free ones, so adding and
 // removing a goroutine touches the array only: a linked list through the goroutines
-// themselves cost two cache misses per exit on the neighbours' stacks.
+// themselves cost two cache misses per exit on the neighbours' g's.
 class registry {
  public:
   static constexpr unsigned kShards = 64;
@@ -117,8 +119,8 @@ class registry {
 };
 
 // A FIFO of goroutines in a growable ring of pointers (the global run queue): moving a batch
-// in or out reads and writes the ring only, not the goroutines, whose g structures sit on
-// separate stack pages (walking a list through them was a cache and TLB miss each).
+// in or out reads and writes the ring only, not the goroutines' g structures (walking a
+// list through them was a cache miss each).
 class g_ring {
  public:
   bool empty() const noexcept { return size_ == 0; }
@@ -154,6 +156,7 @@ struct runtime {
   unsigned nworkers;
   std::vector<std::unique_ptr<worker>> workers;
   stack_pool stacks;
+  g_pool gslots;
   registry all;
 
   // Global run queue and idle workers (Go's sched.runq and sched.pidle).

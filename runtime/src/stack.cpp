@@ -1,7 +1,5 @@
 #include "stack.hpp"
 
-#include "sanitizers.hpp"
-
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -181,32 +179,6 @@ void stack_pool::leak(const stack_mem& s) {
   for (slab& sl : slabs_) {
     if (s.base >= sl.base && s.base < sl.base + sl.bytes) sl.leaked = true;
   }
-}
-
-stack_mem stack_cache::get(stack_pool& pool) {
-  if (stacks_.empty()) pool.take(stacks_, kMax / 2);
-  stack_mem s = stacks_.back();
-  stacks_.pop_back();
-#if GORO_ASAN
-  // The last goroutine on this stack may have left redzones poisoned (it never returned
-  // from the frames it was in when it ended or was unwound).
-  ASAN_UNPOISON_MEMORY_REGION(s.base, s.size);
-#endif
-  return s;
-}
-
-void stack_cache::put(stack_pool& pool, const stack_mem& s) {
-  if (stacks_.size() >= kMax) {
-    const std::size_t keep = kMax / 2;
-    pool.give(stacks_.data() + keep, stacks_.size() - keep);
-    stacks_.resize(keep);
-  }
-  stacks_.push_back(s);
-}
-
-void stack_cache::flush(stack_pool& pool) {
-  pool.give(stacks_.data(), stacks_.size());
-  stacks_.clear();
 }
 
 }  // namespace goro::detail

@@ -19,6 +19,8 @@
 #include <mutex>
 #include <vector>
 
+#include "batch_cache.hpp"
+
 namespace goro::detail {
 
 struct stack_mem {
@@ -73,17 +75,9 @@ class stack_pool {
   std::vector<slab> slabs_;  // every mapping this pool made, to unmap at the end
 };
 
-// A worker's private stack cache in front of the pool. It takes stacks from the pool in
-// batches, which the pool maps with one mmap each.
-class stack_cache {
- public:
-  static constexpr std::size_t kMax = 64;
-  stack_mem get(stack_pool& pool);
-  void put(stack_pool& pool, const stack_mem& s);
-  void flush(stack_pool& pool);
-
- private:
-  std::vector<stack_mem> stacks_;
-};
+// A worker's private stack cache in front of the pool; the pool maps what it lacks in
+// batches, one mmap each. A stack from the cache may still have ASan redzones poisoned by
+// the goroutine that used it last (see take_stack in sched.cpp).
+using stack_cache = batch_cache<stack_mem, stack_pool>;
 
 }  // namespace goro::detail

@@ -16,10 +16,10 @@ namespace goro::detail {
 
 struct g;
 
-// A goroutine's closure lives at the top of its own stack, so spawning allocates nothing
-// but the stack. spawn_alloc reserves the stack and room for the closure; spawn_start
-// makes the goroutine runnable; spawn_abort returns the stack if constructing the closure
-// threw.
+// A goroutine's closure lives in its g when it is small, else at the top of its stack, so
+// spawning allocates nothing but those. spawn_alloc reserves the g and room for the
+// closure; spawn_start makes the goroutine runnable; spawn_abort returns the memory if
+// constructing the closure threw.
 struct spawn_slot {
   g* gp;
   void* closure;
