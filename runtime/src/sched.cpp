@@ -756,7 +756,7 @@ namespace {
 // there, and stealing it would split the pair across threads.
 g* steal_rounds(runtime* rt, worker* w, std::int64_t give_up) noexcept {
   for (int round = 0;; ++round) {
-    const bool last = round >= 3 && nanotime() >= give_up;
+    const bool last = round >= 1 && nanotime() >= give_up;
     const unsigned start = static_cast<unsigned>(next_rand(w->rng_state) % rt->nworkers);
     for (unsigned k = 0; k < rt->nworkers; ++k) {
       worker* v = rt->workers[(start + k) % rt->nworkers].get();
@@ -776,15 +776,19 @@ g* steal_rounds(runtime* rt, worker* w, std::int64_t give_up) noexcept {
   }
 }
 
-// A worker whose spins keep finding nothing (timers firing every millisecond, a program
-// that is mostly idle) spins for shorter and shorter, down to 2 us; one that finds work
-// (the partner of a ping-pong) keeps spinning for the full 20 us.
+// How long a spinning worker keeps looking. Spinning pays when work shows up within
+// microseconds (the partner of a ping-pong, the next stage of a pipeline), and parking
+// then waking by futex would cost more. So: a spin that finds nothing halves the next one,
+// down to two rounds (~1 us), and a worker woken soon after it parked (it would have found
+// the work by spinning) spins the full 20 us again. One whose parks last long (timers
+// firing every millisecond, a mostly idle program) keeps its spins short.
 constexpr std::int64_t kMaxSpinNs = 20000;
-constexpr std::int64_t kMinSpinNs = 2000;
+constexpr std::int64_t kMinSpinNs = 1000;
+constexpr std::int64_t kShortParkNs = 50000;
 
 g* steal_work(runtime* rt, worker* w) noexcept {
   g* gp = steal_rounds(rt, w, nanotime() + w->spin_ns);
-  w->spin_ns = gp ? kMaxSpinNs : std::max(kMinSpinNs, w->spin_ns / 2);
+  if (!gp) w->spin_ns = std::max(kMinSpinNs, w->spin_ns / 2);
   return gp;
 }
 
@@ -840,7 +844,9 @@ g* find_runnable(worker* w) {
     }
     const std::int64_t trim_at = rt->stacks.trim(nanotime());
     if (rt->nidle.load(std::memory_order_acquire) == rt->nworkers) check_deadlock(rt);
+    const std::int64_t parked_at = nanotime();
     sleep_idle(rt, w, trim_at);
+    if (nanotime() - parked_at < kShortParkNs) w->spin_ns = kMaxSpinNs;
     leave_idle(rt, w);
   }
 }
