@@ -120,7 +120,9 @@ struct g {
   bool is_thread = false;
   parker thread_parker;
 
-  std::size_t registry_slot = 0;  // where the registry of live goroutines keeps it
+  // Where the registry of live goroutines keeps it.
+  std::uint32_t registry_shard = 0;
+  std::uint32_t registry_slot = 0;
 
   // Room for a small closure (a function and a few arguments), so that a goroutine that
   // has not run yet needs no stack.

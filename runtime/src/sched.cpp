@@ -135,16 +135,17 @@ const char* wait_reason_text(wait_reason r) noexcept {
 // ---------------------------------------------------------------------------------------
 // The registry of live goroutines
 
-void registry::add(g* gp) noexcept {
+void registry::add(g* gp, std::uint64_t hint) noexcept {
+  gp->registry_shard = static_cast<std::uint32_t>(hint % kShards);
   shard& s = shard_of(gp);
   std::lock_guard<spinlock> lock(s.lock);
   if (s.free != kNoFree) {
     const std::size_t i = (s.free - 3) / 2;
     s.free = s.slots[i];
     s.slots[i] = reinterpret_cast<std::uintptr_t>(gp);
-    gp->registry_slot = i;
+    gp->registry_slot = static_cast<std::uint32_t>(i);
   } else {
-    gp->registry_slot = s.slots.size();
+    gp->registry_slot = static_cast<std::uint32_t>(s.slots.size());
     s.slots.push_back(reinterpret_cast<std::uintptr_t>(gp));  // bad_alloc here is fatal
   }
 }
@@ -153,7 +154,7 @@ void registry::remove(g* gp) noexcept {
   shard& s = shard_of(gp);
   std::lock_guard<spinlock> lock(s.lock);
   s.slots[gp->registry_slot] = s.free;
-  s.free = gp->registry_slot * 2 + 3;
+  s.free = std::uintptr_t{gp->registry_slot} * 2 + 3;
 }
 
 g* registry::any() noexcept {
@@ -949,7 +950,7 @@ void start(spawn_slot slot, void (*entry)(void*), void (*destroy)(void*),
   gp->id = new_goroutine_id(rt, w);
   gp->created_file = where.file_name();
   gp->created_line = where.line();
-  rt->all.add(gp);
+  rt->all.add(gp, w ? w->index : gp->id);
   if (w) {
     w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + 1,
                         std::memory_order_relaxed);

@@ -75,7 +75,9 @@ struct worker {
 class registry {
  public:
   static constexpr unsigned kShards = 64;
-  void add(g* gp) noexcept;
+  // Adds gp to shard `hint` % kShards: the spawning worker's own, so that workers spawning
+  // and ending goroutines side by side do not share the shards' cache lines.
+  void add(g* gp, std::uint64_t hint) noexcept;
   void remove(g* gp) noexcept;
   template <class F>
   void for_each(F&& f) {
@@ -114,7 +116,7 @@ class registry {
       }
     }
   };
-  shard& shard_of(const g* gp) noexcept { return shards_[gp->id % kShards]; }
+  shard& shard_of(const g* gp) noexcept { return shards_[gp->registry_shard]; }
   shard shards_[kShards];
 };
 
@@ -167,14 +169,17 @@ struct runtime {
   std::atomic<unsigned> nidle{0};
   std::atomic<unsigned> nmspinning{0};
 
-  std::atomic<std::uint64_t> next_id{1};
+  // Each group below written by a different kind of event has a cache line of its own: a
+  // worker's batch of goroutine ids sharing a line with nidle and nmspinning, which every
+  // spawn reads (wakep), cost the other worker a miss on its next spawn.
+  alignas(64) std::atomic<std::uint64_t> next_id{1};
   std::atomic<std::int64_t> live_outside{0};  // goroutines started or ended off the workers
   // The one idle worker that sleeps until the earliest timer of all workers (the others
   // park without a deadline), and that deadline (see timer_added).
-  std::atomic<worker*> timer_sleeper{nullptr};
+  alignas(64) std::atomic<worker*> timer_sleeper{nullptr};
   std::atomic<std::int64_t> sleeper_until{INT64_MAX};
 
-  std::atomic<bool> stopping{false};
+  alignas(64) std::atomic<bool> stopping{false};
   bool detect_deadlock = true;
   bool migrate = false;   // options::debug_migrate
   bool draining = false;  // shutdown unwinds the remaining goroutines, one thread only
