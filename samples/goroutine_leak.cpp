@@ -80,6 +80,7 @@ int main() {
       });
       terminated.recv();
       std::printf("Done.\n");
+      sample::await_goroutines(2);  // main and the leaked doWork of the first section
     }
 
     std::printf("-- receiving side: a stream, canceled --\n");
@@ -129,6 +130,7 @@ int main() {
 
       terminated.recv();
       std::printf("Done!\n");
+      sample::await_goroutines(3);  // and the stream's sender, blocked for good on its send
     }
 
     std::printf("-- sending side: a leak --\n");

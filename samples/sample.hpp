@@ -1,12 +1,15 @@
-// What the samples need from Go that is not a concurrency primitive: `defer`, and printing a
-// time.Duration the way Go's %v does.
+// What the samples need from Go that is not a concurrency primitive: `defer`, printing a
+// time.Duration the way Go's %v does, and running several Go programs as one.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <string>
 #include <utility>
+
+#include <goro/goro.hpp>
 
 namespace sample {
 
@@ -64,6 +67,14 @@ inline std::string go_duration(std::chrono::nanoseconds d) {
 template <class Rep, class Period>
 std::string go_duration(std::chrono::duration<Rep, Period> d) {
   return go_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(d));
+}
+
+// Some samples run, as sections of one program, what their Go original shows as separate
+// programs. A section's goroutine may still be finishing when main moves on (its deferred
+// print runs after the close that main waited for, in Go as here); this waits until no
+// more than `n` goroutines are left, so that what it prints stays in its own section.
+inline void await_goroutines(std::size_t n) {
+  while (goro::num_goroutine() > n) goro::sleep(std::chrono::milliseconds(1));
 }
 
 }  // namespace sample
