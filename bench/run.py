@@ -88,6 +88,7 @@ class Programs:
     fiber: str = None
     go_runtime: str = None
     go_prog: str = None
+    xcore: str = None  # the core-to-core round-trip probe (common/xcore.cpp)
     goroot: str = None
     goro_workloads: set = field(default_factory=set)
     problems: list = field(default_factory=list)
@@ -128,6 +129,8 @@ def build(args):
                 progs.problems.append("goro: the build failed (ninja -C build-bench bench/bench_goro)")
         if "fiber" in args.impl and sh(["ninja", "-C", BUILD, "-j", jobs, "bench/bench_fiber"]):
             progs.fiber = os.path.join(BUILD, "bench", "bench_fiber")
+        if sh(["ninja", "-C", BUILD, "-j", jobs, "bench/xcore"]):
+            progs.xcore = os.path.join(BUILD, "bench", "xcore")
     else:
         progs.problems.append("goro: meson setup failed, so goro was not built")
     if "fiber" in args.impl and progs.fiber is None:
@@ -262,8 +265,17 @@ def run_one(progs, w, impl, threads, args):
     return run_go(progs, w, threads, args)
 
 
+def run_xcore(progs, args):
+    """The core-to-core round trip right now (common/xcore.cpp), or None."""
+    if progs.xcore is None:
+        return None
+    s = parse_result(*run_process([progs.xcore, "100000"], dict(os.environ), args.timeout)[:2])
+    return s if s.status == "ok" else None
+
+
 def run_all(progs, workloads, args):
-    """Returns {(workload, impl, threads): [Sample, ...]}."""
+    """Returns {(workload, impl, threads): [Sample, ...]}; impl "xcore" holds the core-to-core
+    round trips measured just before each repetition of a row at P >= 2."""
     results = {}
     total = len(workloads) * len(args.threads) * args.reps
     done = 0
@@ -272,6 +284,10 @@ def run_all(progs, workloads, args):
             for threads in args.threads:
                 done += 1
                 cells = []
+                probe = run_xcore(progs, args) if threads >= 2 else None
+                if probe is not None:
+                    results.setdefault((w.name, "xcore", threads), []).append(probe)
+                    cells.append(f"x-core={fmt(probe.value)}ns")
                 for impl in args.impl:
                     start = time.monotonic()
                     s = run_one(progs, w, impl, threads, args)
@@ -321,6 +337,9 @@ def ratio(a, b):
 
 def table(results, workloads, threads_list, impls, ratio_on=None):
     head = ["workload", "unit", "P"]
+    xcore = any(k[1] == "xcore" for k in results)
+    if xcore:
+        head.append("x-core ns")
     for impl in impls:
         head += [IMPL_TITLES[impl], f"{IMPL_TITLES[impl]} CPU"]
     if "goro" in impls and "go" in impls:
@@ -333,6 +352,9 @@ def table(results, workloads, threads_list, impls, ratio_on=None):
             if not any((w.name, impl, threads) in results for impl in impls):
                 continue
             row = [w.name, w.unit, str(threads)]
+            if xcore:
+                probes = [s.value for s in results.get((w.name, "xcore", threads), [])]
+                row.append(fmt(statistics.median(probes)) if probes else "")
             summary = {}
             on = ratio_on or w.ratio_on
             for impl in impls:
@@ -398,6 +420,10 @@ def print_report(results, workloads, meta, failures, ratio_on=None):
         print(f"Load average (1 min) seen at the start and end of the runs: "
               f"{min(meta['load'])} to {max(meta['load'])}.")
     print("n/a: Boost.Fiber has no select. TODO: goro lacks the feature yet.")
+    if any(k[1] == "xcore" for k in results):
+        print("x-core ns: median core-to-core round trip of a cache line, measured just before "
+              "each run of the row (bench/common/xcore.cpp); on a VM it moves with where the "
+              "host puts the vCPUs, and rows that hand work between threads move with it.")
     print()
     print(table(results, workloads, meta["threads"], meta["impls"], ratio_on))
     for p in meta.get("problems", []):
@@ -500,11 +526,12 @@ def main():
     if args.no_build:
         progs = Programs(goro=os.path.join(BUILD, "bench", "bench_goro"),
                          fiber=os.path.join(BUILD, "bench", "bench_fiber"),
+                         xcore=os.path.join(BUILD, "bench", "xcore"),
                          go_runtime=os.path.join(OUT, "go", "runtime.test"),
                          go_prog=os.path.join(OUT, "go", "gobench"))
         if not os.path.exists(progs.fiber):
             progs.fiber = os.path.join(OUT, "bench_fiber")
-        for attr in ("goro", "fiber", "go_runtime", "go_prog"):
+        for attr in ("goro", "fiber", "go_runtime", "go_prog", "xcore"):
             if not os.path.exists(getattr(progs, attr)):
                 setattr(progs, attr, None)
         if progs.goro:
