@@ -325,6 +325,8 @@ TEST_CASE("go takes closures of any size and alignment, and survives a throwing 
         if (armed) throw std::runtime_error("copy");
       }
     };
+    // The goroutines above have sent their values but may not have exited yet.
+    REQUIRE(eventually([] { return goro::num_goroutine() == 1; }));
     const std::size_t before = goro::num_goroutine();
     const bomb b;
     const std::array<char, 4096> padding{};
