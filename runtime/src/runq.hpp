@@ -78,6 +78,11 @@ class runq {
     return gp;
   }
 
+  // Queued goroutines, runnext not counted; racy, for a thief's heuristics.
+  std::uint32_t size() const noexcept {
+    return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire);
+  }
+
   bool has_next() const noexcept { return next_.load(std::memory_order_acquire) != nullptr; }
 
   bool empty() const noexcept {
