@@ -471,7 +471,8 @@ def load_raw(paths):
         dates = sorted({meta["date"], data["meta"]["date"]} | set(meta.get("dates", [])))
         meta["dates"] = [dates[0], dates[-1]]
     if meta is not None:
-        meta["reps"] = max(len(v) for v in results.values())
+        counts = {len(v) for v in results.values()}
+        meta["reps"] = max(counts) if len(counts) == 1 else f"{min(counts)}-{max(counts)}"
         if meta["dates"][0] != meta["dates"][-1]:
             meta["date"] = f"{meta['dates'][0]} to {meta['dates'][-1]}"
     return results, meta
