@@ -67,10 +67,12 @@ class runq {
   }
 
   // Thief: moves half of victim's goroutines into this (the thief's own, owner-side) queue
-  // and returns one of them to run, or null.
-  g* steal_from(runq& victim, bool take_next) noexcept {
+  // and returns one of them to run, or null. With an empty queue and take_next, takes the
+  // victim's runnext instead, but only if it is still `next` (the one the thief saw before
+  // giving the owner time to run it; Go's CAS on the runnext it slept on).
+  g* steal_from(runq& victim, bool take_next, g* next = nullptr) noexcept {
     std::uint32_t t = tail_.load(std::memory_order_relaxed);
-    std::uint32_t n = victim.grab(slots_, t, take_next);
+    std::uint32_t n = victim.grab(slots_, t, take_next, next);
     if (n == 0) return nullptr;
     --n;
     g* gp = slots_[(t + n) % kSize].load(std::memory_order_relaxed);
@@ -83,7 +85,8 @@ class runq {
     return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire);
   }
 
-  bool has_next() const noexcept { return next_.load(std::memory_order_acquire) != nullptr; }
+  // The goroutine in runnext, or null; racy, for a thief deciding whether to wait.
+  g* peek_next() const noexcept { return next_.load(std::memory_order_acquire); }
 
   bool empty() const noexcept {
     return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire) &&
@@ -92,7 +95,8 @@ class runq {
 
  private:
   // Copies half of this queue into batch starting at batch_head and claims it.
-  std::uint32_t grab(std::atomic<g*>* batch, std::uint32_t batch_head, bool take_next) noexcept {
+  std::uint32_t grab(std::atomic<g*>* batch, std::uint32_t batch_head, bool take_next,
+                     g* only_next) noexcept {
     for (;;) {
       std::uint32_t h = head_.load(std::memory_order_acquire);
       std::uint32_t t = tail_.load(std::memory_order_acquire);
@@ -101,7 +105,7 @@ class runq {
       if (n == 0) {
         if (!take_next) return 0;
         g* nx = next_.load(std::memory_order_acquire);
-        if (!nx) return 0;
+        if (!nx || (only_next && nx != only_next)) return 0;
         if (!next_.compare_exchange_strong(nx, nullptr, std::memory_order_acq_rel)) continue;
         batch[batch_head % kSize].store(nx, std::memory_order_relaxed);
         return 1;

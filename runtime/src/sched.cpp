@@ -752,9 +752,11 @@ namespace {
 // Steals half of a victim's queue. A spinning worker keeps looking for a few microseconds
 // before it gives up: work often appears in that window (the partner of a ping-pong, the
 // next stage of a pipeline), and a worker that parks and is woken again costs two system
-// calls. A victim's runnext is taken last, and only after giving its owner ~3 us to run it
-// (Go's usleep(3) in runqgrab): it is most likely the partner of the goroutine running
-// there, and stealing it would split the pair across threads.
+// calls. A victim's runnext is taken last, and only if the owner has not run it after ~3 us
+// (Go's usleep(3) in runqgrab, then a CAS on the runnext it saw): it is most likely the
+// partner of the goroutine running there, and stealing it would split the pair across
+// threads. A pipeline refills runnext every few hundred nanoseconds, so "runnext is still
+// full" would not do: it must still hold the same goroutine.
 //
 // A lone queued goroutine on a busy victim is, for the same reason, left alone while the
 // thief spins: it is taken at the thief's first look (work that was waiting for a thread:
@@ -775,12 +777,13 @@ g* steal_rounds(runtime* rt, worker* w, std::int64_t give_up) noexcept {
       if (!(watching && lone_on_busy)) {
         if (g* gp = w->q.steal_from(v->q, false)) return gp;
       }
-      if (last && v->q.has_next()) {
+      g* const next = last ? v->q.peek_next() : nullptr;
+      if (next) {
         if (v->running()) {
           const std::int64_t until = nanotime() + 3000;
-          while (v->q.has_next() && nanotime() < until) spin_pause();
+          while (v->q.peek_next() == next && nanotime() < until) spin_pause();
         }
-        if (g* gp = w->q.steal_from(v->q, true)) return gp;
+        if (g* gp = w->q.steal_from(v->q, true, next)) return gp;
       }
     }
     if (rt->global_size.load(std::memory_order_acquire) != 0) return nullptr;  // caller takes it
