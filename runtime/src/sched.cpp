@@ -758,13 +758,15 @@ namespace {
 // threads. A pipeline refills runnext every few hundred nanoseconds, so "runnext is still
 // full" would not do: it must still hold the same goroutine.
 //
-// A lone queued goroutine on a busy victim is, for the same reason, left alone while the
-// thief spins: it is taken at the thief's first look (work that was waiting for a thread:
-// a consumer whose producer filled the buffer while the thief's goroutine ran) or at the
-// end of the spin, not the moment it appears. A fine-grained pipeline queues one goroutine
-// per value for an instant (a stage readies the stage before it and the one after it,
-// then blocks, and its worker runs them next); a thief that watched for those took one
-// ~0.3 times per value at P=2 and made the pipeline hand its values between threads.
+// A short queue (kShortQueue goroutines or fewer) on a busy victim is, for the same reason,
+// left alone while the thief spins: it is taken at the thief's first look (work that was
+// waiting for a thread: a consumer whose producer filled the buffer while the thief's
+// goroutine ran) or at the end of the spin, not the moment it appears. A fine-grained
+// pipeline queues a goroutine per value for an instant (a stage readies the stage before it
+// and the one after it, then blocks, and its worker runs them next; a fan-out readies a few
+// workers); a thief that watched for those took one ~0.3 times per value at P=2 and made
+// the pipeline hand its values between threads.
+constexpr std::uint32_t kShortQueue = 4;
 g* steal_rounds(runtime* rt, worker* w, std::int64_t give_up) noexcept {
   for (int round = 0;; ++round) {
     const bool last = round >= 1 && nanotime() >= give_up;
@@ -773,8 +775,8 @@ g* steal_rounds(runtime* rt, worker* w, std::int64_t give_up) noexcept {
       worker* v = rt->workers[(start + k) % rt->nworkers].get();
       if (v == w) continue;
       const bool watching = round >= 1 && !last;
-      const bool lone_on_busy = v->q.size() <= 1 && v->running();
-      if (!(watching && lone_on_busy)) {
+      const bool short_on_busy = v->q.size() <= kShortQueue && v->running();
+      if (!(watching && short_on_busy)) {
         if (g* gp = w->q.steal_from(v->q, false)) return gp;
       }
       g* const next = last ? v->q.peek_next() : nullptr;
