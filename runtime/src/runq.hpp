@@ -6,7 +6,8 @@
 // - `next_` holds the goroutine readied most recently by the running one; it runs before the
 //   queue, so a goroutine that wakes its partner and blocks hands the worker over to it
 //   (ping-pong, pipelines) without a trip through the queue.
-// - Thieves take half of the queue at once; they take `next_` only if the queue is empty.
+// - Thieves take half of the queue at once; they take `next_` only if the queue is empty,
+//   and only the goroutine they saw there before giving the owner time to run it.
 #pragma once
 
 #include <atomic>
@@ -67,12 +68,12 @@ class runq {
   }
 
   // Thief: moves half of victim's goroutines into this (the thief's own, owner-side) queue
-  // and returns one of them to run, or null. With an empty queue and take_next, takes the
+  // and returns one of them to run, or null. Given `next` and an empty queue, takes the
   // victim's runnext instead, but only if it is still `next` (the one the thief saw before
   // giving the owner time to run it; Go's CAS on the runnext it slept on).
-  g* steal_from(runq& victim, bool take_next, g* next = nullptr) noexcept {
+  g* steal_from(runq& victim, g* next = nullptr) noexcept {
     std::uint32_t t = tail_.load(std::memory_order_relaxed);
-    std::uint32_t n = victim.grab(slots_, t, take_next, next);
+    std::uint32_t n = victim.grab(slots_, t, next);
     if (n == 0) return nullptr;
     --n;
     g* gp = slots_[(t + n) % kSize].load(std::memory_order_relaxed);
@@ -95,17 +96,16 @@ class runq {
 
  private:
   // Copies half of this queue into batch starting at batch_head and claims it.
-  std::uint32_t grab(std::atomic<g*>* batch, std::uint32_t batch_head, bool take_next,
-                     g* only_next) noexcept {
+  std::uint32_t grab(std::atomic<g*>* batch, std::uint32_t batch_head, g* only_next) noexcept {
     for (;;) {
       std::uint32_t h = head_.load(std::memory_order_acquire);
       std::uint32_t t = tail_.load(std::memory_order_acquire);
       std::uint32_t n = t - h;
       n = n - n / 2;
       if (n == 0) {
-        if (!take_next) return 0;
+        if (!only_next) return 0;
         g* nx = next_.load(std::memory_order_acquire);
-        if (!nx || (only_next && nx != only_next)) return 0;
+        if (nx != only_next) return 0;
         if (!next_.compare_exchange_strong(nx, nullptr, std::memory_order_acq_rel)) continue;
         batch[batch_head % kSize].store(nx, std::memory_order_relaxed);
         return 1;

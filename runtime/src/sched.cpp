@@ -775,9 +775,9 @@ g* steal_rounds(runtime* rt, worker* w, std::int64_t give_up) noexcept {
       worker* v = rt->workers[(start + k) % rt->nworkers].get();
       if (v == w) continue;
       const bool watching = round >= 1 && !last;
-      const bool short_on_busy = v->q.size() <= kShortQueue && v->running();
-      if (!(watching && short_on_busy)) {
-        if (g* gp = w->q.steal_from(v->q, false)) return gp;
+      const bool leave_to_owner = watching && v->q.size() <= kShortQueue && v->running();
+      if (!leave_to_owner) {
+        if (g* gp = w->q.steal_from(v->q)) return gp;
       }
       g* const next = last ? v->q.peek_next() : nullptr;
       if (next) {
@@ -785,7 +785,7 @@ g* steal_rounds(runtime* rt, worker* w, std::int64_t give_up) noexcept {
           const std::int64_t until = nanotime() + 3000;
           while (v->q.peek_next() == next && nanotime() < until) spin_pause();
         }
-        if (g* gp = w->q.steal_from(v->q, true, next)) return gp;
+        if (g* gp = w->q.steal_from(v->q, next)) return gp;
       }
     }
     if (rt->global_size.load(std::memory_order_acquire) != 0) return nullptr;  // caller takes it
