@@ -81,11 +81,6 @@ class runq {
     return gp;
   }
 
-  // Queued goroutines, runnext not counted; racy, for a thief's heuristics.
-  std::uint32_t size() const noexcept {
-    return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_acquire);
-  }
-
   // The goroutine in runnext, or null; racy, for a thief deciding whether to wait.
   g* peek_next() const noexcept { return next_.load(std::memory_order_acquire); }
 

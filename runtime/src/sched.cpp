@@ -749,65 +749,51 @@ void timer_added(runtime* rt, std::int64_t when) noexcept {
 
 namespace {
 
-// Steals half of a victim's queue. A spinning worker keeps looking for a few microseconds
-// before it gives up: work often appears in that window (the partner of a ping-pong, the
-// next stage of a pipeline), and a worker that parks and is woken again costs two system
-// calls. A victim's runnext is taken last, and only if the owner has not run it after ~3 us
-// (Go's usleep(3) in runqgrab, then a CAS on the runnext it saw): it is most likely the
-// partner of the goroutine running there, and stealing it would split the pair across
-// threads. A pipeline refills runnext every few hundred nanoseconds, so "runnext is still
-// full" would not do: it must still hold the same goroutine.
+// Steals half of a victim's queue, the way Go's findrunnable does: a spinning worker looks
+// at every other worker's queue, naps, and looks once more before it parks. The nap is in
+// the kernel (Go's usleep(3) in runqgrab): work often appears within microseconds (the
+// partner of a ping-pong, the next stage of a pipeline), and a worker that parks and is
+// woken again costs two system calls; but a thief that polled through that time would
+// keep reading the cache lines of its victims' queues while their owners write them (a
+// miss for the owner on every poll, 200-450 ns when the host puts the threads on distant
+// cores), and would take the short-lived work of a fine-grained pipeline (a stage readies
+// the stage before and the one after it, then blocks, and its worker runs them next),
+// splitting it across threads. While it naps the thief still counts as spinning, so
+// readying a goroutine wakes nobody. Go asks for 3 us, which Linux's default timer slack
+// stretches to ~50 us; 20 us, stretched the same way, measured the same, and stays a
+// useful wait for a thread whose slack is set to zero.
 //
-// A short queue (kShortQueue goroutines or fewer) on a busy victim is, for the same reason,
-// left alone while the thief spins: it is taken at the thief's first look (work that was
-// waiting for a thread: a consumer whose producer filled the buffer while the thief's
-// goroutine ran) or at the end of the spin, not the moment it appears. A fine-grained
-// pipeline queues a goroutine per value for an instant (a stage readies the stage before it
-// and the one after it, then blocks, and its worker runs them next; a fan-out readies a few
-// workers); a thief that watched for those took one ~0.3 times per value at P=2 and made
-// the pipeline hand its values between threads.
-constexpr std::uint32_t kShortQueue = 4;
-g* steal_rounds(runtime* rt, worker* w, std::int64_t give_up) noexcept {
-  for (int round = 0;; ++round) {
-    const bool last = round >= 1 && nanotime() >= give_up;
-    const unsigned start = static_cast<unsigned>(next_rand(w->rng_state) % rt->nworkers);
-    for (unsigned k = 0; k < rt->nworkers; ++k) {
-      worker* v = rt->workers[(start + k) % rt->nworkers].get();
-      if (v == w) continue;
-      const bool watching = round >= 1 && !last;
-      const bool leave_to_owner = watching && v->q.size() <= kShortQueue && v->running();
-      if (!leave_to_owner) {
-        if (g* gp = w->q.steal_from(v->q)) return gp;
+// The second look also takes a victim's runnext, if the owner has not run it after ~3 us
+// (Go's CAS on the runnext it saw): it is most likely the partner of the goroutine running
+// there, and stealing it would split the pair. A pipeline refills runnext every few hundred
+// nanoseconds, so "runnext is still full" would not do: it must still hold the same one.
+constexpr long kStealNapNs = 20000;
+
+g* steal_pass(runtime* rt, worker* w, bool take_next) noexcept {
+  const unsigned start = static_cast<unsigned>(next_rand(w->rng_state) % rt->nworkers);
+  for (unsigned k = 0; k < rt->nworkers; ++k) {
+    worker* v = rt->workers[(start + k) % rt->nworkers].get();
+    if (v == w) continue;
+    if (g* gp = w->q.steal_from(v->q)) return gp;
+    g* const next = take_next ? v->q.peek_next() : nullptr;
+    if (next) {
+      if (v->running()) {
+        const std::int64_t until = nanotime() + 3000;
+        while (v->q.peek_next() == next && nanotime() < until) spin_pause();
       }
-      g* const next = last ? v->q.peek_next() : nullptr;
-      if (next) {
-        if (v->running()) {
-          const std::int64_t until = nanotime() + 3000;
-          while (v->q.peek_next() == next && nanotime() < until) spin_pause();
-        }
-        if (g* gp = w->q.steal_from(v->q, next)) return gp;
-      }
+      if (g* gp = w->q.steal_from(v->q, next)) return gp;
     }
-    if (rt->global_size.load(std::memory_order_acquire) != 0) return nullptr;  // caller takes it
-    if (last || rt->stopping.load(std::memory_order_acquire)) return nullptr;
-    for (int i = 0; i < 50; ++i) spin_pause();
   }
+  return nullptr;
 }
 
-// How long a spinning worker keeps looking. Spinning pays when work shows up within
-// microseconds (the partner of a ping-pong, the next stage of a pipeline), and parking
-// then waking by futex would cost more. So: a spin that finds nothing halves the next one,
-// down to two rounds (~1 us), and a worker woken soon after it parked (it would have found
-// the work by spinning) spins the full 20 us again. One whose parks last long (timers
-// firing every millisecond, a mostly idle program) keeps its spins short.
-constexpr std::int64_t kMaxSpinNs = 20000;
-constexpr std::int64_t kMinSpinNs = 1000;
-constexpr std::int64_t kShortParkNs = 50000;
-
 g* steal_work(runtime* rt, worker* w) noexcept {
-  g* gp = steal_rounds(rt, w, nanotime() + w->spin_ns);
-  if (!gp) w->spin_ns = std::max(kMinSpinNs, w->spin_ns / 2);
-  return gp;
+  if (g* gp = steal_pass(rt, w, /*take_next=*/false)) return gp;
+  if (rt->global_size.load(std::memory_order_acquire) != 0) return nullptr;  // caller takes it
+  const timespec nap{0, kStealNapNs};
+  nanosleep(&nap, nullptr);
+  if (rt->stopping.load(std::memory_order_acquire)) return nullptr;
+  return steal_pass(rt, w, /*take_next=*/true);
 }
 
 // Looks for a goroutine to run; parks the thread while there is none. Null: stop.
@@ -862,9 +848,7 @@ g* find_runnable(worker* w) {
     }
     const std::int64_t trim_at = rt->stacks.trim(nanotime());
     if (rt->nidle.load(std::memory_order_acquire) == rt->nworkers) check_deadlock(rt);
-    const std::int64_t parked_at = nanotime();
     sleep_idle(rt, w, trim_at);
-    if (nanotime() - parked_at < kShortParkNs) w->spin_ns = kMaxSpinNs;
     leave_idle(rt, w);
   }
 }

@@ -44,9 +44,6 @@ struct worker {
   eh_state* eh = nullptr;             // this thread's C++ exception state (see eh_state)
   parker park;
   bool spinning = false;  // looking for work to steal; counted in runtime::nmspinning
-  // How long the next spin may last (see steal_work): halved by each spin that found
-  // nothing, back to the maximum when one finds work.
-  std::int64_t spin_ns = 20000;
   std::uint32_t schedtick = 0;
   // nanotime() as of this worker's last trip through the scheduler loop (at least every 61
   // switches): when parked goroutines started waiting, to the precision a goroutine dump
