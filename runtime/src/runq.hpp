@@ -48,12 +48,12 @@ class runq {
     }
   }
 
-  // Owner only: the goroutine pop() would return after runnext, or null; racy, for
+  // Owner only: the i-th goroutine pop() would return after runnext, or null; racy, for
   // prefetching.
-  g* peek() const noexcept {
+  g* peek(std::uint32_t i = 0) const noexcept {
     const std::uint32_t h = head_.load(std::memory_order_relaxed);
-    if (tail_.load(std::memory_order_relaxed) == h) return nullptr;
-    return slots_[h % kSize].load(std::memory_order_relaxed);
+    if (tail_.load(std::memory_order_relaxed) - h <= i) return nullptr;
+    return slots_[(h + i) % kSize].load(std::memory_order_relaxed);
   }
 
   // Owner only, when push failed: removes the older half of the queue into batch[0..n).
