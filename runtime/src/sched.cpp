@@ -764,19 +764,22 @@ void timer_added(runtime* rt, std::int64_t when) noexcept {
 
 namespace {
 
-// Steals half of a victim's queue, the way Go's findrunnable does: a spinning worker looks
-// at every other worker's queue, naps, and looks once more before it parks. The nap is in
-// the kernel (Go's usleep(3) in runqgrab): work often appears within microseconds (the
-// partner of a ping-pong, the next stage of a pipeline), and a worker that parks and is
-// woken again costs two system calls; but a thief that polled through that time would
-// keep reading the cache lines of its victims' queues while their owners write them (a
-// miss for the owner on every poll, 200-450 ns when the host puts the threads on distant
-// cores), and would take the short-lived work of a fine-grained pipeline (a stage readies
-// the stage before and the one after it, then blocks, and its worker runs them next),
-// splitting it across threads. While it naps the thief still counts as spinning, so
-// readying a goroutine wakes nobody. Go asks for 3 us, which Linux's default timer slack
-// stretches to ~50 us; 20 us, stretched the same way, measured the same, and stays a
-// useful wait for a thread whose slack is set to zero.
+// Steals half of a victim's queue. A spinning worker looks at every other worker's queue,
+// naps, and looks once more before it parks. The nap is in the kernel, like Go's usleep(3)
+// in runqgrab before it takes a runnext (Go naps only then). Work often appears within
+// microseconds (the partner of a ping-pong, the next stage of a pipeline), and a worker
+// that parks and is woken again costs two system calls; but a thief that polled through
+// that time would keep reading the cache lines of its victims' queues while their owners
+// write them (a miss for the owner on every poll, 200-450 ns when the host puts the
+// threads on distant cores), and would take the short-lived work of a fine-grained
+// pipeline (a stage readies the stage before and the one after it, then blocks, and its
+// worker runs them next), splitting it across threads. While it naps the thief still
+// counts as spinning, so readying a goroutine wakes nobody. Go asks for 3 us, which
+// Linux's default timer slack stretches to ~50 us; 20 us, stretched the same way,
+// measured the same, and stays a useful wait for a thread whose slack is set to zero. The
+// price: a burst of work that arrives while the one spinner naps waits for the nap to end
+// (in Go it would wait for a futex wake-up) before the spinner takes half of it and wakes
+// another worker.
 //
 // The second look also takes a victim's runnext, if the owner has not run it after ~3 us
 // (Go's CAS on the runnext it saw): it is most likely the partner of the goroutine running
