@@ -1,5 +1,6 @@
 // Channel operations: Go's chansend, chanrecv and closechan (chan.go).
 #include "chan.hpp"
+#include "chan_ring.hpp"
 
 #include <algorithm>
 #include <new>
@@ -39,65 +40,194 @@ void unwind_if_incomplete(chan_core* c, waitq& q, waiter& w) {
   throw goroutine_exit{};
 }
 
-// A buffered channel starts on a cache line and its buffer on a line of its own: senders
-// writing slots next to the header made every other operation miss on the header's
-// read-mostly fields (cap, ops, buf). An unbuffered channel stays a plain allocation.
+// A buffered channel starts on a cache line, its ring positions take a line each and its
+// slots start on a line of their own: senders writing slots next to the header made every
+// other operation miss on the header's read-mostly fields (cap, ops, buf). An unbuffered
+// channel stays a plain allocation.
 constexpr std::size_t kCacheLine = 64;
 std::size_t chan_alignment(const elem_ops* ops, std::size_t cap) noexcept {
   return std::max({ops->align, alignof(chan_core), cap > 0 ? kCacheLine : std::size_t{1}});
+}
+std::size_t round_up(std::size_t n, std::size_t align) noexcept {
+  return (n + align - 1) / align * align;
+}
+
+// Parks the current goroutine in q (a buffered channel's, with c's lock held) after a last
+// look at the ring: `ready` says whether the operation can proceed now. Returns false,
+// with the lock held and the waiter dequeued, if it can; true once woken.
+template <class Ready>
+bool park_after_last_look(chan_core* c, waitq& q, waiter& me, wait_reason why, Ready ready) {
+  enqueue(q, &me);
+  // The Dekker pair with a lock-free operation that filled or emptied the ring (see
+  // chan_ring.hpp): it looks at this queue after its operation (after_ring_op); this side
+  // looks at the ring after showing itself in the queue.
+  publish_first(q);
+  if (ready()) {
+    unlink(q, &me);
+    return false;
+  }
+  park(me.gp, &unlock_chan, c, why);
+  unwind_if_incomplete(c, q, me);
+  return true;
+}
+
+void send_buffered(chan_core* c, void* value) {
+  for (;;) {
+    switch (ring::push(c, value)) {
+      case ring::push_result::pushed:
+        after_ring_op(c, c->recvq);
+        return;
+      case ring::push_result::closed:
+        throw panic_error("send on closed channel");
+      case ring::push_result::full:
+        break;
+    }
+    c->lock.lock();
+    if (c->closed()) {
+      c->lock.unlock();
+      throw panic_error("send on closed channel");
+    }
+    waiter me;
+    me.gp = current_g();
+    me.elem = value;
+    me.c = c;
+    me.gp->param = nullptr;
+    bool pushed = false;
+    const bool parked = park_after_last_look(c, c->sendq, me, wait_reason::chan_send, [&] {
+      return pushed = ring::push(c, value) == ring::push_result::pushed;
+    });
+    if (!parked) {
+      // Pushed under the lock: a receiver that parked earlier is still in recvq.
+      waiter* woken = pushed ? handoff_locked(c) : nullptr;
+      c->lock.unlock();
+      wake_all(woken);
+      return;
+    }
+    if (me.retry) continue;
+    if (!me.success) throw panic_error("send on closed channel");
+    return;
+  }
+}
+
+bool recv_buffered(chan_core* c, void* out) {
+  for (;;) {
+    if (ring::pop(c, out)) {
+      after_ring_op(c, c->sendq);
+      return true;
+    }
+    if (recv_finds_closed(c)) return false;
+    c->lock.lock();
+    waiter me;
+    me.gp = current_g();
+    me.elem = out;
+    me.c = c;
+    me.gp->param = nullptr;
+    bool popped = false;
+    const bool parked = park_after_last_look(c, c->recvq, me, wait_reason::chan_receive, [&] {
+      return (popped = ring::pop(c, out)) || c->closed();
+    });
+    if (!parked) {
+      // With the lock held, closed stays closed: an empty ring is drained for good.
+      waiter* woken = popped ? handoff_locked(c) : nullptr;
+      c->lock.unlock();
+      wake_all(woken);
+      return popped;
+    }
+    if (me.retry) continue;
+    return me.success;
+  }
 }
 
 }  // namespace
 
 chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
   const std::size_t align = chan_alignment(ops, cap);
-  const std::size_t stride = (ops->size + ops->align - 1) / ops->align * ops->align;
-  const std::size_t header = (sizeof(chan_core) + align - 1) / align * align;
-  if (cap > (std::size_t{1} << 40) / (stride ? stride : 1))
+  // A slot: the sequence number, then the element.
+  const std::size_t value_offset = round_up(sizeof(std::uint64_t), ops->align);
+  const std::size_t stride =
+      round_up(value_offset + ops->size, std::max(ops->align, alignof(std::uint64_t)));
+  const std::size_t header = round_up(sizeof(chan_core), align);
+  const std::size_t ring_bytes = cap > 0 ? round_up(sizeof(ring_pos), align) : 0;
+  // (Without a division: it was a third of the cost of making a small channel.)
+  std::size_t bytes = 0;
+  if (cap > ring::kMaxCap || __builtin_mul_overflow(cap, stride, &bytes) ||
+      bytes > (std::size_t{1} << 40))
     throw panic_error("makechan: size out of range");
   // Aligned by hand: operator new with an alignment goes through memalign, which made
   // creating a small channel twice as slow.
-  void* raw = ::operator new(header + cap * stride + align - 1);
-  void* mem = reinterpret_cast<void*>((reinterpret_cast<std::uintptr_t>(raw) + align - 1) &
-                                      ~(std::uintptr_t{align} - 1));
+  void* raw = ::operator new(header + ring_bytes + bytes + align - 1);
+  auto* mem = reinterpret_cast<std::byte*>((reinterpret_cast<std::uintptr_t>(raw) + align - 1) &
+                                           ~(std::uintptr_t{align} - 1));
   auto* c = ::new (mem) chan_core();
   c->allocation = raw;
   c->ops = ops;
   c->cap = cap;
   c->stride = stride;
-  c->buf = static_cast<std::byte*>(mem) + header;
+  c->value_offset = value_offset;
+  c->buf = mem + header + ring_bytes;
+  if (cap > 0) {
+    c->ring = ::new (mem + header) ring_pos();
+    c->ring->tail.store(ring::kFirstPos, std::memory_order_relaxed);
+    c->ring->head.store(ring::kFirstPos, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < cap; ++i)
+      ::new (c->ring_slot(i)) std::atomic<std::uint64_t>(ring::kFirstPos + i);
+  }
   return c;
 }
 
 void chan_destroy(chan_core* c) noexcept {
-  for (std::size_t i = 0, n = c->count(); i < n; ++i)
-    c->ops->destroy(c->slot((c->recvx + i) % c->cap));
+  if (c->cap > 0) {
+    while (ring::pop(c, nullptr)) {
+    }
+  }
   void* raw = c->allocation;
   c->~chan_core();
   ::operator delete(raw);
 }
 
-void put_in_buffer_locked(chan_core* c, void* value) noexcept {
-  c->ops->move_construct(c->slot(c->sendx), value);
-  if (++c->sendx == c->cap) c->sendx = 0;
-  c->set_count(c->count() + 1);
+waiter* handoff_locked(chan_core* c) noexcept {
+  waiter* woken = nullptr;
+  waiter** tail = &woken;
+  auto complete = [&tail](waiter* w, bool success) {
+    w->success = success;
+    w->retry = !success;
+    w->next = nullptr;
+    *tail = w;
+    tail = &w->next;
+    return success;
+  };
+  // A pop makes room for a sender and a push brings an element for a receiver, so go on
+  // until one side is served. A waiter taken out of its queue for an element (room) that a
+  // lock-free operation took first is woken to try again: a select may be claimed by then.
+  for (bool moved = true; moved;) {
+    moved = false;
+    while (!empty(c->recvq) && !ring::empty(c)) {
+      waiter* r = dequeue(c->recvq);
+      if (!r || !complete(r, ring::pop(c, r->elem))) break;
+      moved = true;
+    }
+    while (!empty(c->sendq) && !ring::full(c)) {
+      waiter* s = dequeue(c->sendq);
+      if (!s || !complete(s, ring::push(c, s->elem) == ring::push_result::pushed)) break;
+      moved = true;
+    }
+  }
+  return woken;
 }
 
-void take_from_buffer_locked(chan_core* c, void* out) noexcept {
-  void* s = c->slot(c->recvx);
-  c->ops->move_construct(out, s);
-  c->ops->destroy(s);
-  if (++c->recvx == c->cap) c->recvx = 0;
-  c->set_count(c->count() - 1);
+void handoff(chan_core* c) noexcept {
+  c->lock.lock();
+  waiter* woken = handoff_locked(c);
+  c->lock.unlock();
+  wake_all(woken);
 }
 
-void rotate_with_sender_locked(chan_core* c, void* out, waiter* sender) noexcept {
-  void* s = c->slot(c->recvx);
-  c->ops->move_construct(out, s);
-  c->ops->destroy(s);
-  c->ops->move_construct(s, sender->elem);
-  if (++c->recvx == c->cap) c->recvx = 0;
-  c->sendx = c->recvx;
+void wake_all(waiter* list) noexcept {
+  while (list) {
+    waiter* next = list->next;
+    wake(list, list->success);
+    list = next;
+  }
 }
 
 void wake(waiter* w, bool success) noexcept {
@@ -117,6 +247,7 @@ void wake(waiter* w, bool success) noexcept {
 
 void chan_send(chan_core* c, void* value) {
   if (!c) block_forever(wait_reason::chan_send_nil);
+  if (c->cap > 0) return send_buffered(c, value);
   c->lock.lock();
   if (c->closed()) {
     c->lock.unlock();
@@ -126,11 +257,6 @@ void chan_send(chan_core* c, void* value) {
     c->lock.unlock();
     c->ops->move_construct(r->elem, value);
     wake(r, true);
-    return;
-  }
-  if (c->count() < c->cap) {
-    put_in_buffer_locked(c, value);
-    c->lock.unlock();
     return;
   }
   g* gp = current_g();
@@ -147,28 +273,19 @@ void chan_send(chan_core* c, void* value) {
 
 bool chan_recv(chan_core* c, void* out) {
   if (!c) block_forever(wait_reason::chan_receive_nil);
-  // Closed and drained is forever (nothing can be sent after close): no lock needed. The
-  // acquire pairs with close's release, so what was written before close is visible.
+  if (c->cap > 0) return recv_buffered(c, out);
+  // Closed is forever (nothing can be sent after close): no lock needed. The acquire pairs
+  // with close's release, so what was written before close is visible.
   if (recv_finds_closed(c)) return false;
   c->lock.lock();
-  if (c->closed() && c->count() == 0) {
+  if (c->closed()) {
     c->lock.unlock();
     return false;
   }
   if (waiter* s = dequeue(c->sendq)) {
-    if (c->cap == 0) {
-      c->lock.unlock();
-      c->ops->move_construct(out, s->elem);
-    } else {
-      rotate_with_sender_locked(c, out, s);
-      c->lock.unlock();
-    }
-    wake(s, true);
-    return true;
-  }
-  if (c->count() > 0) {
-    take_from_buffer_locked(c, out);
     c->lock.unlock();
+    c->ops->move_construct(out, s->elem);
+    wake(s, true);
     return true;
   }
   g* gp = current_g();
@@ -191,54 +308,54 @@ void chan_close(chan_core* c) {
     throw panic_error("close of closed channel");
   }
   c->closed_.store(true, std::memory_order_release);
-  // Collect every waiter, then wake them with the lock released.
+  if (c->cap > 0) c->ring->tail.fetch_or(kRingClosed, std::memory_order_acq_rel);
+  // Collect every waiter, then wake them with the lock released. A parked receiver of a
+  // buffered channel may still get an element: one whose send claimed its slot before the
+  // close and is publishing it now (pop waits for it), or one that the lock-free send's
+  // handoff has not reached yet.
   waiter* woken = nullptr;
   waiter** tail = &woken;
-  for (waitq* q : {&c->recvq, &c->sendq}) {
+  for (waitq* q : {&c->sendq, &c->recvq}) {
     while (waiter* w = dequeue(*q)) {
+      w->success = q == &c->recvq && c->cap > 0 && ring::pop(c, w->elem);
       *tail = w;
       tail = &w->next;
     }
   }
+  *tail = nullptr;
   c->lock.unlock();
-  while (woken) {
-    waiter* next = woken->next;
-    wake(woken, false);
-    woken = next;
-  }
+  wake_all(woken);
 }
 
 bool chan_try_send(chan_core* c, void* value) noexcept {
+  if (c->cap > 0) {
+    if (ring::push(c, value) != ring::push_result::pushed) return false;
+    after_ring_op(c, c->recvq);
+    return true;
+  }
   c->lock.lock();
   if (c->closed()) {
     c->lock.unlock();
     return false;
   }
-  if (waiter* r = dequeue(c->recvq)) {
-    c->lock.unlock();
-    c->ops->move_construct(r->elem, value);
-    wake(r, true);
-    return true;
-  }
-  bool room = c->count() < c->cap;
-  if (room) put_in_buffer_locked(c, value);
+  waiter* r = dequeue(c->recvq);
   c->lock.unlock();
-  return room;
+  if (!r) return false;
+  c->ops->move_construct(r->elem, value);
+  wake(r, true);
+  return true;
 }
 
 std::size_t chan_drain(chan_core* c) noexcept {
-  std::lock_guard<spinlock> lock(c->lock);
-  const std::size_t n = c->count();
-  for (std::size_t i = 0; i < n; ++i) c->ops->destroy(c->slot((c->recvx + i) % c->cap));
-  c->set_count(0);
-  c->sendx = c->recvx;
+  if (c->cap == 0) return 0;
+  std::size_t n = 0;
+  while (ring::pop(c, nullptr)) ++n;
+  if (n > 0) after_ring_op(c, c->sendq);
   return n;
 }
 
 std::size_t chan_len(const chan_core* c) noexcept {
-  auto* m = const_cast<chan_core*>(c);
-  std::lock_guard<spinlock> lock(m->lock);
-  return m->count();
+  return c->cap > 0 ? ring::size(c) : 0;
 }
 
 std::size_t chan_cap(const chan_core* c) noexcept {

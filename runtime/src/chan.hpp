@@ -1,11 +1,13 @@
-// A channel (Go's hchan): a lock, a ring buffer and two FIFO queues of parked waiters.
+// A channel (Go's hchan): two FIFO queues of parked waiters under a lock, and for a buffered
+// channel a ring of elements that sends and receives use without the lock (chan_ring.hpp).
 //
-// Invariants (Go's chan.go, kept):
-// - At least one of sendq and recvq is empty, except for an unbuffered channel with one
-//   goroutine blocked in select on both sending and receiving.
-// - Buffered: count > 0 implies recvq is empty; count < cap implies sendq is empty.
+// Invariants (Go's chan.go, with the ring):
+// - Unbuffered: at least one of sendq and recvq is empty, except for one goroutine blocked
+//   in select on both sending and receiving.
+// - Buffered: a receiver is parked only while the ring is empty, a sender only while it is
+//   full, once every operation in flight has finished its look at the queues (the sender
+//   or receiver that filled or emptied the ring hands over under the lock: handoff_locked).
 // - A closed channel has no waiters: close wakes them all.
-// - The buffer's slots [recvx, recvx + count) (mod cap) hold live elements.
 #pragma once
 
 #include <atomic>
@@ -15,17 +17,18 @@
 #include <goro/detail/spinlock.hpp>
 #include <goro/detail/wait_queue.hpp>
 
+#include "waitq.hpp"
+
 namespace goro::detail {
 
 struct chan_core : chan_header {
   void* allocation = nullptr;  // what operator new returned (chan_core may sit above it)
   const elem_ops* ops = nullptr;
-  std::size_t stride = 0;
+  std::size_t stride = 0;        // bytes from one slot to the next
+  std::size_t value_offset = 0;  // of the element in its slot (after the sequence number)
   std::byte* buf = nullptr;
 
-  void* slot(std::size_t i) noexcept { return buf + i * stride; }
-  std::size_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
-  void set_count(std::size_t n) noexcept { count_.store(n, std::memory_order_relaxed); }
+  void* ring_slot(std::size_t i) noexcept { return buf + i * stride; }
   bool closed() const noexcept { return closed_.load(std::memory_order_relaxed); }
 };
 
@@ -34,14 +37,20 @@ bool chan_try_send(chan_core* c, void* value) noexcept;
 // Empties the buffer, destroying its elements; returns how many there were. (Timers.)
 std::size_t chan_drain(chan_core* c) noexcept;
 
-// The steps that chan_send, chan_recv and select share. The *_locked ones run with c->lock
-// held; moving a value to or from a parked waiter happens after the lock is released (the
-// waiter cannot run before it is woken), so user move constructors run unlocked there.
+// The steps that chan_send, chan_recv and select share.
 struct waiter;
-void put_in_buffer_locked(chan_core* c, void* value) noexcept;
-void take_from_buffer_locked(chan_core* c, void* out) noexcept;
-// Buffered channel, full, with a parked sender: the receiver takes the oldest element and
-// the sender's value takes its place.
-void rotate_with_sender_locked(chan_core* c, void* out, waiter* sender) noexcept;
+// Buffered channel, with c's lock held: gives elements of the ring to parked receivers and
+// room to parked senders, as long as both are there. Returns the waiters it completed,
+// linked through `next`, for wake_all once the lock is released.
+waiter* handoff_locked(chan_core* c) noexcept;
+void wake_all(waiter* list) noexcept;
+// handoff_locked with the lock taken here, and the wake-ups.
+void handoff(chan_core* c) noexcept;
+// After a lock-free push (other_side: recvq) or pop (sendq): a receiver (sender) may have
+// parked before the element (room) was there, having looked at the ring too early. The
+// seq_cst load pairs with the parking side's publish_first (see chan_ring.hpp).
+inline void after_ring_op(chan_core* c, const waitq& other_side) noexcept {
+  if (has_waiter_sc(other_side)) handoff(c);
+}
 
 }  // namespace goro::detail

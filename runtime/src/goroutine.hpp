@@ -62,6 +62,9 @@ struct waiter {
   // by whoever unlinks it; read without the lock by its own select (select.cpp).
   bool queued = false;
   bool success = false;  // completed by a communication; false: by close (or not at all)
+  // Woken to try again: a buffered channel's waker took it out of the queue for an element
+  // (or room) that a lock-free operation got first (handoff_locked).
+  bool retry = false;
 };
 
 struct g {

@@ -25,6 +25,7 @@
 #include <goro/select.hpp>
 
 #include "chan.hpp"
+#include "chan_ring.hpp"
 #include "sched.hpp"
 #include "waitq.hpp"
 
@@ -72,27 +73,40 @@ struct lock_set {
   }
 }
 
+// A buffered channel's case: the ring, then a partner parked on the other side (with the
+// lock held, its queue is settled: no fence needed).
+bool try_buffered_case_locked(case_state* cs, lock_set& locks) {
+  chan_core* c = cs->chan;
+  if (cs->kind == case_kind::recv) {
+    if (ring::pop(c, cs->elem)) {
+      cs->ok = cs->has_value = true;
+    } else if (!c->closed()) {
+      return false;  // (closed, with the lock held: drained for good)
+    }
+  } else {
+    if (c->closed()) {
+      locks.unlock();
+      throw panic_error("send on closed channel");
+    }
+    if (ring::push(c, cs->elem) != ring::push_result::pushed) return false;
+  }
+  waiter* woken = handoff_locked(c);
+  locks.unlock();
+  wake_all(woken);
+  return true;
+}
+
 // Performs the case if it can proceed now, with `locks` (which include its channel's) held;
 // returns whether it did, having released them. A send on a closed channel throws once they
 // are released.
 bool try_case_locked(case_state* cs, lock_set& locks) {
   chan_core* c = cs->chan;
+  if (c->cap > 0) return try_buffered_case_locked(cs, locks);
   if (cs->kind == case_kind::recv) {
     if (waiter* s = dequeue(c->sendq)) {
-      if (c->cap == 0) {
-        locks.unlock();
-        c->ops->move_construct(cs->elem, s->elem);
-      } else {
-        rotate_with_sender_locked(c, cs->elem, s);
-        locks.unlock();
-      }
-      wake(s, true);
-      cs->ok = cs->has_value = true;
-      return true;
-    }
-    if (c->count() > 0) {
-      take_from_buffer_locked(c, cs->elem);
       locks.unlock();
+      c->ops->move_construct(cs->elem, s->elem);
+      wake(s, true);
       cs->ok = cs->has_value = true;
       return true;
     }
@@ -112,10 +126,28 @@ bool try_case_locked(case_state* cs, lock_set& locks) {
     wake(r, true);
     return true;
   }
-  if (c->count() < c->cap) {
-    put_in_buffer_locked(c, cs->elem);
-    locks.unlock();
-    return true;
+  return false;
+}
+
+// Pass 0 for a buffered channel: the ring without the lock. Whether the case happened.
+bool try_buffered_case_unlocked(case_state* cs) {
+  chan_core* c = cs->chan;
+  if (cs->kind == case_kind::recv) {
+    if (ring::pop(c, cs->elem)) {
+      after_ring_op(c, c->sendq);
+      cs->ok = cs->has_value = true;
+      return true;
+    }
+    return recv_finds_closed(c);
+  }
+  switch (ring::push(c, cs->elem)) {
+    case ring::push_result::pushed:
+      after_ring_op(c, c->recvq);
+      return true;
+    case ring::push_result::closed:
+      throw panic_error("send on closed channel");
+    case ring::push_result::full:
+      break;
   }
   return false;
 }
@@ -149,6 +181,141 @@ void leave_queue(g* gp, waiter* w, case_kind kind) noexcept {
   } else {
     unlink(kind == case_kind::recv ? w->c->recvq : w->c->sendq, w);
   }
+}
+
+// Pass 2's last look: a buffered case whose ring has an element (recv) or room (send).
+bool buffered_case_ready(case_state* const* cases, small_array<std::uint32_t, 16>& order) {
+  for (std::uint32_t i : order) {
+    chan_core* c = cases[i]->chan;
+    if (c->cap == 0) continue;
+    if (cases[i]->kind == case_kind::recv ? !ring::empty(c) : !ring::full(c)) return true;
+  }
+  return false;
+}
+
+// Passes 0-3 (the comment at the top) once. kNone: the select was woken to try again (a
+// buffered channel's waker had taken its waiter for an element that a lock-free receive
+// got first), so it starts over.
+std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>& order,
+                        std::size_t fallback) {
+  const std::size_t active = order.size();
+  // Pass 0: a case that can proceed now, under its own channel's lock only (a buffered
+  // channel's ring needs none). A case that a lock-free peek shows cannot proceed is
+  // skipped without touching its channel, so in `select(on_recv(in), on_recv(done))` the
+  // shared done channel stays read-only until the select has to wait. Each attempt is a
+  // linearisation point of its own; only "none can proceed" needs every lock at once
+  // (pass 1).
+  // One case and a default (Go's selectnbsend/selectnbrecv): the failed attempt (or the
+  // peek) alone is the moment at which nothing could proceed.
+  const bool nonblocking = active == 1 && fallback != kNone;
+  for (std::uint32_t i : order) {
+    chan_core* c = cases[i]->chan;
+    if (c->cap > 0) {
+      // No peek first: the attempt takes no lock, and the peek would read the other side's
+      // position too, one more cache line that the other thread writes.
+      if (try_buffered_case_unlocked(cases[i])) return i;
+      if (nonblocking) return fallback;
+      continue;
+    }
+    if (cases[i]->kind == case_kind::recv ? recv_would_block(c) : send_would_block(c)) {
+      if (nonblocking) return fallback;
+      continue;
+    }
+    c->lock.lock();
+    lock_set one{&c, 1};
+    if (try_case_locked(cases[i], one)) return i;
+    c->lock.unlock();
+  }
+
+  // Lock order: by address, each channel once, so that two selects cannot deadlock.
+  small_array<chan_core*, 16> chans(active);
+  for (std::size_t i = 0; i < active; ++i) chans[i] = cases[order[i]]->chan;
+  std::sort(chans.begin(), chans.end());
+  lock_set locks{chans.data(),
+                 static_cast<std::size_t>(std::unique(chans.begin(), chans.end()) - chans.begin())};
+
+  g* gp = current_g();
+  small_array<waiter, 8> own(active);
+  small_array<waiter*, 8> waiters(active);
+  locks.lock();
+  for (;;) {
+    // Pass 1: the same under every lock, which pass 2 keeps.
+    for (std::uint32_t i : order) {
+      if (try_case_locked(cases[i], locks)) return i;
+    }
+    if (fallback != kNone) {
+      locks.unlock();
+      return fallback;
+    }
+
+    // Pass 2: a waiter on every channel, then park.
+    const std::uint64_t gen = ++gp->select_gen;
+    gp->select_done.store(gen, std::memory_order_relaxed);
+    gp->param = nullptr;
+    bool kept_taken = false;
+    bool buffered = false;
+    for (std::size_t k2 = 0; k2 < active; ++k2) {
+      const std::uint32_t i = order[k2];
+      case_state* cs = cases[i];
+      waiter* w = &own[k2];
+      if (cs->chan == gp->kept_chan && cs->kind == case_kind::recv && !kept_taken) {
+        w = &gp->kept;
+        kept_taken = true;
+      }
+      w->gp = gp;
+      w->elem = cs->elem;
+      w->c = cs->chan;
+      w->gen = gen;
+      w->case_index = i;
+      w->is_select = true;
+      w->retry = false;
+      waiters[k2] = w;
+      buffered |= w->c->cap > 0;
+      // A kept waiter still queued from an earlier select keeps its place in the queue.
+      if (!is_queued(w)) enqueue(cs->kind == case_kind::recv ? w->c->recvq : w->c->sendq, w);
+    }
+    // A buffered channel's ring moves without its lock: a last look at it, the Dekker pair
+    // with a lock-free send or receive (see chan_ring.hpp). If a case became ready, take the
+    // waiters out again (nobody can have claimed the select: that needs a lock held here)
+    // and go back to pass 1.
+    if (!buffered) break;
+    for (waiter* w : waiters) {
+      if (w->c->cap > 0)
+        publish_first(cases[w->case_index]->kind == case_kind::recv ? w->c->recvq : w->c->sendq);
+    }
+    if (!buffered_case_ready(cases, order)) break;
+    for (std::size_t k2 = 0; k2 < active; ++k2) {
+      waiter* w = waiters[k2];
+      if (is_queued(w))
+        unlink(cases[w->case_index]->kind == case_kind::recv ? w->c->recvq : w->c->sendq, w);
+    }
+    gp->select_done.store(0, std::memory_order_relaxed);
+  }
+  park_unlocked(
+      gp, [&locks] { locks.unlock(); }, wait_reason::select);
+
+  // Pass 3: dequeue the waiters that did not fire, each under its own channel's lock (the
+  // select is claimed: nothing else can complete it now), or keep one queued.
+  waiter* fired = gp->param;
+  gp->param = nullptr;
+  // Read before pass 3, which may reuse the kept waiter if it is the one that fired.
+  const std::uint32_t index = fired ? fired->case_index : 0;
+  const bool success = fired && fired->success;
+  const bool retry = fired && fired->retry;
+  for (waiter* w : waiters) {
+    if (w != fired) leave_queue(gp, w, cases[w->case_index]->kind);
+  }
+  gp->select_done.store(0, std::memory_order_relaxed);
+  if (!fired) throw goroutine_exit{};  // only shutdown wakes a select without a waiter
+  if (retry) return kNone;
+
+  case_state* cs = cases[index];
+  if (cs->kind == case_kind::recv) {
+    cs->ok = cs->has_value = success;
+  } else if (!success) {
+    throw panic_error("send on closed channel");
+  }
+  return index;
 }
 
 }  // namespace
@@ -185,91 +352,10 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
     order[j] = static_cast<std::uint32_t>(i);
     ++k;
   }
-  // Pass 0: a case that can proceed now, under its own channel's lock only. A case that a
-  // lock-free peek shows cannot proceed is skipped without touching its channel, so in
-  // `select(on_recv(in), on_recv(done))` the shared done channel stays read-only until the
-  // select has to wait. Each attempt is a linearisation point of its own; only "none can
-  // proceed" needs every lock at once (pass 1).
-  for (std::uint32_t i : order) {
-    chan_core* c = cases[i]->chan;
-    if (cases[i]->kind == case_kind::recv ? recv_would_block(c) : send_would_block(c)) {
-      // One case and a default (Go's selectnbsend/selectnbrecv): this peek alone is the
-      // moment at which nothing could proceed.
-      if (active == 1 && fallback != kNone) return fallback;
-      continue;
-    }
-    c->lock.lock();
-    lock_set one{&c, 1};
-    if (try_case_locked(cases[i], one)) return i;
-    c->lock.unlock();
+  for (;;) {
+    const std::size_t i = select_once(cases, order, fallback);
+    if (i != kNone) return i;
   }
-
-  // Lock order: by address, each channel once, so that two selects cannot deadlock.
-  small_array<chan_core*, 16> chans(active);
-  for (std::size_t i = 0; i < active; ++i) chans[i] = cases[order[i]]->chan;
-  std::sort(chans.begin(), chans.end());
-  lock_set locks{chans.data(),
-                 static_cast<std::size_t>(std::unique(chans.begin(), chans.end()) - chans.begin())};
-
-  // Pass 1: the same under every lock, which pass 2 keeps.
-  locks.lock();
-  for (std::uint32_t i : order) {
-    if (try_case_locked(cases[i], locks)) return i;
-  }
-  if (fallback != kNone) {
-    locks.unlock();
-    return fallback;
-  }
-
-  // Pass 2: a waiter on every channel, then park.
-  g* gp = current_g();
-  small_array<waiter, 8> own(active);
-  small_array<waiter*, 8> waiters(active);
-  const std::uint64_t gen = ++gp->select_gen;
-  gp->select_done.store(gen, std::memory_order_relaxed);
-  gp->param = nullptr;
-  bool kept_taken = false;
-  for (std::size_t k2 = 0; k2 < active; ++k2) {
-    const std::uint32_t i = order[k2];
-    case_state* cs = cases[i];
-    waiter* w = &own[k2];
-    if (cs->chan == gp->kept_chan && cs->kind == case_kind::recv && !kept_taken) {
-      w = &gp->kept;
-      kept_taken = true;
-    }
-    w->gp = gp;
-    w->elem = cs->elem;
-    w->c = cs->chan;
-    w->gen = gen;
-    w->case_index = i;
-    w->is_select = true;
-    waiters[k2] = w;
-    // A kept waiter still queued from an earlier select keeps its place in the queue.
-    if (!is_queued(w)) enqueue(cs->kind == case_kind::recv ? w->c->recvq : w->c->sendq, w);
-  }
-  park_unlocked(
-      gp, [&locks] { locks.unlock(); }, wait_reason::select);
-
-  // Pass 3: dequeue the waiters that did not fire, each under its own channel's lock (the
-  // select is claimed: nothing else can complete it now), or keep one queued.
-  waiter* fired = gp->param;
-  gp->param = nullptr;
-  // Read before pass 3, which may reuse the kept waiter if it is the one that fired.
-  const std::uint32_t index = fired ? fired->case_index : 0;
-  const bool success = fired && fired->success;
-  for (waiter* w : waiters) {
-    if (w != fired) leave_queue(gp, w, cases[w->case_index]->kind);
-  }
-  gp->select_done.store(0, std::memory_order_relaxed);
-  if (!fired) throw goroutine_exit{};  // only shutdown wakes a select without a waiter
-
-  case_state* cs = cases[index];
-  if (cs->kind == case_kind::recv) {
-    cs->ok = cs->has_value = success;
-  } else if (!success) {
-    throw panic_error("send on closed channel");
-  }
-  return index;
 }
 
 void release_kept_waiter(g* gp) noexcept {

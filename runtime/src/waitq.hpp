@@ -19,6 +19,17 @@ inline void set_first(waitq& q, waiter* w) noexcept {
   std::atomic_ref<waiter*>(q.first).store(w, std::memory_order_relaxed);
 }
 
+// The Dekker pair of a buffered channel's ring (chan_ring.hpp): a goroutine about to park
+// shows itself with a seq_cst store of `first`, a lock-free operation looks with a seq_cst
+// load.
+inline void publish_first(waitq& q) noexcept {
+  std::atomic_ref<waiter*>(q.first).store(q.first, std::memory_order_seq_cst);
+}
+inline bool has_waiter_sc(const waitq& q) noexcept {
+  return std::atomic_ref<waiter*>(const_cast<waiter*&>(q.first)).load(std::memory_order_seq_cst) !=
+         nullptr;
+}
+
 // `queued` is also read without the lock, by the waiter's own select: see waiter::queued.
 inline void set_queued(waiter* w, bool queued) noexcept {
   std::atomic_ref<bool>(w->queued).store(queued, std::memory_order_release);

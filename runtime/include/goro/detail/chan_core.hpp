@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -26,21 +27,26 @@ inline constexpr elem_ops elem_ops_for{
     [](void* dst, void* src) noexcept { ::new (dst) T(std::move(*static_cast<T*>(src))); },
     [](void* p) noexcept { static_cast<T*>(p)->~T(); }};
 
+// A buffered channel's two positions (runtime/src/chan_ring.hpp), each on a cache line of
+// its own: senders move `tail`, receivers `head`.
+struct ring_pos {
+  alignas(64) std::atomic<std::uint64_t> tail{0};  // bit 63: closed (kRingClosed)
+  alignas(64) std::atomic<std::uint64_t> head{0};
+};
+inline constexpr std::uint64_t kRingClosed = std::uint64_t{1} << 63;
+
 // The part of a channel that inline code reads: the reference count (copying a handle) and
-// what a non-blocking select peeks at without the lock (Go's empty(c) and full(c)). The
-// first cache line holds everything that a send or receive writes, so that two threads
-// trading values through a channel pass one line back and forth, plus the slot. The
-// rules for writing these fields are in runtime/src/chan.hpp.
+// what a non-blocking select peeks at without the lock (Go's empty(c) and full(c)). A
+// buffered channel's sends and receives write only its ring (ring_pos and the slots) and
+// read this header; the lock and the queues are for goroutines that park. The rules for
+// writing these fields are in runtime/src/chan.hpp.
 struct chan_header {
   spinlock lock;
-  std::atomic<bool> closed_{false};    // written under the lock
-  std::atomic<std::size_t> count_{0};  // elements in the buffer; written under the lock
-  std::size_t recvx = 0;               // next slot to receive from (under the lock)
-  std::size_t sendx = 0;               // next slot to send into (under the lock)
-  waitq recvq;                         // `first` is read without the lock (atomic_ref)
+  std::atomic<bool> closed_{false};  // written under the lock
+  waitq recvq;                       // `first` is read without the lock (atomic_ref)
   waitq sendq;
-  // Read-mostly, on the next line.
-  std::size_t cap = 0;  // never changes
+  std::size_t cap = 0;       // never changes
+  ring_pos* ring = nullptr;  // buffered only; never changes
   std::atomic<std::size_t> refs{1};
 };
 struct chan_core;  // chan_header + the ring buffer (runtime/src/chan.hpp)
@@ -76,22 +82,35 @@ inline bool has_waiter(const waitq& q) noexcept {
   return std::atomic_ref<waiter*>(const_cast<waiter*&>(q.first)).load(std::memory_order_relaxed) !=
          nullptr;
 }
+// Buffered: the ring's positions, read head first (see chan_ring.hpp). Closed is the
+// top bit of tail, so one load tells "open" after "empty".
+inline bool ring_empty_open(const chan_header* h) noexcept {
+  const std::uint64_t head = h->ring->head.load(std::memory_order_acquire);
+  return h->ring->tail.load(std::memory_order_acquire) == head;
+}
 inline bool recv_would_block(const chan_core* c) noexcept {
   const chan_header* h = header(c);
-  const bool empty =
-      h->cap == 0 ? !has_waiter(h->sendq) : h->count_.load(std::memory_order_acquire) == 0;
-  return empty && !h->closed_.load(std::memory_order_acquire);
+  if (h->cap > 0) return ring_empty_open(h);
+  return !has_waiter(h->sendq) && !h->closed_.load(std::memory_order_acquire);
 }
 // A receive that would find the channel closed and drained (which is permanent).
 inline bool recv_finds_closed(const chan_core* c) noexcept {
   const chan_header* h = header(c);
-  return h->closed_.load(std::memory_order_acquire) &&
-         h->count_.load(std::memory_order_acquire) == 0;
+  if (h->cap == 0) return h->closed_.load(std::memory_order_acquire);
+  const std::uint64_t tail = h->ring->tail.load(std::memory_order_acquire);
+  return (tail & kRingClosed) &&
+         h->ring->head.load(std::memory_order_acquire) == (tail & ~kRingClosed);
 }
 inline bool send_would_block(const chan_core* c) noexcept {
   const chan_header* h = header(c);
   if (h->closed_.load(std::memory_order_acquire)) return false;  // proceeds: it panics
-  return h->cap == 0 ? !has_waiter(h->recvq) : h->count_.load(std::memory_order_acquire) == h->cap;
+  if (h->cap == 0) return !has_waiter(h->recvq);
+  // Full: tail one lap ahead of head (chan_ring.hpp), tail read first.
+  const std::uint64_t tail = h->ring->tail.load(std::memory_order_acquire);
+  if (tail & kRingClosed) return false;
+  const std::uint64_t next_lap =
+      (h->ring->head.load(std::memory_order_acquire) + (std::uint64_t{1} << 32)) & ~kRingClosed;
+  return next_lap == tail;
 }
 
 // Uninitialised room for one T, for receiving into.
