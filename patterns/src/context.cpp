@@ -72,6 +72,10 @@ class cancel_target {
   virtual void cancel_subtree(bool remove_from_parent, std::error_code err,
                               std::exception_ptr cause, std::vector<std::stop_source>& stops) = 0;
 
+  // Warms, a step ahead of cancel_subtree, what closing this node's done channel touches
+  // first (see detail::chan_prefetch; stage 2, then 1).
+  virtual void prefetch_for_cancel(int /*stage*/) const noexcept {}
+
   // Where this target sits in the children_ of the node it is registered with (guarded by
   // that node's mutex), so that unregistering is a swap with the last entry.
   std::size_t slot_in_parent = 0;
@@ -188,7 +192,17 @@ class cancel_node : public ctx_node,
       if (stop_) stops.push_back(*stop_);
       stopped_locked();
     }
-    for (child_ref& ref : children) {
+    // A large tree is cold by the time it is canceled (its goroutines' stacks have pushed it
+    // out of the caches), and each child would cost a few misses in a row: its node, its
+    // done channel, the waiter on the stack of the goroutine parked on it. So the loop
+    // prefetches them a few children ahead, each a child later than the one it needs.
+    // (ContextCancel100k, 100,000 contexts: the cancel took ~500 ns per context.)
+    const std::size_t n = children.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + 3 < n) __builtin_prefetch(children[i + 3].target);
+      if (i + 2 < n) children[i + 2].target->prefetch_for_cancel(2);
+      if (i + 1 < n) children[i + 1].target->prefetch_for_cancel(1);
+      child_ref& ref = children[i];
       if (ref.keep) {
         ref.keep->cancel_subtree(false, err, why, stops);
       } else if (auto alive = ref.weak.lock()) {
@@ -208,6 +222,10 @@ class cancel_node : public ctx_node,
   }
 
   recv_chan<unit> done() const noexcept { return done_; }
+
+  void prefetch_for_cancel(int stage) const noexcept override {
+    chan_prefetch(chan_access::core(done_), stage);
+  }
 
   std::error_code err() const {
     std::lock_guard<std::mutex> lock(mu_);

@@ -435,6 +435,38 @@ TEST_CASE("cancellation wakes goroutines blocked on done()") {
   });
 }
 
+TEST_CASE("canceling a wide tree wakes every goroutine parked on its contexts") {
+  // A cancel prefetches a few children ahead (their done channels and parked receivers):
+  // children of each kind, some with goroutines parked on them, some without.
+  test::run([] {
+    auto [root, cancel] = goro::with_cancel(goro::background());
+    std::vector<context> children;
+    for (int i = 0; i < 60; ++i) {
+      children.push_back(i % 3 == 0 ? goro::with_timeout(root, 1h).first
+                                    : goro::with_cancel(root).first);
+    }
+    goro::wait_group parked;
+    goro::wait_group woken;
+    std::atomic<int> canceled{0};
+    for (std::size_t i = 0; i < children.size(); ++i) {
+      for (std::size_t k = 0; k < i % 3; ++k) {
+        parked.add(1);
+        woken.go([ctx = children[i], &parked, &canceled] {
+          parked.done();
+          ctx.done().recv();
+          if (ctx.err() == context_errc::canceled) canceled.fetch_add(1);
+        });
+      }
+    }
+    parked.wait();
+    goro::sleep(2ms);  // let them park
+    cancel();
+    woken.wait();
+    CHECK(canceled.load() == 60);
+    for (const auto& ctx : children) CHECK(ctx.err() == context_errc::canceled);
+  });
+}
+
 TEST_CASE("with_cancel_cause and cause") {
   test::run([] {
     auto [ctx, cancel] = goro::with_cancel_cause(goro::background());
