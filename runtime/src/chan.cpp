@@ -52,6 +52,16 @@ std::size_t round_up(std::size_t n, std::size_t align) noexcept {
   return (n + align - 1) / align * align;
 }
 
+// A waiter for the current goroutine on c, with its value (or room for one) at elem.
+waiter waiter_for(chan_core* c, void* elem) noexcept {
+  waiter w;
+  w.gp = current_g();
+  w.gp->param = nullptr;
+  w.elem = elem;
+  w.c = c;
+  return w;
+}
+
 // Parks the current goroutine in q (a buffered channel's, with c's lock held) after a last
 // look at the ring: `ready` says whether the operation can proceed now. Returns false,
 // with the lock held and the waiter dequeued, if it can; true once woken.
@@ -71,7 +81,21 @@ bool park_after_last_look(chan_core* c, waitq& q, waiter& me, wait_reason why, R
   return true;
 }
 
+// A receiver is parked, so the ring was empty: hand it the value directly, as Go's chansend
+// does, instead of through the ring (a push, then a pop under the lock). False: go through
+// the ring (which also tells a closed channel).
+bool hand_to_parked_receiver(chan_core* c, void* value) noexcept {
+  c->lock.lock();
+  waiter* r = !c->closed() && ring::empty(c) ? dequeue(c->recvq) : nullptr;
+  c->lock.unlock();
+  if (!r) return false;
+  c->ops->move_construct(r->elem, value);
+  wake(r, true);
+  return true;
+}
+
 void send_buffered(chan_core* c, void* value) {
+  if (has_waiter(c->recvq) && hand_to_parked_receiver(c, value)) return;
   for (;;) {
     switch (ring::push(c, value)) {
       case ring::push_result::pushed:
@@ -87,11 +111,7 @@ void send_buffered(chan_core* c, void* value) {
       c->lock.unlock();
       throw panic_error("send on closed channel");
     }
-    waiter me;
-    me.gp = current_g();
-    me.elem = value;
-    me.c = c;
-    me.gp->param = nullptr;
+    waiter me = waiter_for(c, value);
     bool pushed = false;
     const bool parked = park_after_last_look(c, c->sendq, me, wait_reason::chan_send, [&] {
       return pushed = ring::push(c, value) == ring::push_result::pushed;
@@ -117,11 +137,7 @@ bool recv_buffered(chan_core* c, void* out) {
     }
     if (recv_finds_closed(c)) return false;
     c->lock.lock();
-    waiter me;
-    me.gp = current_g();
-    me.elem = out;
-    me.c = c;
-    me.gp->param = nullptr;
+    waiter me = waiter_for(c, out);
     bool popped = false;
     const bool parked = park_after_last_look(c, c->recvq, me, wait_reason::chan_receive, [&] {
       return (popped = ring::pop(c, out)) || c->closed();
@@ -259,14 +275,9 @@ void chan_send(chan_core* c, void* value) {
     wake(r, true);
     return;
   }
-  g* gp = current_g();
-  waiter me;
-  me.gp = gp;
-  me.elem = value;
-  me.c = c;
-  gp->param = nullptr;
+  waiter me = waiter_for(c, value);
   enqueue(c->sendq, &me);
-  park(gp, &unlock_chan, c, wait_reason::chan_send);
+  park(me.gp, &unlock_chan, c, wait_reason::chan_send);
   unwind_if_incomplete(c, c->sendq, me);
   if (!me.success) throw panic_error("send on closed channel");
 }
@@ -288,14 +299,9 @@ bool chan_recv(chan_core* c, void* out) {
     wake(s, true);
     return true;
   }
-  g* gp = current_g();
-  waiter me;
-  me.gp = gp;
-  me.elem = out;
-  me.c = c;
-  gp->param = nullptr;
+  waiter me = waiter_for(c, out);
   enqueue(c->recvq, &me);
-  park(gp, &unlock_chan, c, wait_reason::chan_receive);
+  park(me.gp, &unlock_chan, c, wait_reason::chan_receive);
   unwind_if_incomplete(c, c->recvq, me);
   return me.success;
 }
@@ -329,6 +335,7 @@ void chan_close(chan_core* c) {
 
 bool chan_try_send(chan_core* c, void* value) noexcept {
   if (c->cap > 0) {
+    if (has_waiter(c->recvq) && hand_to_parked_receiver(c, value)) return true;
     if (ring::push(c, value) != ring::push_result::pushed) return false;
     after_ring_op(c, c->recvq);
     return true;
