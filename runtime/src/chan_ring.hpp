@@ -5,8 +5,8 @@
 // Positions. `tail` (the next slot to send into) and `head` (the next to receive from) count
 // up forever, as a lap and an index: bits 0-31 the index (< cap), bits 32-62 the lap, bit 63
 // of `tail` the channel's closed bit. After the last index comes index 0 of the next lap, so
-// no division is needed; laps wrap around (after 2^31 laps: seconds for a channel of
-// capacity 1), and positions compare by their difference in 63 bits (pos_diff).
+// no division is needed; laps wrap around (after 2^31 laps: half a minute for a busy
+// channel of capacity 1), and positions compare by their difference in 63 bits (pos_diff).
 //
 // Invariants:
 // - head <= tail <= head + cap (one lap ahead at most).
@@ -29,9 +29,10 @@
 // the store of `first` and the loads of the positions on the other (a parker that sees a
 // position claimed waits for the slot, above). Not fences: ThreadSanitizer does not model
 // them. On x86 nothing in a push or pop costs more for it (a locked cmpxchg is a full
-// barrier anyway; publishing a slot with seq_cst, an xchg, made ChanCreation 30% slower).
+// barrier anyway; publishing a slot with a seq_cst store, an xchg, cost ChanCreation 6%).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 

@@ -1,20 +1,24 @@
 // select: Go's selectgo (select.go).
 //
 // 1. Shuffle the poll order of the cases.
-// 2. Try the cases in poll order, each under its own channel's lock, skipping those that a
-//    lock-free peek shows cannot proceed: the first that can proceed now (a parked partner,
-//    room or elements in the buffer, a closed channel) is performed. (Go goes straight to
-//    step 3; this spares the locks of channels that are not ready, such as a done channel
-//    shared by every goroutine of a pipeline.)
+// 2. Try the cases in poll order: a buffered channel's on its ring, without a lock; an
+//    unbuffered one under its own channel's lock, skipped if a lock-free peek shows it
+//    cannot proceed. The first that can proceed now (a parked partner, room or elements in
+//    the buffer, a closed channel) is performed. (Go goes straight to step 3; this spares
+//    the locks of channels that are not ready, such as a done channel shared by every
+//    goroutine of a pipeline.)
 // 3. Sort the lock order by channel address, lock every channel (each once) and poll the
-//    cases again: only with every lock held is "none can proceed" true at one moment. If
-//    none can and there is a default, take it.
-// 4. Otherwise enqueue one waiter per case, release the locks and park (park_unlocked in
-//    sched.hpp). A waker completes the select by winning the CAS on its select_done
-//    (see waitq.hpp) and records the waiter it completed in gp->param.
+//    cases again: only with every lock held is "none can proceed" true at one moment (a
+//    buffered channel's ring still moves: step 4 looks at it again). If none can and there
+//    is a default, take it.
+// 4. Otherwise enqueue one waiter per case, take a last look at the rings of the buffered
+//    cases (back to step 3 if one became ready), release the locks and park
+//    (park_unlocked in sched.hpp). A waker completes the select by winning the CAS on its
+//    select_done (see waitq.hpp) and records the waiter it completed in gp->param.
 // 5. On waking, dequeue the waiters that did not fire, each under its own channel's lock,
 //    except one receive waiter that stays queued for the next select (the kept waiter,
-//    below): Go locks everything again here.
+//    below): Go locks everything again here. A waiter woken to try again (waiter::retry)
+//    starts the select over.
 // No polling loop and no helper goroutine: a select costs what the channel ops cost.
 #include <algorithm>
 #include <memory>
@@ -183,6 +187,38 @@ void leave_queue(g* gp, waiter* w, case_kind kind) noexcept {
   }
 }
 
+// Before a select takes its default: pass 1 found every case unable to proceed, but the
+// buffered ones each at a moment of its own, since rings move without their locks. Reading
+// their positions twice and finding them unchanged, and none of the rings ready, shows one
+// moment (between the two reads) at which no case could proceed, as Go's locks do.
+// Positions only grow, so equal values mean no operation in between.
+bool rings_held_still(case_state* const* cases, small_array<std::uint32_t, 16>& order) {
+  small_array<std::uint64_t, 32> seen(2 * order.size());
+  std::size_t k = 0;
+  for (std::uint32_t i : order) {
+    const chan_core* c = cases[i]->chan;
+    if (c->cap == 0) continue;
+    seen[k++] = c->ring->head.load(std::memory_order_seq_cst);
+    seen[k++] = c->ring->tail.load(std::memory_order_seq_cst);
+  }
+  k = 0;
+  for (std::uint32_t i : order) {
+    const chan_core* c = cases[i]->chan;
+    if (c->cap == 0) continue;
+    const std::uint64_t head = seen[k++];
+    const std::uint64_t tail = seen[k++];
+    if (c->ring->head.load(std::memory_order_seq_cst) != head ||
+        c->ring->tail.load(std::memory_order_seq_cst) != tail)
+      return false;
+    // (Closed channels took pass 1 already: their lock is held.)
+    const bool ready = cases[i]->kind == case_kind::recv
+                           ? tail != head
+                           : tail != ((head + ring::kLap) & ring::kPosMask);
+    if (ready) return false;
+  }
+  return true;
+}
+
 // Pass 2's last look: a buffered case whose ring has an element (recv) or room (send).
 bool buffered_case_ready(case_state* const* cases, small_array<std::uint32_t, 16>& order) {
   for (std::uint32_t i : order) {
@@ -244,6 +280,7 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
       if (try_case_locked(cases[i], locks)) return i;
     }
     if (fallback != kNone) {
+      if (!rings_held_still(cases, order)) continue;  // a buffered case may proceed now
       locks.unlock();
       return fallback;
     }
