@@ -81,25 +81,10 @@ bool park_after_last_look(chan_core* c, waitq& q, waiter& me, wait_reason why, R
   return true;
 }
 
-// A receiver is parked, so the ring was empty: hand it the value directly, as Go's chansend
-// does, instead of through the ring (a push, then a pop under the lock). False: go through
-// the ring (which also tells a closed channel).
-bool hand_to_parked_receiver(chan_core* c, void* value) noexcept {
-  c->lock.lock();
-  waiter* r = !c->closed() && ring::empty(c) ? dequeue(c->recvq) : nullptr;
-  c->lock.unlock();
-  if (!r) return false;
-  c->ops->move_construct(r->elem, value);
-  wake(r, true);
-  return true;
-}
-
 void send_buffered(chan_core* c, void* value) {
-  if (has_waiter(c->recvq) && hand_to_parked_receiver(c, value)) return;
   for (;;) {
-    switch (ring::push(c, value)) {
+    switch (ring::send_now(c, value)) {
       case ring::push_result::pushed:
-        after_ring_op(c, c->recvq);
         return;
       case ring::push_result::closed:
         throw panic_error("send on closed channel");
@@ -131,10 +116,7 @@ void send_buffered(chan_core* c, void* value) {
 
 bool recv_buffered(chan_core* c, void* out) {
   for (;;) {
-    if (ring::pop(c, out)) {
-      after_ring_op(c, c->sendq);
-      return true;
-    }
+    if (ring::recv_now(c, out)) return true;
     if (recv_finds_closed(c)) return false;
     c->lock.lock();
     waiter me = waiter_for(c, out);
@@ -182,9 +164,7 @@ chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
   c->value_offset = value_offset;
   c->buf = mem + header + ring_bytes;
   if (cap > 0) {
-    c->ring = ::new (mem + header) ring_pos();
-    c->ring->tail.store(ring::kFirstPos, std::memory_order_relaxed);
-    c->ring->head.store(ring::kFirstPos, std::memory_order_relaxed);
+    c->ring = ::new (mem + header) ring_pos(ring::kFirstPos);
     for (std::size_t i = 0; i < cap; ++i)
       ::new (c->ring_slot(i)) std::atomic<std::uint64_t>(ring::kFirstPos + i);
   }
@@ -199,6 +179,19 @@ void chan_destroy(chan_core* c) noexcept {
   void* raw = c->allocation;
   c->~chan_core();
   ::operator delete(raw);
+}
+
+// A receiver is parked, so the ring was empty: hand it the value directly, as Go's chansend
+// does, instead of through the ring (a push, then a pop under the lock). False: go through
+// the ring (which also tells a closed channel).
+bool hand_to_parked_receiver(chan_core* c, void* value) noexcept {
+  c->lock.lock();
+  waiter* r = !c->closed() && c->ring->empty() ? dequeue(c->recvq) : nullptr;
+  c->lock.unlock();
+  if (!r) return false;
+  c->ops->move_construct(r->elem, value);
+  wake(r, true);
+  return true;
 }
 
 waiter* handoff_locked(chan_core* c) noexcept {
@@ -217,12 +210,12 @@ waiter* handoff_locked(chan_core* c) noexcept {
   // lock-free operation took first is woken to try again: a select may be claimed by then.
   for (bool moved = true; moved;) {
     moved = false;
-    while (!empty(c->recvq) && !ring::empty(c)) {
+    while (!empty(c->recvq) && !c->ring->empty()) {
       waiter* r = dequeue(c->recvq);
       if (!r || !complete(r, ring::pop(c, r->elem))) break;
       moved = true;
     }
-    while (!empty(c->sendq) && !ring::full(c)) {
+    while (!empty(c->sendq) && !c->ring->full()) {
       waiter* s = dequeue(c->sendq);
       if (!s || !complete(s, ring::push(c, s->elem) == ring::push_result::pushed)) break;
       moved = true;
@@ -314,7 +307,7 @@ void chan_close(chan_core* c) {
     throw panic_error("close of closed channel");
   }
   c->closed_.store(true, std::memory_order_release);
-  if (c->cap > 0) c->ring->tail.fetch_or(kRingClosed, std::memory_order_acq_rel);
+  if (c->cap > 0) c->ring->tail.fetch_or(ring_pos::kClosed, std::memory_order_acq_rel);
   // Collect every waiter, then wake them with the lock released. A parked receiver of a
   // buffered channel may still get an element: one whose send claimed its slot before the
   // close and is publishing it now (pop waits for it), or one that the lock-free send's
@@ -334,12 +327,7 @@ void chan_close(chan_core* c) {
 }
 
 bool chan_try_send(chan_core* c, void* value) noexcept {
-  if (c->cap > 0) {
-    if (has_waiter(c->recvq) && hand_to_parked_receiver(c, value)) return true;
-    if (ring::push(c, value) != ring::push_result::pushed) return false;
-    after_ring_op(c, c->recvq);
-    return true;
-  }
+  if (c->cap > 0) return ring::send_now(c, value) == ring::push_result::pushed;
   c->lock.lock();
   if (c->closed()) {
     c->lock.unlock();

@@ -37,6 +37,10 @@ bool chan_try_send(chan_core* c, void* value) noexcept;
 // Empties the buffer, destroying its elements; returns how many there were. (Timers.)
 std::size_t chan_drain(chan_core* c) noexcept;
 
+namespace ring {
+enum class push_result { pushed, full, closed };  // see chan_ring.hpp
+}  // namespace ring
+
 // The steps that chan_send, chan_recv and select share.
 struct waiter;
 // Buffered channel, with c's lock held: gives elements of the ring to parked receivers and
@@ -44,6 +48,9 @@ struct waiter;
 // linked through `next`, for wake_all once the lock is released.
 waiter* handoff_locked(chan_core* c) noexcept;
 void wake_all(waiter* list) noexcept;
+// Buffered: a parked receiver means an empty ring, so hand it the value directly (Go's
+// chansend) instead of a push, a lock and a pop. False: go through the ring.
+bool hand_to_parked_receiver(chan_core* c, void* value) noexcept;
 // handoff_locked with the lock taken here, and the wake-ups.
 void handoff(chan_core* c) noexcept;
 // After a lock-free push (other_side: recvq) or pop (sendq): a receiver (sender) may have

@@ -43,9 +43,10 @@
 
 namespace goro::detail::ring {
 
-inline constexpr std::uint64_t kIndexMask = 0xffffffffu;
-inline constexpr std::uint64_t kLap = kIndexMask + 1;
-inline constexpr std::uint64_t kPosMask = ~kRingClosed;
+inline constexpr std::uint64_t kIndexMask = ring_pos::kLap - 1;
+inline constexpr std::uint64_t kLap = ring_pos::kLap;
+inline constexpr std::uint64_t kPosMask = ring_pos::kPosMask;
+inline constexpr std::uint64_t kClosed = ring_pos::kClosed;
 inline constexpr std::size_t kMaxCap = kIndexMask;  // index + 1 must fit the index bits
 // Positions start four laps before the lap count wraps around, so that every test that
 // sends more than 4 * cap values through a channel runs across the wrap.
@@ -88,15 +89,13 @@ inline void prefetch_for_write(const void* p) noexcept {
 #endif
 }
 
-enum class push_result { pushed, full, closed };
-
 // Moves *value into the ring, unless it is full or closed.
 inline push_result push(chan_core* c, void* value) noexcept {
   std::atomic<std::uint64_t>& tail = c->ring->tail;
   prefetch_for_write(&tail);
   std::uint64_t pos = tail.load(std::memory_order_relaxed);
   for (;;) {
-    if (pos & kRingClosed) return push_result::closed;
+    if (pos & kClosed) return push_result::closed;
     std::atomic<std::uint64_t>& seq = seq_of(c, pos);
     const std::int64_t d = pos_diff(seq.load(std::memory_order_acquire), pos);
     if (d == 0) {
@@ -149,15 +148,20 @@ inline bool pop(chan_core* c, void* out) noexcept {
   }
 }
 
-// Peeks, true at the moment of their second load (a claimed slot counts as taken).
-inline bool empty(const chan_core* c) noexcept {
-  const std::uint64_t h = c->ring->head.load(std::memory_order_seq_cst);
-  return (c->ring->tail.load(std::memory_order_seq_cst) & kPosMask) == h;
+// A send or receive that does not park (chan.cpp, select.cpp): to a parked receiver or into
+// the ring; out of the ring. Each then hands over to a goroutine parked on the other side.
+inline push_result send_now(chan_core* c, void* value) noexcept {
+  if (has_waiter(c->recvq) && hand_to_parked_receiver(c, value)) return push_result::pushed;
+  const push_result r = push(c, value);
+  if (r == push_result::pushed) after_ring_op(c, c->recvq);
+  return r;
 }
-inline bool full(const chan_core* c) noexcept {
-  const std::uint64_t t = c->ring->tail.load(std::memory_order_seq_cst) & kPosMask;
-  return ((c->ring->head.load(std::memory_order_seq_cst) + kLap) & kPosMask) == t;
+inline bool recv_now(chan_core* c, void* out) noexcept {
+  if (!pop(c, out)) return false;
+  after_ring_op(c, c->sendq);
+  return true;
 }
+
 // Elements in the ring (claimed slots included), from two loads that need not agree.
 inline std::size_t size(const chan_core* c) noexcept {
   const std::uint64_t h = c->ring->head.load(std::memory_order_seq_cst);

@@ -133,27 +133,22 @@ bool try_case_locked(case_state* cs, lock_set& locks) {
   return false;
 }
 
-// Pass 0 for a buffered channel: the ring without the lock. Whether the case happened.
+// Pass 0 for a buffered channel: without the lock. Whether the case happened.
 bool try_buffered_case_unlocked(case_state* cs) {
   chan_core* c = cs->chan;
   if (cs->kind == case_kind::recv) {
-    if (ring::pop(c, cs->elem)) {
-      after_ring_op(c, c->sendq);
-      cs->ok = cs->has_value = true;
-      return true;
-    }
-    return recv_finds_closed(c);
+    if (!ring::recv_now(c, cs->elem)) return recv_finds_closed(c);
+    cs->ok = cs->has_value = true;
+    return true;
   }
-  switch (ring::push(c, cs->elem)) {
-    case ring::push_result::pushed:
-      after_ring_op(c, c->recvq);
-      return true;
-    case ring::push_result::closed:
-      throw panic_error("send on closed channel");
-    case ring::push_result::full:
-      break;
-  }
-  return false;
+  const ring::push_result r = ring::send_now(c, cs->elem);
+  if (r == ring::push_result::closed) throw panic_error("send on closed channel");
+  return r == ring::push_result::pushed;
+}
+
+// The queue a case's waiter goes into.
+waitq& queue_of(const case_state* cs) noexcept {
+  return cs->kind == case_kind::recv ? cs->chan->recvq : cs->chan->sendq;
 }
 
 // A select waiting on a channel that rarely fires, such as the done channel of a pipeline,
@@ -211,9 +206,8 @@ bool rings_held_still(case_state* const* cases, small_array<std::uint32_t, 16>& 
         c->ring->tail.load(std::memory_order_seq_cst) != tail)
       return false;
     // (Closed channels took pass 1 already: their lock is held.)
-    const bool ready = cases[i]->kind == case_kind::recv
-                           ? tail != head
-                           : tail != ((head + ring::kLap) & ring::kPosMask);
+    const bool ready = cases[i]->kind == case_kind::recv ? !ring_pos::empty(head, tail)
+                                                         : !ring_pos::full(head, tail);
     if (ready) return false;
   }
   return true;
@@ -224,7 +218,7 @@ bool buffered_case_ready(case_state* const* cases, small_array<std::uint32_t, 16
   for (std::uint32_t i : order) {
     chan_core* c = cases[i]->chan;
     if (c->cap == 0) continue;
-    if (cases[i]->kind == case_kind::recv ? !ring::empty(c) : !ring::full(c)) return true;
+    if (cases[i]->kind == case_kind::recv ? !c->ring->empty() : !c->ring->full()) return true;
   }
   return false;
 }
@@ -309,7 +303,7 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
       waiters[k2] = w;
       buffered |= w->c->cap > 0;
       // A kept waiter still queued from an earlier select keeps its place in the queue.
-      if (!is_queued(w)) enqueue(cs->kind == case_kind::recv ? w->c->recvq : w->c->sendq, w);
+      if (!is_queued(w)) enqueue(queue_of(cs), w);
     }
     // A buffered channel's ring moves without its lock: a last look at it, the Dekker pair
     // with a lock-free send or receive (see chan_ring.hpp). If a case became ready, take the
@@ -317,14 +311,12 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
     // and go back to pass 1.
     if (!buffered) break;
     for (waiter* w : waiters) {
-      if (w->c->cap > 0)
-        publish_first(cases[w->case_index]->kind == case_kind::recv ? w->c->recvq : w->c->sendq);
+      if (w->c->cap > 0) publish_first(queue_of(cases[w->case_index]));
     }
     if (!buffered_case_ready(cases, order)) break;
     for (std::size_t k2 = 0; k2 < active; ++k2) {
       waiter* w = waiters[k2];
-      if (is_queued(w))
-        unlink(cases[w->case_index]->kind == case_kind::recv ? w->c->recvq : w->c->sendq, w);
+      if (is_queued(w)) unlink(queue_of(cases[w->case_index]), w);
     }
     gp->select_done.store(0, std::memory_order_relaxed);
   }

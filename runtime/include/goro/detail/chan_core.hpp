@@ -28,12 +28,34 @@ inline constexpr elem_ops elem_ops_for{
     [](void* p) noexcept { static_cast<T*>(p)->~T(); }};
 
 // A buffered channel's two positions (runtime/src/chan_ring.hpp), each on a cache line of
-// its own: senders move `tail`, receivers `head`.
+// its own: senders move `tail`, receivers `head`. A position is a lap (bits 32-62) and an
+// index (bits 0-31); bit 63 of tail is the channel's closed bit.
 struct ring_pos {
-  alignas(64) std::atomic<std::uint64_t> tail{0};  // bit 63: closed (kRingClosed)
-  alignas(64) std::atomic<std::uint64_t> head{0};
+  static constexpr std::uint64_t kClosed = std::uint64_t{1} << 63;
+  static constexpr std::uint64_t kLap = std::uint64_t{1} << 32;
+  static constexpr std::uint64_t kPosMask = ~kClosed;
+
+  explicit ring_pos(std::uint64_t first) noexcept : tail(first), head(first) {}
+
+  // The ring's state from a head and a tail (closed bit included or not).
+  static bool empty(std::uint64_t h, std::uint64_t t) noexcept { return (t & kPosMask) == h; }
+  static bool full(std::uint64_t h, std::uint64_t t) noexcept {
+    return ((h + kLap) & kPosMask) == (t & kPosMask);
+  }
+  // Peeks, true at the moment of their second load: empty reads head first, full tail
+  // first (positions only grow). A slot claimed by an operation in flight counts as taken.
+  bool empty() const noexcept {
+    const std::uint64_t h = head.load(std::memory_order_seq_cst);
+    return empty(h, tail.load(std::memory_order_seq_cst));
+  }
+  bool full() const noexcept {
+    const std::uint64_t t = tail.load(std::memory_order_seq_cst);
+    return full(head.load(std::memory_order_seq_cst), t);
+  }
+
+  alignas(64) std::atomic<std::uint64_t> tail;
+  alignas(64) std::atomic<std::uint64_t> head;
 };
-inline constexpr std::uint64_t kRingClosed = std::uint64_t{1} << 63;
 
 // The part of a channel that inline code reads: the reference count (copying a handle) and
 // what a non-blocking select peeks at without the lock (Go's empty(c) and full(c)). A
@@ -82,35 +104,25 @@ inline bool has_waiter(const waitq& q) noexcept {
   return std::atomic_ref<waiter*>(const_cast<waiter*&>(q.first)).load(std::memory_order_relaxed) !=
          nullptr;
 }
-// Buffered: the ring's positions, read head first (see chan_ring.hpp). Closed is the
-// top bit of tail, so one load tells "open" after "empty".
-inline bool ring_empty_open(const chan_header* h) noexcept {
-  const std::uint64_t head = h->ring->head.load(std::memory_order_acquire);
-  return h->ring->tail.load(std::memory_order_acquire) == head;
-}
 inline bool recv_would_block(const chan_core* c) noexcept {
   const chan_header* h = header(c);
-  if (h->cap > 0) return ring_empty_open(h);
-  return !has_waiter(h->sendq) && !h->closed_.load(std::memory_order_acquire);
+  const bool empty = h->cap == 0 ? !has_waiter(h->sendq) : h->ring->empty();
+  return empty && !h->closed_.load(std::memory_order_acquire);
 }
-// A receive that would find the channel closed and drained (which is permanent).
+// A receive that would find the channel closed and drained (which is permanent). For a
+// buffered channel, the closed bit in tail, not closed_: a send may still claim a slot
+// between close's two stores.
 inline bool recv_finds_closed(const chan_core* c) noexcept {
   const chan_header* h = header(c);
   if (h->cap == 0) return h->closed_.load(std::memory_order_acquire);
-  const std::uint64_t tail = h->ring->tail.load(std::memory_order_acquire);
-  return (tail & kRingClosed) &&
-         h->ring->head.load(std::memory_order_acquire) == (tail & ~kRingClosed);
+  const std::uint64_t tail = h->ring->tail.load(std::memory_order_seq_cst);
+  return (tail & ring_pos::kClosed) &&
+         ring_pos::empty(h->ring->head.load(std::memory_order_seq_cst), tail);
 }
 inline bool send_would_block(const chan_core* c) noexcept {
   const chan_header* h = header(c);
   if (h->closed_.load(std::memory_order_acquire)) return false;  // proceeds: it panics
-  if (h->cap == 0) return !has_waiter(h->recvq);
-  // Full: tail one lap ahead of head (chan_ring.hpp), tail read first.
-  const std::uint64_t tail = h->ring->tail.load(std::memory_order_acquire);
-  if (tail & kRingClosed) return false;
-  const std::uint64_t next_lap =
-      (h->ring->head.load(std::memory_order_acquire) + (std::uint64_t{1} << 32)) & ~kRingClosed;
-  return next_lap == tail;
+  return h->cap == 0 ? !has_waiter(h->recvq) : h->ring->full();
 }
 
 // Warms what closing c (or sending on it) touches first, for a caller about to do that to
@@ -123,9 +135,9 @@ inline void chan_prefetch(const chan_core* c, int stage) noexcept {
   const chan_header* h = header(c);
   if (stage >= 2) {
     __builtin_prefetch(h);
-  } else if (has_waiter(h->recvq)) {
+  } else {
     __builtin_prefetch(std::atomic_ref<waiter*>(const_cast<waiter*&>(h->recvq.first))
-                           .load(std::memory_order_relaxed));
+                           .load(std::memory_order_relaxed));  // null: a harmless no-op
   }
 }
 
