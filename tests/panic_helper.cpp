@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -221,6 +222,68 @@ int scenario(const std::string& name) {
   }
   if (name == "exit_code") {
     return goro::run([] { return 7; });
+  }
+  // The flush_* scenarios print without flushing, then end fatally: what they printed must
+  // still reach stdout, which the test makes a pipe or a file (so stdio buffers it fully).
+  if (name.rfind("flush_", 0) == 0) {
+    std::printf("printf line before the end\n");
+    std::cout << "cout line before the end\n";
+  }
+  if (name == "flush_panic") {
+    return goro::run(goro::options{.threads = 2}, [] {
+      goro::go([] { throw std::runtime_error("boom after printing"); });
+      linger();
+      return survived();
+    });
+  }
+  if (name == "flush_deadlock") {
+    return goro::run(goro::options{.threads = 2}, [] {
+      goro::make_chan<int>().recv();
+      return survived();
+    });
+  }
+  if (name == "flush_sigquit") {
+    return goro::run(goro::options{.threads = 2}, [] {
+      std::raise(SIGQUIT);
+      linger();
+      return survived();
+    });
+  }
+  if (name == "flush_stack_overflow") {
+    return goro::run(goro::options{.threads = 2}, [] {
+      auto c = goro::make_chan<int>();
+      goro::go([c] { c.send(recurse(1 << 30)); });
+      c.recv();
+      return survived();
+    });
+  }
+  if (name == "flush_locked_by_dying") {
+    // The panicking goroutine holds stdout's lock (glibc's are recursive per thread).
+    return goro::run(goro::options{.threads = 2}, [] {
+      goro::go([] {
+        flockfile(stdout);
+        std::printf("printed under the lock\n");
+        throw std::runtime_error("boom holding stdout");
+      });
+      linger();
+      return survived();
+    });
+  }
+  if (name == "flush_locked_elsewhere") {
+    // A plain thread takes stdout's lock and never gives it back: the panic must still end
+    // the process (its output may be lost: nobody can flush a stream another thread holds).
+    return goro::run(goro::options{.threads = 2}, [] {
+      auto locked = goro::make_chan<goro::unit>();
+      std::thread([locked] {
+        flockfile(stdout);
+        locked.send({});
+        for (;;) std::this_thread::sleep_for(1h);
+      }).detach();
+      locked.recv();
+      goro::go([] { throw std::runtime_error("boom while stdout is locked"); });
+      linger();
+      return survived();
+    });
   }
   std::fprintf(stderr, "panic_helper: unknown scenario %s\n", name.c_str());
   return 100;

@@ -49,17 +49,38 @@ struct outcome {
   std::string out, err;
 };
 
-// Runs panic_helper SCENARIO with stdout and stderr captured in temporary files, killing it
-// if it runs longer than `limit` (a runtime that hangs instead of panicking fails the test
-// instead of hanging it).
+// Where the helper's stdout goes: a temporary file, or a pipe that this process drains. Both
+// make stdio buffer fully, as a program's output is buffered when it is piped to another
+// program or redirected to a file.
+enum class sink { file, pipe };
+
+// Runs panic_helper SCENARIO with stdout and stderr captured, killing it if it runs longer
+// than `limit` (a runtime that hangs instead of panicking fails the test instead of hanging
+// it).
 outcome run_helper(const std::string& scenario,
-                   std::chrono::seconds limit = std::chrono::seconds(15)) {
+                   std::chrono::seconds limit = std::chrono::seconds(15),
+                   sink out_to = sink::file) {
   char out_path[] = "/tmp/goro_panic_out_XXXXXX";
   char err_path[] = "/tmp/goro_panic_err_XXXXXX";
-  const int out_fd = ::mkstemp(out_path);
+  int out_fd = ::mkstemp(out_path);
   const int err_fd = ::mkstemp(err_path);
   REQUIRE(out_fd >= 0);
   REQUIRE(err_fd >= 0);
+  int pipe_fds[2] = {-1, -1};
+  if (out_to == sink::pipe) {
+    REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+    ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+    ::close(out_fd);
+    out_fd = pipe_fds[1];
+  }
+  std::string piped;
+  auto drain_pipe = [&] {
+    char buf[4096];
+    ssize_t n;
+    while (pipe_fds[0] >= 0 && (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0) {
+      piped.append(buf, static_cast<std::size_t>(n));
+    }
+  };
   const std::string helper = helper_path();
   // The helper dies on purpose with goroutines alive: in a sanitizer build, a leak report
   // at exit would replace the exit status under test. Everything the child needs is built
@@ -93,6 +114,7 @@ outcome run_helper(const std::string& scenario,
   int wstatus = 0;
   const auto deadline = std::chrono::steady_clock::now() + limit;
   for (;;) {
+    drain_pipe();
     const pid_t r = ::waitpid(pid, &wstatus, WNOHANG);
     if (r == pid) break;
     if (r < 0 && errno != EINTR) break;
@@ -106,7 +128,9 @@ outcome run_helper(const std::string& scenario,
   }
   o.exited = WIFEXITED(wstatus);
   o.status = o.exited ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus);
-  o.out = slurp(out_path);
+  drain_pipe();
+  if (pipe_fds[0] >= 0) ::close(pipe_fds[0]);
+  o.out = out_to == sink::pipe ? piped : slurp(out_path);
   o.err = slurp(err_path);
   ::unlink(out_path);
   ::unlink(err_path);
@@ -258,4 +282,48 @@ TEST_CASE("options::detect_deadlock = false turns the deadlock report off") {
   CHECK_FALSE(o.exited);
   CHECK(o.status == SIGALRM);
   CHECK(o.err.find("deadlock") == std::string::npos);
+}
+
+// API.md §1: every fatal end flushes what the program printed to std::cout and stdout
+// before its message, so output that goes to a pipe or a file survives. Each scenario
+// prints a line through printf and one through std::cout, without flushing, then ends.
+TEST_CASE("a fatal end keeps what the program printed, through a pipe and to a file") {
+  struct expect {
+    const char* scenario;
+    const char* message;
+  };
+  std::vector<expect> cases = {
+      {"flush_panic", "panic: boom after printing"},
+      {"flush_deadlock", "all goroutines are asleep - deadlock!"},
+      {"flush_sigquit", "SIGQUIT: quit"},
+      {"flush_locked_by_dying", "panic: boom holding stdout"},
+  };
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  // The sanitizers take a stack overflow over themselves.
+  cases.push_back({"flush_stack_overflow", "stack overflow"});
+#endif
+  for (const expect& e : cases) {
+    for (const sink to : {sink::pipe, sink::file}) {
+      const outcome o = run_helper(e.scenario, std::chrono::seconds(60), to);
+      CAPTURE(e.scenario);
+      CAPTURE(to == sink::pipe);
+      CAPTURE(o.out);
+      CAPTURE(o.err);
+      CHECK_FALSE(o.timed_out);
+      CHECK(o.exited);
+      CHECK(o.status == 2);
+      CHECK(o.err.find(e.message) != std::string::npos);
+      CHECK(o.out.find("printf line before the end\n") != std::string::npos);
+      CHECK(o.out.find("cout line before the end\n") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("a fatal end does not hang when another thread holds stdout's lock forever") {
+  const outcome o = run_helper("flush_locked_elsewhere", std::chrono::seconds(30), sink::pipe);
+  CAPTURE(o.err);
+  CHECK_FALSE(o.timed_out);
+  CHECK(o.exited);
+  CHECK(o.status == 2);
+  CHECK(o.err.find("panic: boom while stdout is locked") != std::string::npos);
 }

@@ -15,6 +15,7 @@
 
 #include <goro/debug.hpp>
 
+#include "exit.hpp"
 #include "sanitizers.hpp"
 #include "sched.hpp"
 
@@ -93,6 +94,7 @@ bool installed = false;
 constexpr std::size_t kAltStackSize = 64 * 1024;
 
 void on_sigquit(int) {
+  flush_user_output();
   if (runtime* rt = current_runtime()) {
     write_all(2, "SIGQUIT: quit\n\n");
     dump_goroutines(rt, 2);
@@ -108,6 +110,7 @@ void on_sigsegv(int sig, siginfo_t* info, void* uctx) {
     auto* addr = static_cast<std::byte*>(info->si_addr);
     const std::byte* base = gp->stack.base;
     if (addr < base + 4096 && addr + 64 * 1024 >= base) {
+      flush_user_output();
       line_buffer out;
       out << "goroutine " << gp->id << " stack overflow\n";
       out << "fatal error: stack overflow (" << std::uint64_t{gp->stack.size}

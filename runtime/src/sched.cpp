@@ -13,6 +13,7 @@
 // counting itself spinning and looks at every queue once more: whoever readied a goroutine
 // after that point sees nmspinning == 0 and wakes a worker, so no goroutine is stranded.
 #include "sched.hpp"
+#include "exit.hpp"
 #include "sanitizers.hpp"
 
 #include <dirent.h>
@@ -97,6 +98,7 @@ std::uint32_t fastrand() noexcept {
 }
 
 void fatal(const char* msg) noexcept {
+  flush_user_output();
   std::fprintf(stderr, "fatal error: %s\n", msg);
   std::fflush(stderr);
   _exit(2);
@@ -354,6 +356,7 @@ void check_deadlock(runtime* rt) noexcept {
   if (count_process_threads() > ours) return;
   std::lock_guard<spinlock> lock(rt->sched_lock);
   if (rt->nidle.load() != rt->nworkers || rt->global_size.load() != 0) return;
+  flush_user_output();
   write_all(2, "fatal error: all goroutines are asleep - deadlock!\n\n");
   dump_goroutines(rt, 2);
   _exit(2);
@@ -576,6 +579,7 @@ void exit_goroutine(g* gp) noexcept;
     what = ex.what();
   } catch (...) {
   }
+  flush_user_output();
   std::fprintf(stderr, "panic: %s\n\ngoroutine %" PRIu64 " [running]:\n", what.c_str(), gp->id);
   if (!gp->is_main) std::fprintf(stderr, "created by %s:%u\n", gp->created_file, gp->created_line);
   std::fflush(stderr);
@@ -662,6 +666,7 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
     return;
   }
   if (!gp->stack.has_room(__builtin_frame_address(0))) {
+    flush_user_output();
     std::fprintf(stderr, "goroutine %" PRIu64 " stack overflow\n", gp->id);
     fatal("stack overflow");
   }
