@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -284,6 +285,25 @@ int scenario(const std::string& name) {
       linger();
       return survived();
     });
+  }
+  if (name == "exit_grace_spinner") {
+    // Go's exit: main returns while a goroutine computes without ever blocking. The process
+    // ends with main's status after the grace, and what main printed is not lost.
+    goro::options opts;
+    opts.threads = 2;
+    opts.exit_grace = 50ms;
+    static std::atomic<bool> spinning{false};
+    const int status = goro::run(opts, [] {
+      goro::go([] {
+        spinning = true;
+        for (;;) spinning.store(true, std::memory_order_relaxed);  // never blocks
+      });
+      while (!spinning) goro::yield();
+      std::cout << "main is done\n";
+      return 3;
+    });
+    std::printf("survived with %d\n", status);
+    return status;
   }
   std::fprintf(stderr, "panic_helper: unknown scenario %s\n", name.c_str());
   return 100;

@@ -327,3 +327,21 @@ TEST_CASE("a fatal end does not hang when another thread holds stdout's lock for
   CHECK(o.status == 2);
   CHECK(o.err.find("panic: boom while stdout is locked") != std::string::npos);
 }
+
+// API.md §1: a goroutine still computing when main_fn returns does not keep the program
+// alive: after options::exit_grace the process ends with main's status, its output flushed.
+TEST_CASE("main returns while a goroutine computes: exit with main's status after the grace") {
+  for (const sink to : {sink::pipe, sink::file}) {
+    const auto start = std::chrono::steady_clock::now();
+    const outcome o = run_helper("exit_grace_spinner", std::chrono::seconds(30), to);
+    const auto took = std::chrono::steady_clock::now() - start;
+    CAPTURE(o.out);
+    CAPTURE(o.err);
+    CHECK_FALSE(o.timed_out);
+    CHECK(o.exited);
+    CHECK(o.status == 3);
+    CHECK(o.out.find("main is done\n") != std::string::npos);
+    CHECK(o.out.find("survived") == std::string::npos);
+    CHECK(took < std::chrono::seconds(20));  // far below: the grace is 50 ms
+  }
+}

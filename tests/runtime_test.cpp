@@ -204,6 +204,49 @@ TEST_CASE("goroutines still blocked when main returns are unwound (runtime.hpp)"
   }
 }
 
+TEST_CASE("after main_fn returns, no goroutine resumes its normal code (runtime.hpp)") {
+  // runtime.hpp: "From that moment no goroutine resumes its normal code: those that are
+  // blocked or waiting to run are unwound". A Go-shaped program whose goroutines use main's
+  // locals must not touch them once main's scope is gone. With one worker the moment is
+  // exact: nothing runs beside main. `ended` flips as main's locals are destroyed; goroutines
+  // that yield in a loop, and receivers that main's last act made runnable (closing their
+  // channel), count each time they run on past it.
+  static std::atomic<bool> ended{false};
+  static std::atomic<int> ran_after_main{0}, unwound{0};
+  struct main_local {
+    ~main_local() { ended = true; }
+  };
+  struct on_unwind {
+    ~on_unwind() { ++unwound; }
+  };
+  ended = false;
+  ran_after_main = 0;
+  unwound = 0;
+  run_on(1, [] {
+    main_local local;
+    auto c = goro::make_chan<int>();
+    for (int i = 0; i < 50; ++i) {
+      goro::go([] {
+        on_unwind guard;
+        for (;;) {
+          goro::yield();
+          if (ended) ++ran_after_main;
+        }
+      });
+      goro::go([c] {
+        on_unwind guard;
+        c.recv();
+        if (ended) ++ran_after_main;
+      });
+    }
+    CHECK(wait_parked(50));
+    c.close();  // every receiver is runnable now, and so are the yielders
+  });
+  CHECK(ended.load());
+  CHECK(ran_after_main.load() == 0);
+  CHECK(unwound.load() == 100);
+}
+
 TEST_CASE("go decay-copies f and its arguments, like std::thread") {
   run_on(2, [] {
     auto out = goro::make_chan<std::string>();
@@ -355,7 +398,7 @@ TEST_CASE("a goroutine takes its stack when it first runs, not when it is spawne
   // One worker, and main does not block while it spawns: none of the goroutines runs until
   // main waits. Spawned, they cost a g each (under half a KiB); once each has run and
   // parked, a stack page too.
-  static constexpr int kGoroutines = 5000;  // ThreadSanitizer allows ~8,000 fibers at once
+  static constexpr int kGoroutines = live(5000);
   run_on(1, [] {
     auto gate = goro::make_chan<goro::unit>();
     goro::wait_group started;
@@ -489,8 +532,8 @@ TEST_CASE("goroutine_id: 1 for main, unique per goroutine, stable across switche
   for (unsigned n : kThreadCounts) {
     run_on(n, [n] {
       CHECK(goro::goroutine_id() == 1);
-      constexpr int kG = 1000;
-      auto ids = goro::make_chan<std::uint64_t>(kG);
+      const int kG = iterations(1000);
+      auto ids = goro::make_chan<std::uint64_t>(static_cast<std::size_t>(kG));
       std::atomic<int> unstable{0};
       goro::wait_group wg;
       for (int i = 0; i < kG; ++i) {

@@ -29,15 +29,19 @@ void unlock_chan(void* c) {
 }
 
 // After park returns: a waiter still queued was not completed, which happens only when
-// shutdown unwinds the goroutine. Dequeue it and unwind.
+// shutdown unwinds the goroutine. Dequeue it and unwind. A completed one unwinds too if
+// main_fn has returned (unwind_if_exiting).
 void unwind_if_incomplete(chan_core* c, waitq& q, waiter& w) {
   // A waker unlinks the waiter before it readies us, so this read is ordered after its
   // write; only shutdown resumes a goroutine whose waiter is still queued.
-  if (!w.queued) return;
-  std::lock_guard<spinlock> lock(c->lock);
-  if (!w.queued) return;
-  unlink(q, &w);
-  throw goroutine_exit{};
+  if (w.queued) {
+    std::lock_guard<spinlock> lock(c->lock);
+    if (w.queued) {
+      unlink(q, &w);
+      throw goroutine_exit{};
+    }
+  }
+  unwind_if_exiting(w.gp);
 }
 
 // A buffered channel starts on a cache line, its ring positions take a line each and its

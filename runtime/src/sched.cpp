@@ -159,16 +159,6 @@ void registry::remove(g* gp) noexcept {
   s.free = std::uintptr_t{gp->registry_slot} * 2 + 3;
 }
 
-g* registry::any() noexcept {
-  for (shard& s : shards_) {
-    std::lock_guard<spinlock> lock(s.lock);
-    for (std::uintptr_t v : s.slots) {
-      if (!is_free(v)) return reinterpret_cast<g*>(v);
-    }
-  }
-  return nullptr;
-}
-
 runtime::runtime(unsigned n, std::size_t stack_size) : nworkers(n), stacks(stack_size) {
   for (unsigned i = 0; i < n; ++i) {
     workers.push_back(std::make_unique<worker>());
@@ -603,6 +593,10 @@ void exit_goroutine(g* gp) noexcept;
       gp->destroy(gp->closure);  // shutdown came before it ever ran
     } else {
       gp->entry(gp->closure);
+      // main_fn returned: from now on no goroutine resumes its normal code (Go's exit ends
+      // them all at once). The workers stop taking goroutines to run; run_main unwinds
+      // what is left once they have stopped.
+      if (gp->is_main) gp->w->rt->stopping.store(true, std::memory_order_seq_cst);
     }
   } catch (const goroutine_exit&) {
     // Shutdown unwound this goroutine; its destructors have run.
@@ -693,8 +687,9 @@ void yield_now() {
     return;
   }
   g* gp = w->running();
-  if (gp->unwinding && std::uncaught_exceptions() == 0) throw goroutine_exit{};
+  unwind_if_exiting(gp);
   switch_away(gp, switch_request::yield);
+  unwind_if_exiting(gp);  // resumed only to be unwound: main_fn has returned
 }
 
 // ---------------------------------------------------------------------------------------
@@ -896,6 +891,9 @@ void worker_loop(worker* w) {
   init_sched_stack(w);
   void* alt_stack = thread_signal_stack_enter();
   while (g* gp = find_runnable(w)) {
+    // main_fn may have returned while we looked: gp stays in the registry, and run_main
+    // unwinds it instead.
+    if (w->rt->stopping.load(std::memory_order_seq_cst)) break;
     stop_spinning(w->rt, w);
     execute(w, gp);
   }
@@ -906,6 +904,8 @@ void worker_loop(worker* w) {
   *thread_eh_state() = eh_state{};  // the last goroutine's, not this thread's
   thread_signal_stack_leave(alt_stack);
   set_current_worker(nullptr);
+  runtime* rt = w->rt;
+  if (rt->workers_running.fetch_sub(1, std::memory_order_acq_rel) == 1) rt->main_parker.unpark();
 }
 
 }  // namespace
@@ -1002,6 +1002,12 @@ namespace {
 // blocking call throws goroutine_exit, destructors run, the goroutine ends. One that blocks
 // again while unwinding (a destructor waiting on a channel) cannot be unwound; it is
 // abandoned, its stack left mapped so that nothing it is queued on dangles.
+//
+// Each pass takes the registry's goroutines at once (a search of the registry per
+// goroutine was quadratic: 40,000 goroutines took 0.75 s) and resumes each; a pass finds
+// only what the one before left: goroutines that blocked again, or that unwinding code
+// started. Resuming one runs it alone: `ready` does nothing while draining, and with
+// `stopping` set no switch goes straight on to another goroutine.
 void drain(runtime* rt) {
   worker w;
   w.rt = rt;
@@ -1010,18 +1016,22 @@ void drain(runtime* rt) {
   set_current_worker(&w);
   init_sched_stack(&w);
   const eh_state saved = *thread_eh_state();
+  std::vector<g*> left;
   for (;;) {
-    g* gp = rt->all.any();
-    if (!gp) break;
-    if (gp->started && (gp->eh.uncaught > 0 || gp->unwind_attempts > 100)) {
-      rt->all.remove(gp);  // abandoned: its stack and g stay allocated
-      rt->stacks.leak(gp->stack);
-      rt->gslots.leak();
-      continue;
+    left.clear();
+    rt->all.for_each([&](g* gp) { left.push_back(gp); });
+    if (left.empty()) break;
+    for (g* gp : left) {
+      if (gp->started && (gp->eh.uncaught > 0 || gp->unwind_attempts > 100)) {
+        rt->all.remove(gp);  // abandoned: its stack and g stay allocated
+        rt->stacks.leak(gp->stack);
+        rt->gslots.leak();
+        continue;
+      }
+      ++gp->unwind_attempts;
+      gp->unwinding = true;
+      execute(&w, gp);
     }
-    ++gp->unwind_attempts;
-    gp->unwinding = true;
-    execute(&w, gp);
   }
   w.stacks.flush(rt->stacks);
   w.gslots.flush(rt->gslots);
@@ -1031,7 +1041,7 @@ void drain(runtime* rt) {
 
 }  // namespace
 
-void run_main(const options& opts, void (*body)(void*), void* arg) {
+void run_main(const options& opts, void (*body)(void*), void* arg, const int* status) {
   if (current_worker()) throw panic_error("goro::run: called from inside the runtime");
   std::unique_lock<std::mutex> one_at_a_time(run_mutex, std::try_to_lock);
   if (!one_at_a_time) throw panic_error("goro::run: a runtime is already running");
@@ -1060,14 +1070,25 @@ void run_main(const options& opts, void (*body)(void*), void* arg) {
   start(slot, &main_closure::run, &main_closure::destroy, std::source_location::current(), true);
 
   install_signal_handlers();
+  rt->workers_running.store(n, std::memory_order_relaxed);
   for (auto& w : rt->workers) {
     worker* wp = w.get();
     wp->thread = std::thread([wp] { worker_loop(wp); });
   }
   while (!rt->main_done.load(std::memory_order_acquire)) rt->main_parker.park();
 
+  // main_fn has returned (the main goroutine set `stopping` then). Wake the idle workers so
+  // that they see it; a busy one stops when its goroutine next blocks or yields. One still
+  // computing after exit_grace would never let us unwind it: end the process as Go would.
   rt->stopping.store(true, std::memory_order_release);
   for (auto& w : rt->workers) w->park.unpark();
+  const auto grace_end = std::chrono::steady_clock::now() + opts.exit_grace;
+  while (rt->workers_running.load(std::memory_order_acquire) != 0) {
+    if (!rt->main_parker.park_until(grace_end) &&
+        rt->workers_running.load(std::memory_order_acquire) != 0) {
+      exit_process(*status);
+    }
+  }
   for (auto& w : rt->workers) w->thread.join();
 
   // Nothing runs goroutines any more: drop what was queued, unwind what is left.

@@ -95,7 +95,6 @@ class registry {
       s.lock.unlock();
     }
   }
-  g* any() noexcept;  // some live goroutine, or null (used only when the workers are stopped)
 
  private:
   // A slot holds a goroutine, or (odd values) a link in the list of free slots: index i is
@@ -181,8 +180,10 @@ struct runtime {
   bool migrate = false;   // options::debug_migrate
   bool draining = false;  // shutdown unwinds the remaining goroutines, one thread only
 
-  parker main_parker;  // the thread inside run() waits here for the main goroutine
+  // The thread inside run() waits here for the main goroutine, then for the workers.
+  parker main_parker;
   std::atomic<bool> main_done{false};
+  std::atomic<unsigned> workers_running{0};  // worker threads that have not left their loop
 };
 
 // Writes every live goroutine in the form of Go's traceback headers to a file descriptor,
@@ -222,6 +223,17 @@ void release_kept_waiter(g* gp) noexcept;
 // A goroutine woken without completing its wait (shutdown): true if it must now unwind.
 inline bool must_unwind(const g* gp) noexcept {
   return gp->unwinding && !gp->is_thread;
+}
+
+// Called by every blocking call once its wait is over, completed or not: if main_fn has
+// returned and shutdown resumed gp to unwind it, the call throws instead of returning, so
+// that no normal code runs after main (a woken receiver would otherwise go on to use main's
+// dead locals). Not while an exception is in flight (a destructor that blocked during
+// unwinding): a throw there would end the process.
+inline void unwind_if_exiting(const g* gp) {
+  if (must_unwind(gp) && std::uncaught_exceptions() == 0) [[unlikely]] {
+    throw goroutine_exit{};
+  }
 }
 
 // park, but calling unlock() first, before gp is off its stack, so that the lock is not held

@@ -336,6 +336,7 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
   }
   gp->select_done.store(0, std::memory_order_relaxed);
   if (!fired) throw goroutine_exit{};  // only shutdown wakes a select without a waiter
+  unwind_if_exiting(gp);
   if (retry) return kNone;
 
   case_state* cs = cases[index];

@@ -18,19 +18,24 @@ void unlock_spinlock(void* l) {
 }
 
 // Parks the caller on q (lock held on entry, released by the park). Throws goroutine_exit if
-// shutdown woke it without the wait having been granted.
-void wait_on(detail::waitq& q, detail::spinlock& lock, detail::wait_reason why) {
+// shutdown woke it without the wait having been granted. Returns whether the caller must
+// unwind although its wait was granted (main_fn has returned: see unwind_if_exiting); the
+// caller then gives back what it was granted and throws.
+[[nodiscard]] bool wait_on(detail::waitq& q, detail::spinlock& lock, detail::wait_reason why) {
   detail::g* gp = detail::current_g();
   detail::waiter me;
   me.gp = gp;
   gp->param = nullptr;
   detail::enqueue(q, &me);
   detail::park(gp, &unlock_spinlock, &lock, why);
-  std::lock_guard<detail::spinlock> hold(lock);
-  if (me.queued) {
-    detail::unlink(q, &me);
-    throw detail::goroutine_exit{};
+  {
+    std::lock_guard<detail::spinlock> hold(lock);
+    if (me.queued) {
+      detail::unlink(q, &me);
+      throw detail::goroutine_exit{};
+    }
   }
+  return detail::must_unwind(gp) && std::uncaught_exceptions() == 0;
 }
 
 }  // namespace
@@ -90,7 +95,7 @@ void wait_group::wait() {
       return;
     }
   } while (!state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel));
-  wait_on(waiters_, lock_, detail::wait_reason::wait_group);
+  if (wait_on(waiters_, lock_, detail::wait_reason::wait_group)) throw detail::goroutine_exit{};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -115,10 +120,14 @@ void mutex::lock_slow() {
       break;
     }
   }
-  wait_on(waiters_, lock_, detail::wait_reason::mutex);
+  const bool exiting = wait_on(waiters_, lock_, detail::wait_reason::mutex);
   // Handed over by unlock_slow: its release store of state_ carries the previous holder's
   // writes. (An acquire load rather than a fence, which ThreadSanitizer does not model.)
   (void)state_.load(std::memory_order_acquire);
+  if (exiting) {
+    unlock();  // never seen by the caller, so that the goroutines unwinding after it may lock
+    throw detail::goroutine_exit{};
+  }
 }
 
 void mutex::unlock_slow() {
@@ -148,12 +157,17 @@ void rw_mutex::lock() {
     return;
   }
   ++waiting_writers_;
+  bool exiting;
   try {
-    wait_on(writers_q_, lock_, detail::wait_reason::rw_mutex_write);
+    exiting = wait_on(writers_q_, lock_, detail::wait_reason::rw_mutex_write);
   } catch (const detail::goroutine_exit&) {
     std::lock_guard<detail::spinlock> hold(lock_);
     --waiting_writers_;
     throw;
+  }
+  if (exiting) {
+    unlock();  // granted, but main_fn has returned: give it back and unwind
+    throw detail::goroutine_exit{};
   }
 }
 
@@ -201,7 +215,10 @@ void rw_mutex::lock_shared() {
     lock_.unlock();
     return;
   }
-  wait_on(readers_q_, lock_, detail::wait_reason::rw_mutex_read);
+  if (wait_on(readers_q_, lock_, detail::wait_reason::rw_mutex_read)) {
+    unlock_shared();  // granted, but main_fn has returned: give it back and unwind
+    throw detail::goroutine_exit{};
+  }
 }
 
 bool rw_mutex::try_lock_shared() noexcept {

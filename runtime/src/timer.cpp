@@ -414,6 +414,7 @@ void sleep(clock::duration d) {
     while (t.sending.load(std::memory_order_acquire) > 0) std::this_thread::yield();
     if (detail::must_unwind(gp)) throw detail::goroutine_exit{};
   }
+  detail::unwind_if_exiting(gp);
 }
 
 timer::timer(clock::duration d) {

@@ -13,6 +13,7 @@
 // must not keep pointers to thread_local variables across one (see README, "Differences").
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <source_location>
@@ -39,11 +40,22 @@ struct options {
   // wrongly keeps thread-local state across a blocking call fails fast. Also turned on by
   // the environment variable GORO_DEBUG_MIGRATE=1.
   bool debug_migrate = false;
+  // When main_fn returns, goroutines that are still computing (running, not blocked) get
+  // this long to reach a blocking call; then the process ends with main_fn's status, after
+  // flushing std::cout and stdout, as Go's exit ends them. See run().
+  std::chrono::nanoseconds exit_grace = std::chrono::milliseconds(100);
 };
 
 // Runs main_fn as the main goroutine and returns when it returns: its int result, or 0.
-// Goroutines still blocked then are unwound (their destructors run) and freed, as Go's
-// exit would end them. Call it again to start a fresh runtime.
+//
+// As in Go, main's return ends the program's goroutines. From that moment no goroutine
+// resumes its normal code: those that are blocked or waiting to run are unwound (their
+// blocking call throws an internal exception, so their destructors run; goro::defer skips
+// its call, as Go's exit skips defers) and freed, and run returns. A goroutine that is
+// still computing cannot be stopped from outside; if it does not block within
+// options::exit_grace, the process ends with main_fn's status (std::exit is not called, as
+// Go's exit runs no deferred code). run never hangs on goroutines that outlive main_fn.
+// Call it again to start a fresh runtime.
 template <class F>
 int run(const options& opts, F main_fn) {
   int result = 0;
@@ -55,7 +67,7 @@ int run(const options& opts, F main_fn) {
     }
   };
   detail::run_main(
-      opts, [](void* b) { (*static_cast<decltype(body)*>(b))(); }, &body);
+      opts, [](void* b) { (*static_cast<decltype(body)*>(b))(); }, &body, &result);
   return result;
 }
 

@@ -64,6 +64,8 @@ void spawn(std::size_t stack_size, const std::source_location& where, F&& f, Arg
 }
 
 // Runs `body(arg)` as the main goroutine of a fresh runtime and returns when it returns.
-void run_main(const options& opts, void (*body)(void*), void* arg);
+// `status` is where body leaves main_fn's result: the exit status if options::exit_grace
+// runs out.
+void run_main(const options& opts, void (*body)(void*), void* arg, const int* status);
 
 }  // namespace goro::detail
