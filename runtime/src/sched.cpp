@@ -480,7 +480,12 @@ void finish_request(switch_request* req) noexcept {
       break;
     case switch_request::yield:
       gp->status.store(g_status::runnable, std::memory_order_relaxed);
-      if (!w->rt->draining) global_put(w->rt, gp);
+      if (!w->rt->draining) {
+        global_put(w->rt, gp);
+        // The worker that yielded may go on with a goroutine that never blocks; an idle
+        // worker must come for this one, or it would wait for a preemption goro lacks.
+        wakep(w->rt);
+      }
       break;
     case switch_request::exit:
       free_goroutine(w, gp);  // req lives in gp: nothing reads it after this
