@@ -148,7 +148,7 @@ void test_chan_cap(int cap, unsigned threads) {
 
 TEST_CASE("Go TestChan") {
   // Go: capacities 0..199, or 0..19 with -short.
-  const int caps = 50 * soak();
+  const int caps = iterations(50);
   for (unsigned n : kThreadCounts) {
     run_on(n, [n, caps] {
       for (int cap = 0; cap < caps; ++cap) test_chan_cap(cap, n);
@@ -158,7 +158,7 @@ TEST_CASE("Go TestChan") {
 
 TEST_CASE("Go TestNonblockRecvRace") {
   // Go: 10000 iterations, 100 with -short.
-  const int iters = live(10000) * soak();
+  const int iters = iterations(live(10000));
   for (unsigned n : kThreadCounts) {
     std::atomic<int> not_ready{0};
     run_on(n, [&, iters] {
@@ -182,7 +182,7 @@ TEST_CASE("Go TestNonblockRecvRace") {
 TEST_CASE("Go TestNonblockSelectRace") {
   // Go: 100000 iterations, 1000 with -short. From the moment the goroutine starts, c1 or c2
   // is always ready, so its non-blocking select must never take the default.
-  const int iters = 20000 * soak();
+  const int iters = iterations(20000);
   for (unsigned n : kThreadCounts) {
     int failed = 0;
     run_on(n, [&, iters] {
@@ -209,7 +209,7 @@ TEST_CASE("Go TestNonblockSelectRace") {
 
 TEST_CASE("Go TestNonblockSelectRace2") {
   // Same, with close(c2) in place of c2 <- 1.
-  const int iters = 20000 * soak();
+  const int iters = iterations(20000);
   for (unsigned n : kThreadCounts) {
     int failed = 0;
     run_on(n, [&, iters] {
@@ -271,7 +271,7 @@ TEST_CASE("Go TestSelectStress") {
   // in a single select and one receives N from each in a single select, switching finished
   // channels off with nil. All of it must finish without deadlock. Go: N = 1e5, 1e4 with
   // -short.
-  const int N = 20000 * soak();
+  const int N = iterations(20000);
   for (unsigned n : kThreadCounts) {
     std::array<int, 4> sent_by_select{}, received_by_select{};
     run_on(n, [&, N] {
@@ -400,7 +400,7 @@ TEST_CASE("Go TestMultiConsumer") {
   // 23 workers range over one channel and forward to another; the sum and count must match.
   // Go: 271828 iterations, as here.
   constexpr int nwork = 23;
-  const int niter = 271828 * soak();
+  const int niter = iterations(271828);
   static constexpr int pn[] = {2, 3, 7, 11, 13, 17, 19, 23, 27, 31};
   constexpr int npn = static_cast<int>(std::size(pn));
   for (unsigned threads : kThreadCounts) {

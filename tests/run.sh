@@ -23,20 +23,46 @@ check() {  # dir, meson test options...
 }
 EXTRA=("$@")
 
+# Each job's wall time, printed as a table when the script ends (also when a job fails), so
+# that a slow-down shows up in every run. The whole command must stay within 15 minutes
+# on a fresh two-core machine.
+declare -a JOB_NAMES=() JOB_SECS=()
+job() {  # name, command...
+  local name=$1 start=$SECONDS
+  shift
+  JOB_NAMES+=("$name")
+  JOB_SECS+=("running")
+  "$@"
+  JOB_SECS[-1]=$((SECONDS - start))
+}
+report() {
+  local status=$?
+  echo
+  echo "== wall time per job"
+  printf '%-34s %8s\n' job seconds
+  local i
+  for i in "${!JOB_NAMES[@]}"; do
+    printf '%-34s %8s\n' "${JOB_NAMES[$i]}" "${JOB_SECS[$i]/running/failed}"
+  done
+  printf '%-34s %8s\n' total "$SECONDS"
+  exit "$status"
+}
+trap report EXIT
+
 echo "== normal build"
-build debug --buildtype=debugoptimized
-check debug
+job "build: normal" build debug --buildtype=debugoptimized
+job "test: normal" check debug
 
 echo "== every wake-up migrates (GORO_DEBUG_MIGRATE=1)"
-GORO_DEBUG_MIGRATE=1 check debug --suite model --suite exceptions --suite runtime --suite chan \
-  --suite select --suite threads --suite time --suite patterns
+GORO_DEBUG_MIGRATE=1 job "test: migrate" check debug --suite model --suite exceptions \
+  --suite runtime --suite chan --suite select --suite threads --suite time --suite patterns
 
 echo "== address + undefined-behaviour sanitizers"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-build asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
-check asan
+job "build: asan+ubsan" build asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+job "test: asan+ubsan" check asan
 
 echo "== thread sanitizer"
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-build tsan --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false
-check tsan --no-suite bench
+job "build: tsan" build tsan --buildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false
+job "test: tsan" check tsan --no-suite bench

@@ -136,7 +136,7 @@ TEST_CASE("a daisy chain of 10,000 goroutines passes a value along") {
 }
 
 TEST_CASE("spawn storm: goroutines that spawn goroutines") {
-  constexpr int kDepth = live(1 << 16) == 1 << 16 ? 15 : 11;
+  constexpr int kDepth = live(1 << 16) == 1 << 16 ? 15 : 9;
   for (unsigned n : kThreadCounts) {
     std::atomic<int> leaves{0};
     run_on(n, [&] {

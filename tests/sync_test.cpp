@@ -142,7 +142,7 @@ TEST_CASE("wait_group: may be destroyed as soon as wait returns") {
   // with it: AddressSanitizer reports that as a heap-use-after-free.
   for (unsigned n : kThreadCounts) {
     run_on(n, [] {
-      for (int i = 0; i < 1000 * soak(); ++i) {
+      for (int i = 0; i < iterations(1000); ++i) {
         auto wg = std::make_unique<goro::wait_group>();
         const int doers = 1 + i % 3;
         wg->add(doers);
@@ -151,7 +151,7 @@ TEST_CASE("wait_group: may be destroyed as soon as wait returns") {
         wg.reset();
       }
       // The same on the stack, with wg.go.
-      for (int i = 0; i < 500 * soak(); ++i) {
+      for (int i = 0; i < iterations(500); ++i) {
         goro::wait_group wg;
         wg.go([] {});
         wg.go([] { goro::yield(); });
