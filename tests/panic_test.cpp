@@ -85,16 +85,22 @@ outcome run_helper(const std::string& scenario,
   // The helper dies on purpose with goroutines alive: in a sanitizer build, a leak report
   // at exit would replace the exit status under test. Everything the child needs is built
   // before fork, since this process may have other threads (no malloc after fork).
+  // For the same reason ThreadSanitizer must not report the worker threads that such an end
+  // leaves running (it would exit with its own status, 66).
   std::vector<std::string> env_strings;
   std::string asan = "ASAN_OPTIONS=detect_leaks=0";
+  std::string tsan = "TSAN_OPTIONS=report_thread_leaks=0";
   for (char** e = environ; *e; ++e) {
     if (std::strncmp(*e, "ASAN_OPTIONS=", 13) == 0) {
       asan = std::string(*e) + ":detect_leaks=0";
+    } else if (std::strncmp(*e, "TSAN_OPTIONS=", 13) == 0) {
+      tsan = std::string(*e) + ":report_thread_leaks=0";
     } else {
       env_strings.emplace_back(*e);
     }
   }
   env_strings.push_back(asan);
+  env_strings.push_back(tsan);
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -320,6 +326,11 @@ TEST_CASE("a fatal end keeps what the program printed, through a pipe and to a f
 }
 
 TEST_CASE("a fatal end does not hang when another thread holds stdout's lock forever") {
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer's own _exit flushes stdout (FlushStreams in its OnExit), waiting for the
+  // lock forever, after goro has given up on it: only the other builds can run this.
+  return;
+#endif
   const outcome o = run_helper("flush_locked_elsewhere", std::chrono::seconds(30), sink::pipe);
   CAPTURE(o.err);
   CHECK_FALSE(o.timed_out);
