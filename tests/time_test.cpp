@@ -179,6 +179,31 @@ TEST_CASE("timer: fires once on c(); stop and reset report and prevent stale val
   });
 }
 
+TEST_CASE("timer and ticker channels report len and cap 0, as Go 1.23's unbuffered ones") {
+  run_on(2, [] {
+    goro::timer t(1ms);
+    goro::ticker k(1ms);
+    auto a = goro::after(1ms);
+    goro::sleep(30ms);  // each has fired, and its value waits for a receiver
+    CHECK(t.c().len() == 0);
+    CHECK(t.c().cap() == 0);
+    CHECK(k.c().len() == 0);
+    CHECK(k.c().cap() == 0);
+    CHECK(a.len() == 0);
+    CHECK(a.cap() == 0);
+    // The values are there all the same: each receive is ready at once.
+    CHECK(goro::select(goro::on_recv(t.c()), goro::on_default()) == 0);
+    CHECK(goro::select(goro::on_recv(k.c()), goro::on_default()) == 0);
+    CHECK(goro::select(goro::on_recv(a), goro::on_default()) == 0);
+    CHECK(t.c().len() == 0);
+    // Other channels of the same element type are not affected.
+    auto c = goro::make_chan<goro::clock::time_point>(2);
+    c.send(clock::now());
+    CHECK(c.len() == 1);
+    CHECK(c.cap() == 2);
+  });
+}
+
 TEST_CASE("timer is movable, and destroying it does not stop it") {
   run_on(2, [] {
     goro::timer a(1h);

@@ -350,11 +350,11 @@ std::size_t chan_drain(chan_core* c) noexcept {
 }
 
 std::size_t chan_len(const chan_core* c) noexcept {
-  return c->cap > 0 ? ring::size(c) : 0;
+  return c->cap > 0 && !c->timer ? ring::size(c) : 0;
 }
 
 std::size_t chan_cap(const chan_core* c) noexcept {
-  return c->cap;
+  return c->timer ? 0 : c->cap;
 }
 
 }  // namespace goro::detail

@@ -416,8 +416,19 @@ void sleep(clock::duration d) {
   }
 }
 
+namespace {
+
+// A timer's channel: capacity 1 inside, unbuffered to len() and cap() (see chan_core::timer).
+chan<clock::time_point> make_timer_chan() {
+  auto c = make_chan<clock::time_point>(1);
+  detail::chan_access::core(c)->timer = true;
+  return c;
+}
+
+}  // namespace
+
 timer::timer(clock::duration d) {
-  c_ = make_chan<clock::time_point>(1);
+  c_ = make_timer_chan();
   t_ = detail::timer_new_chan(d, {}, detail::chan_access::core(c_));
 }
 
@@ -428,7 +439,7 @@ recv_chan<clock::time_point> after(clock::duration d) {
 
 ticker::ticker(clock::duration d) {
   if (d <= clock::duration::zero()) throw panic_error("non-positive interval for NewTicker");
-  c_ = make_chan<clock::time_point>(1);
+  c_ = make_timer_chan();
   t_ = detail::timer_new_chan(d, d, detail::chan_access::core(c_));
 }
 

@@ -8,7 +8,9 @@
 //
 //   goro::after_func(5s, [] { ... });        // may be discarded: it still fires
 //
-// After stop() or reset() returns, no value prepared before the call is received.
+// After stop() or reset() returns, no value prepared before the call is received. As in
+// Go 1.23, a timer's or ticker's channel is unbuffered: its len() and cap() are 0, even when
+// a value waits for its receiver.
 #pragma once
 
 #include <chrono>
