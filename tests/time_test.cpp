@@ -5,7 +5,10 @@
 // machine under a sanitizer.
 #include "test_util.hpp"
 
+#include <cstdint>
+#include <limits>
 #include <memory>
+#include <sstream>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -455,4 +458,89 @@ TEST_CASE("time works from plain threads outside run") {
   }
   for (auto& th : threads) th.join();
   CHECK(ok.load() == 4);
+}
+
+TEST_CASE("format_duration and duration_fmt print Go's Duration.String") {
+  // Expected texts from Go's time.Duration.String.
+  struct tc {
+    std::int64_t ns;
+    const char* text;
+  };
+  const tc cases[] = {
+      {0, "0s"},
+      {1, "1ns"},
+      {-1, "-1ns"},
+      {999, "999ns"},
+      {1000, "1\u00b5s"},
+      {1001, "1.001\u00b5s"},
+      {1500, "1.5\u00b5s"},
+      {999999, "999.999\u00b5s"},
+      {1000000, "1ms"},
+      {1100000, "1.1ms"},
+      {23500000, "23.5ms"},
+      {250000000, "250ms"},
+      {999999999, "999.999999ms"},
+      {1000000000, "1s"},
+      {1500000000, "1.5s"},
+      {1000935000, "1.000935s"},
+      {59000000000, "59s"},
+      {60000000000, "1m0s"},
+      {90000000000, "1m30s"},
+      {1234567890123, "20m34.567890123s"},
+      {7200000000000, "2h0m0s"},
+      {7230000000000, "2h0m30s"},
+      {3660000000001, "1h1m0.000000001s"},
+      {11045006000000, "3h4m5.006s"},
+      {360000000000000, "100h0m0s"},
+      {-999, "-999ns"},
+      {-1000, "-1\u00b5s"},
+      {-1500000000, "-1.5s"},
+      {-90000000000, "-1m30s"},
+      {std::numeric_limits<std::int64_t>::max(), "2562047h47m16.854775807s"},
+      {std::numeric_limits<std::int64_t>::min(), "-2562047h47m16.854775808s"},
+  };
+  for (const tc& t : cases) {
+    const auto d = std::chrono::nanoseconds(t.ns);
+    CHECK_MESSAGE(goro::format_duration(d) == t.text, t.ns);
+    std::ostringstream os;
+    os << goro::duration_fmt{d};
+    CHECK_MESSAGE(os.str() == t.text, t.ns);
+  }
+  // The micro sign is U+00B5 (C2 B5), as Go writes it, not U+03BC.
+  CHECK(goro::format_duration(1500ns) == "1.5\xC2\xB5s");
+  // Coarser units convert.
+  CHECK(goro::format_duration(1500ms) == "1.5s");
+  CHECK(goro::format_duration(90s) == "1m30s");
+  CHECK(goro::format_duration(std::chrono::hours(2)) == "2h0m0s");
+  std::ostringstream os;
+  os << "took " << goro::duration_fmt{250ms} << ".";
+  CHECK(os.str() == "took 250ms.");
+}
+
+TEST_CASE("now is goro's clock, and wall gives its system_clock time") {
+  static_assert(std::is_same_v<decltype(goro::now()), goro::clock::time_point>);
+  const auto before = clock::now();
+  const auto t = goro::now();
+  CHECK(t >= before);
+  CHECK(t <= clock::now());
+  // wall(now()) is the system time now; a later time maps to a later wall time by as much.
+  const auto sys = std::chrono::system_clock::now();
+  const auto w = goro::wall(goro::now());
+  CHECK(w - sys >= -1s);
+  CHECK(w - sys <= 1s);
+  const auto later = goro::wall(t + 1h) - goro::wall(t);
+  CHECK(later >= 1h - 1s);
+  CHECK(later <= 1h + 1s);
+  // A tick's time is a goro clock time: its wall time is about the system time when it came.
+  run_on(1, [] {
+    goro::timer tm(1ms);
+    auto v = recv_for(tm.c(), 10s);
+    const auto sys_now = std::chrono::system_clock::now();
+    CHECK(v.has_value());
+    if (v && *v) {
+      const auto diff = goro::wall(**v) - sys_now;
+      CHECK(diff <= 1s);
+      CHECK(diff >= -1s * kSlow);
+    }
+  });
 }

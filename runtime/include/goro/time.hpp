@@ -1,5 +1,7 @@
-// Time: sleep, after, timer, ticker and after_func, with Go 1.23's semantics.
+// Time: sleep, after, timer, ticker and after_func, with Go 1.23's semantics, and Go's
+// time helpers (now, format_duration, wall).
 //
+//   const auto start = goro::now();          // start := time.Now()
 //   goro::sleep(10ms);                       // blocks the goroutine, not the thread
 //   goro::select(goro::on_recv(work), goro::on_recv(goro::after(1s)));   // a timeout
 //
@@ -8,12 +10,16 @@
 //
 //   goro::after_func(5s, [] { ... });        // may be discarded: it still fires
 //
+//   std::cout << goro::duration_fmt{goro::now() - start};   // fmt.Print(time.Since(start))
+//
 // After stop() or reset() returns, no value prepared before the call is received. As in
 // Go 1.23, a timer's or ticker's channel is unbuffered: its len() and cap() are 0, even when
 // a value waits for its receiver.
 #pragma once
 
 #include <chrono>
+#include <iosfwd>
+#include <string>
 #include <utility>
 
 #include <goro/chan.hpp>
@@ -22,6 +28,31 @@
 namespace goro {
 
 using clock = std::chrono::steady_clock;
+
+// time.Now(): the current time of goro's clock, which is monotonic (a steady_clock, for
+// measuring and for deadlines; wall() turns a time into a date for printing). Never blocks,
+// never throws.
+inline clock::time_point now() noexcept {
+  return clock::now();
+}
+
+// time.Duration's String(), exactly: "0s", "1ns", "1.5µs" (with U+00B5, the micro sign, as
+// Go writes it), "250ms", "1.5s", "1m30s", "2h0m0s", "-1.5s". Units below a second for
+// durations under one second; otherwise hours, minutes and seconds, with at most nine
+// fractional digits and no trailing zeros. Never blocks; throws only std::bad_alloc.
+std::string format_duration(clock::duration d);
+
+// Prints a duration as format_duration does, for fmt.Print(d) and %v:
+//   std::cout << "took " << goro::duration_fmt{elapsed} << "\n";
+struct duration_fmt {
+  clock::duration d;
+};
+std::ostream& operator<<(std::ostream& os, duration_fmt f);
+
+// The wall-clock (system_clock) time of a time of goro's clock, for printing a time from
+// now(), a timer or a ticker as a date: the system's time now, plus how far t is from now.
+// Never blocks, never throws.
+std::chrono::system_clock::time_point wall(clock::time_point t) noexcept;
 
 // time.Sleep: blocks the calling goroutine (or thread) for at least d.
 void sleep(clock::duration d);
