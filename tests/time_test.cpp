@@ -23,6 +23,17 @@ static_assert(std::is_nothrow_move_constructible_v<goro::ticker> &&
               !std::is_copy_constructible_v<goro::ticker> &&
               !std::is_copy_assignable_v<goro::ticker>);
 static_assert(std::is_same_v<decltype(goro::after(1ms)), goro::recv_chan<goro::clock::time_point>>);
+static_assert(std::is_same_v<decltype(goro::tick(1ms)), goro::recv_chan<goro::clock::time_point>>);
+
+// c() of a temporary ticker does not compile: that ticker stops at the end of the statement,
+// so `for (auto t : goro::ticker(d).c())` would wait forever (goro::tick(d) is the spelling).
+// A temporary timer's channel is fine: destroying a timer does not stop it.
+template <class T>
+concept c_of_temporary = requires(T&& t) {
+  std::move(t).c();
+};
+static_assert(!c_of_temporary<goro::ticker>);
+static_assert(c_of_temporary<goro::timer>);
 
 TEST_CASE("sleep lasts at least d and blocks only the goroutine") {
   for (unsigned n : kThreadCounts) {
@@ -541,6 +552,76 @@ TEST_CASE("now is goro's clock, and wall gives its system_clock time") {
       const auto diff = goro::wall(**v) - sys_now;
       CHECK(diff <= 1s);
       CHECK(diff >= -1s * kSlow);
+    }
+  });
+}
+
+TEST_CASE("tick: a channel that owns its ticker; nil for d <= 0") {
+  CHECK(goro::tick(0ms) == nullptr);
+  CHECK(goro::tick(-1s) == nullptr);
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [n] {
+      // The range-for of the obvious port gets ticks, at least d apart on the whole.
+      const auto start = clock::now();
+      int ticks = 0;
+      clock::time_point last{};
+      for (auto t : goro::tick(5ms)) {
+        GO_CHECK_MESSAGE(t > last, "threads=" << n);
+        last = t;
+        if (++ticks == 4) break;
+      }
+      GO_CHECK_MESSAGE(clock::now() - start >= 20ms, "threads=" << n);
+
+      // In a select loop, with the channel made once, as Go's `tick := time.Tick(d)`.
+      auto k = goro::tick(2ms);
+      CHECK(k.len() == 0);
+      CHECK(k.cap() == 0);
+      int got = 0;
+      auto quit = goro::after(10s);
+      while (got < 3) {
+        if (goro::select(goro::on_recv(k), goro::on_recv(quit)) != 0) break;
+        ++got;
+      }
+      GO_CHECK_MESSAGE(got == 3, "threads=" << n);
+
+      // A copy keeps the ticker going after the first handle is gone, and a goroutine that
+      // owns the last copy keeps it too.
+      auto copy = k;
+      k = nullptr;
+      CHECK(recv_for(copy, 10s).has_value());
+      auto done = goro::make_chan<int>();
+      goro::go([copy = std::move(copy), done] {
+        int seen = 0;
+        for (auto t : copy) {
+          (void)t;
+          if (++seen == 2) break;
+        }
+        done.send(seen);
+      });
+      auto seen = recv_for(done, 10s);
+      GO_CHECK_MESSAGE(seen && *seen && **seen == 2, "threads=" << n);
+
+      // A goroutine still ranging over a tick when main returns is unwound; its channel,
+      // and with it the ticker, goes with it.
+      goro::go([] {
+        for (auto t : goro::tick(1ms)) (void)t;
+      });
+      goro::sleep(3ms);
+    });
+  }
+  // From a plain thread outside run (this one).
+  {
+    auto k = goro::tick(1ms);
+    CHECK(k.recv().has_value());
+    CHECK(k.recv().has_value());
+  }
+  // Many tick channels made and dropped, some with a tick waiting, some mid-firing: each
+  // ticker stops and is freed with its channel (LeakSanitizer checks the freeing).
+  run_on(2, [] {
+    for (int i = 0; i < 200; ++i) {
+      auto k = goro::tick(std::chrono::microseconds(50 + i % 7));
+      if (i % 3 == 0) goro::sleep(100us);
+      if (i % 5 == 0) k.recv();
     }
   });
 }

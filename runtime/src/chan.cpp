@@ -172,6 +172,12 @@ chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
 }
 
 void chan_destroy(chan_core* c) noexcept {
+  if (c->ticker) {
+    // After the stop, no firing of the ticker touches c (timer.cpp: stop bumps its seq, a
+    // firing under way finishes first, as stop waits for its lock).
+    timer_stop(c->ticker);
+    timer_release(c->ticker);
+  }
   if (c->cap > 0) {
     while (ring::pop(c, nullptr)) {
     }

@@ -17,7 +17,7 @@ namespace {
 
 void timer_unref(timer_state* t) noexcept {
   if (t && t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    chan_release(t->c);
+    if (!t->c_owns_timer) chan_release(t->c);
     delete t;
   }
 }
@@ -435,6 +435,22 @@ timer::timer(clock::duration d) {
 recv_chan<clock::time_point> after(clock::duration d) {
   timer t(d);
   return t.c();
+}
+
+recv_chan<clock::time_point> tick(clock::duration d) {
+  if (d <= clock::duration::zero()) return {};  // Go: nil
+  auto c = make_timer_chan();
+  detail::chan_core* core = detail::chan_access::core(c);
+  // The channel owns the ticker (its one reference), the ticker points back uncounted: when
+  // the last handle goes, chan_destroy stops and frees it (chan_core::ticker).
+  auto* t = new detail::timer_state;
+  t->kind = detail::timer_kind::send_time;
+  t->c = core;
+  t->c_owns_timer = true;
+  t->period = detail::to_ns(d);
+  core->ticker = t;
+  detail::timer_arm(t, detail::to_ns(d));
+  return c;
 }
 
 ticker::ticker(clock::duration d) {

@@ -7,6 +7,7 @@
 //
 //   goro::ticker tick(100ms);                // stops when destroyed
 //   for (auto now : tick.c()) { ... }
+//   for (auto now : goro::tick(100ms)) { ... }   // time.Tick: the channel owns its ticker
 //
 //   goro::after_func(5s, [] { ... });        // may be discarded: it still fires
 //
@@ -93,6 +94,14 @@ timer after_func(clock::duration d, F f) {
   return timer(detail::timer_new_func(d, detail::task(std::move(f))), {});
 }
 
+// time.Tick: a channel that receives the time every d, dropping ticks for a slow reader;
+// a nil channel (never ready) if d <= 0, as in Go. The channel owns the ticker that feeds
+// it: the ticker runs while any handle to the channel (a copy, a range-for over it, a
+// select case holding it) is alive, and stops with the last one, so unlike Go before 1.23
+// nothing leaks. Never blocks; throws std::bad_alloc if memory runs out.
+//   for (auto now : goro::tick(1s)) report(goro::wall(now));
+recv_chan<clock::time_point> tick(clock::duration d);
+
 // time.Ticker: delivers the time on c() every d, dropping ticks for a slow reader.
 // Destroying it stops it. d must be positive (Go: "non-positive interval for NewTicker").
 class ticker {
@@ -109,7 +118,11 @@ class ticker {
     detail::timer_release(t_);
   }
 
-  recv_chan<clock::time_point> c() const { return c_; }
+  recv_chan<clock::time_point> c() const& { return c_; }
+  // Not on a temporary: `for (auto t : goro::ticker(d).c())` would range over the channel
+  // of a ticker stopped at the end of that statement, before its first tick, and hang.
+  // Use goro::tick(d), or a named ticker.
+  recv_chan<clock::time_point> c() && = delete;
   void stop() noexcept {
     if (t_) detail::timer_stop(t_);
   }
