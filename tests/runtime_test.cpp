@@ -204,6 +204,109 @@ TEST_CASE("goroutines still blocked when main returns are unwound (runtime.hpp)"
   }
 }
 
+TEST_CASE("defer runs at the end of its scope, in reverse order, and during exceptions") {
+  std::vector<int> order;
+  {
+    goro::defer a{[&] { order.push_back(1); }};
+    goro::defer b{[&] { order.push_back(2); }};
+    order.push_back(0);
+  }
+  CHECK(order == std::vector<int>{0, 2, 1});
+
+  // A panic (an exception) runs the defers of the scopes it leaves.
+  order.clear();
+  try {
+    goro::defer a{[&] { order.push_back(3); }};
+    throw std::runtime_error("panic");
+  } catch (const std::runtime_error&) {
+    order.push_back(4);
+  }
+  CHECK(order == std::vector<int>{3, 4});
+
+  // An exception from the deferred call propagates, as a panic in a deferred call does.
+  bool caught = false;
+  try {
+    goro::defer a{[] { throw std::runtime_error("from defer"); }};
+  } catch (const std::runtime_error& e) {
+    caught = std::string(e.what()) == "from defer";
+  }
+  CHECK(caught);
+
+  // In goroutines: defer close(c) and defer wg.Done(), also on a goroutine that throws and
+  // recovers, and on one that blocked and moved between workers first.
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [n] {
+      auto c = goro::make_chan<int>();
+      goro::wait_group wg;
+      std::atomic<int> recovered{0};
+      wg.add(2);
+      goro::go([c, &wg] {
+        goro::defer done{[&wg] { wg.done(); }};
+        goro::defer close_c{[c] { c.close(); }};
+        for (int i = 0; i < 100; ++i) c.send(i);
+      });
+      goro::go([&wg, &recovered] {
+        goro::defer done{[&wg] { wg.done(); }};
+        try {
+          goro::defer count{[&recovered] { ++recovered; }};
+          goro::sleep(1ms);
+          throw std::runtime_error("panic");
+        } catch (const std::runtime_error&) {
+        }
+      });
+      int sum = 0;
+      for (int v : c) sum += v;  // ends only because the deferred close ran
+      wg.wait();
+      GO_CHECK_MESSAGE(sum == 4950, "threads=" << n);
+      GO_CHECK_MESSAGE(recovered.load() == 1, "threads=" << n);
+    });
+  }
+}
+
+TEST_CASE("defer is skipped when run's return unwinds a blocked goroutine, as Go abandons it") {
+  // Go does not run the defers of goroutines still blocked when main returns. goro unwinds
+  // them so that their destructors free what they hold (the guards below count that), but
+  // a goro::defer skips its call then.
+  static std::atomic<int> destroyed{0}, deferred{0};
+  struct on_unwind {
+    ~on_unwind() { ++destroyed; }
+  };
+  for (unsigned n : kThreadCounts) {
+    destroyed = 0;
+    deferred = 0;
+    run_on(n, [] {
+      auto never = goro::make_chan<int>();
+      auto finished = goro::make_chan<int>();
+      for (int i = 0; i < 10; ++i) {
+        goro::go([never] {
+          on_unwind guard;
+          goro::defer d{[] { ++deferred; }};
+          never.recv();
+        });
+        goro::go([] {
+          goro::defer d{[] { ++deferred; }};
+          on_unwind guard;  // destroyed before the defer runs (or is skipped)
+          goro::sleep(1h);
+        });
+      }
+      // One that ends before main does runs its defer.
+      goro::go([finished] {
+        goro::defer d{[] { deferred += 100; }};
+        finished.send(1);
+      });
+      CHECK(recv_for(finished, 10s).has_value());
+      CHECK(eventually([] { return deferred.load() == 100; }));
+      CHECK(wait_parked(20));
+    });
+    GO_CHECK_MESSAGE(destroyed.load() == 20, "threads=" << n);  // they were unwound
+    GO_CHECK_MESSAGE(deferred.load() == 100, "threads=" << n);  // without their defers
+  }
+  // On a plain thread the defer always runs.
+  deferred = 0;
+  std::thread([] { goro::defer d{[] { ++deferred; }}; }).join();
+  CHECK(deferred.load() == 1);
+}
+
 TEST_CASE("go decay-copies f and its arguments, like std::thread") {
   run_on(2, [] {
     auto out = goro::make_chan<std::string>();

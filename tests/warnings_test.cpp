@@ -98,3 +98,11 @@ TEST_CASE("-Werror: select with large elements and dereferencing callbacks") {
 
   CHECK(large_cases(goro::make_chan<std::array<char, 64>>(1), goro::make_chan<record>(1)));
 }
+
+TEST_CASE("-Werror: porting helpers") {
+  int deferred = 0;
+  {
+    goro::defer d{[&] { ++deferred; }};
+  }
+  CHECK(deferred == 1);
+}

@@ -6,6 +6,8 @@
 // directly in code that switches: it calls these, whose bodies the caller cannot see.
 #include <cxxabi.h>
 
+#include <goro/defer.hpp>
+
 #include "sched.hpp"
 
 // initial-exec: a direct %fs-relative access instead of a call to __tls_get_addr.
@@ -40,6 +42,14 @@ __attribute__((noinline)) g* thread_g() noexcept {
 
 __attribute__((noinline)) std::uint64_t* thread_rng() noexcept {
   return &tls_rng;
+}
+
+// goro::defer asks this (defer.hpp). Here with the other reads of the current goroutine's
+// thread-dependent state: the answer is about the goroutine running on this thread now.
+__attribute__((noinline)) bool unwinding_for_exit() noexcept {
+  worker* w = current_worker();
+  const g* gp = w ? w->running() : nullptr;
+  return gp && must_unwind(gp);
 }
 
 // libsupc++'s __cxa_eh_globals starts with these two fields on every ABI goro supports.

@@ -6,6 +6,7 @@
 
 #include <goro/chan.hpp>
 #include <goro/debug.hpp>
+#include <goro/defer.hpp>
 #include <goro/panic.hpp>
 #include <goro/runtime.hpp>
 #include <goro/select.hpp>
