@@ -105,4 +105,12 @@ TEST_CASE("-Werror: porting helpers") {
     goro::defer d{[&] { ++deferred; }};
   }
   CHECK(deferred == 1);
+
+  std::vector<int> xs{1, 2, 3, 4};
+  goro::rand::shuffle(xs.size(), [&](std::size_t a, std::size_t b) { std::swap(xs[a], xs[b]); });
+  CHECK(xs.size() == 4);
+  const int i = goro::rand::intn(10);
+  CHECK(i >= 0);
+  CHECK(i < 10);
+  CHECK(goro::rand::float64() < 1.0);
 }

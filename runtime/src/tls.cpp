@@ -17,6 +17,7 @@ namespace {
 GORO_TLS goro::detail::worker* tls_worker = nullptr;
 GORO_TLS goro::detail::g* tls_thread_g = nullptr;
 GORO_TLS std::uint64_t tls_rng = 0;
+GORO_TLS std::uint64_t tls_user_rand = 0;  // goro::rand's generator (rand.cpp); 0: unseeded
 }  // namespace
 
 namespace goro::detail {
@@ -42,6 +43,13 @@ __attribute__((noinline)) g* thread_g() noexcept {
 
 __attribute__((noinline)) std::uint64_t* thread_rng() noexcept {
   return &tls_rng;
+}
+
+// goro::rand's, apart from fastrand's so that the program's draws do not disturb the
+// scheduler's choices (nor the other way round).
+// (Declared in rand.cpp, its only user.)
+__attribute__((noinline)) std::uint64_t* user_rand_state() noexcept {
+  return &tls_user_rand;
 }
 
 // goro::defer asks this (defer.hpp). Here with the other reads of the current goroutine's

@@ -8,6 +8,7 @@
 #include <goro/debug.hpp>
 #include <goro/defer.hpp>
 #include <goro/panic.hpp>
+#include <goro/rand.hpp>
 #include <goro/runtime.hpp>
 #include <goro/select.hpp>
 #include <goro/sync.hpp>
