@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 using namespace goro_test;
@@ -113,4 +114,10 @@ TEST_CASE("-Werror: porting helpers") {
   CHECK(i >= 0);
   CHECK(i < 10);
   CHECK(goro::rand::float64() < 1.0);
+
+  run_on(1, [] {
+    goro::errgroup g;
+    g.go([]() -> std::error_code { return goro::context_errc::canceled; });
+    CHECK(goro::errors_is(g.wait(), goro::context_errc::canceled));
+  });
 }
