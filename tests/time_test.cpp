@@ -523,9 +523,14 @@ TEST_CASE("format_duration and duration_fmt print Go's Duration.String") {
   CHECK(goro::format_duration(1500ms) == "1.5s");
   CHECK(goro::format_duration(90s) == "1m30s");
   CHECK(goro::format_duration(std::chrono::hours(2)) == "2h0m0s");
+  // Floating durations are cut toward zero to nanoseconds, as time.Duration(f) is.
+  CHECK(goro::format_duration(std::chrono::duration<double>(1.5)) == "1.5s");
+  CHECK(goro::format_duration(std::chrono::duration<double, std::micro>(-0.0015)) == "-1ns");
+  CHECK(goro::format_duration(std::chrono::duration<double, std::nano>(0.9)) == "0s");
   std::ostringstream os;
-  os << "took " << goro::duration_fmt{250ms} << ".";
-  CHECK(os.str() == "took 250ms.");
+  os << "took " << goro::duration_fmt{250ms} << ", then "
+     << goro::duration_fmt{std::chrono::duration<double>(90.25)} << ".";
+  CHECK(os.str() == "took 250ms, then 1m30.25s.");
 }
 
 TEST_CASE("now is goro's clock, and wall gives its system_clock time") {

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <iosfwd>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <goro/chan.hpp>
@@ -42,10 +43,21 @@ inline clock::time_point now() noexcept {
 // durations under one second; otherwise hours, minutes and seconds, with at most nine
 // fractional digits and no trailing zeros. Never blocks; throws only std::bad_alloc.
 std::string format_duration(clock::duration d);
+// Any other std::chrono duration (std::chrono::duration<double>, for one), cut toward zero to
+// whole nanoseconds first, as Go's time.Duration(f) conversion does.
+template <class Rep, class Period>
+requires(!std::is_convertible_v<std::chrono::duration<Rep, Period>, clock::duration>) std::string
+    format_duration(std::chrono::duration<Rep, Period> d) {
+  return format_duration(std::chrono::duration_cast<clock::duration>(d));
+}
 
 // Prints a duration as format_duration does, for fmt.Print(d) and %v:
 //   std::cout << "took " << goro::duration_fmt{elapsed} << "\n";
+// Takes any std::chrono duration, as format_duration does.
 struct duration_fmt {
+  template <class Rep, class Period>
+  duration_fmt(std::chrono::duration<Rep, Period> x)
+      : d(std::chrono::duration_cast<clock::duration>(x)) {}
   clock::duration d;
 };
 std::ostream& operator<<(std::ostream& os, duration_fmt f);
