@@ -7,14 +7,12 @@
 
 #include <goro/goro.hpp>
 
-#include "sample.hpp"
-
 int main() {
   return goro::run([] {
     auto gen_vals = [] {
       auto chan_stream = goro::make_chan<goro::recv_chan<int>>();
       goro::go([chan_stream] {
-        sample::deferred close_it([chan_stream] { chan_stream.close(); });
+        goro::defer close_it([chan_stream] { chan_stream.close(); });
         for (int i = 0; i < 10; i++) {
           auto stream = goro::make_chan<int>(1);
           stream.send(i);

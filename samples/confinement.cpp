@@ -11,13 +11,11 @@
 
 #include <goro/goro.hpp>
 
-#include "sample.hpp"
-
 // Go's generator() and receiver() from the notes.
 goro::recv_chan<int> generator() {
   auto results = goro::make_chan<int>(2);
   goro::go([results] {
-    sample::deferred close_results([results] { results.close(); });
+    goro::defer close_results([results] { results.close(); });
     for (int i = 0; i < 5; i++) {
       std::printf("Sending %d\n", i);
       // do some task that can take long time
@@ -40,7 +38,7 @@ int main() {
     std::printf("-- ad hoc confinement --\n");
     std::vector<int> data(4);
     auto loop_data = [&data](goro::send_chan<int> handle_data) {
-      sample::deferred close_it([handle_data] { handle_data.close(); });
+      goro::defer close_it([handle_data] { handle_data.close(); });
       for (std::size_t i = 0; i < data.size(); i++) handle_data.send(data[i]);
     };
     auto handle_data = goro::make_chan<int>();
@@ -68,7 +66,7 @@ int main() {
 
     std::printf("-- confining parts of a slice --\n");
     auto print_data = [](goro::wait_group* wg, std::span<const char> data) {
-      sample::deferred done([wg] { wg->done(); });
+      goro::defer done([wg] { wg->done(); });
       std::string buff;
       for (char b : data) buff += b;
       std::printf("%s\n", buff.c_str());

@@ -12,8 +12,6 @@
 
 #include <goro/goro.hpp>
 
-#include "sample.hpp"
-
 using namespace std::chrono_literals;
 
 // Go's (string, error).
@@ -22,7 +20,7 @@ using locale_func = string_or_error (*)(const goro::context&);
 
 string_or_error gen_greeting(goro::context ctx, locale_func locale) {
   auto [timeout_ctx, cancel] = goro::with_timeout(ctx, 1s);
-  sample::deferred release([cancel = cancel] { cancel(); });
+  goro::defer release([cancel = cancel] { cancel(); });
 
   auto [loc, err] = locale(timeout_ctx);
   if (err) return {"", err};
@@ -73,11 +71,11 @@ string_or_error locale_with_deadline_check(const goro::context& ctx) {
 void greet_and_farewell(locale_func locale) {
   goro::wait_group wg;
   auto [ctx, cancel] = goro::with_cancel(goro::background());
-  sample::deferred release([cancel = cancel] { cancel(); });
+  goro::defer release([cancel = cancel] { cancel(); });
 
   wg.add(1);
   goro::go([&wg, ctx = ctx, cancel = cancel, locale] {
-    sample::deferred done([&wg] { wg.done(); });
+    goro::defer done([&wg] { wg.done(); });
     if (std::error_code err = print_greeting(ctx, locale)) {
       std::printf("cannot print greeting: %s\n", err.message().c_str());
       cancel();
@@ -86,7 +84,7 @@ void greet_and_farewell(locale_func locale) {
 
   wg.add(1);
   goro::go([&wg, ctx = ctx, locale] {
-    sample::deferred done([&wg] { wg.done(); });
+    goro::defer done([&wg] { wg.done(); });
     if (std::error_code err = print_farewell(ctx, locale)) {
       std::printf("cannot print farewell: %s\n", err.message().c_str());
     }

@@ -11,8 +11,6 @@
 
 #include <goro/goro.hpp>
 
-#include "sample.hpp"
-
 namespace {
 
 struct response {
@@ -39,7 +37,7 @@ int main() {
       auto check_status = [](goro::done_chan done, std::vector<std::string> urls) {
         auto responses = goro::make_chan<response>();
         goro::go([done, urls, responses] {
-          sample::deferred close_it([responses] { responses.close(); });
+          goro::defer close_it([responses] { responses.close(); });
           for (const std::string& url : urls) {
             response resp;
             try {
@@ -54,7 +52,7 @@ int main() {
         return goro::recv_chan<response>(responses);
       };
       auto done = goro::make_chan<goro::unit>();
-      sample::deferred close_done([done] { done.close(); });
+      goro::defer close_done([done] { done.close(); });
       for (const response& r : check_status(done, {"https://www.google.com", "https://badhost"})) {
         std::printf("Response: %s\n", r.status.c_str());
       }
@@ -65,7 +63,7 @@ int main() {
     auto check_status = [](goro::done_chan done, std::vector<std::string> urls) {
       auto results = goro::make_chan<result>();
       goro::go([done, urls, results] {
-        sample::deferred close_it([results] { results.close(); });
+        goro::defer close_it([results] { results.close(); });
         for (const std::string& url : urls) {
           result res = goro::try_invoke(http_get, url);
           if (goro::select(goro::on_recv(done), goro::on_send(results, std::move(res))) == 0) {
@@ -79,7 +77,7 @@ int main() {
     std::printf("-- errors coupled with the results --\n");
     {
       auto done = goro::make_chan<goro::unit>();
-      sample::deferred close_done([done] { done.close(); });
+      goro::defer close_done([done] { done.close(); });
       for (const result& res : check_status(done, {"https://www.google.com", "https://badhost"})) {
         if (res.error()) {
           std::printf("error: %s\n", goro::error_message(res.error()).c_str());
@@ -92,7 +90,7 @@ int main() {
     std::printf("-- the caller decides: stop after three errors --\n");
     {
       auto done = goro::make_chan<goro::unit>();
-      sample::deferred close_done([done] { done.close(); });
+      goro::defer close_done([done] { done.close(); });
       int err_count = 0;
       for (const result& res : check_status(done, {"a", "https://www.google.com", "b", "c", "d"})) {
         if (res.error()) {

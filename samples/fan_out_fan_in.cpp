@@ -13,15 +13,13 @@
 
 #include <goro/goro.hpp>
 
-#include "sample.hpp"
-
 constexpr long bound = 2000000;
 
 // Go's primeFinder, as in the book: deliberately slow.
 goro::recv_chan<long> prime_finder(goro::done_chan done, goro::recv_chan<long> int_stream) {
   auto prime_stream = goro::make_chan<long>();
   goro::go([done, int_stream, prime_stream] {
-    sample::deferred close_it([prime_stream] { prime_stream.close(); });
+    goro::defer close_it([prime_stream] { prime_stream.close(); });
     for (long integer : int_stream) {
       integer -= 1;
       bool prime = true;
@@ -56,7 +54,7 @@ int main() {
         std::printf("\t%ld\n", prime);
       }
       sequential = goro::clock::now() - start;
-      std::printf("Search took: %s\n", sample::go_duration(sequential).c_str());
+      std::printf("Search took: %s\n", goro::format_duration(sequential).c_str());
       done.close();
     }
     {
@@ -72,7 +70,7 @@ int main() {
         std::printf("\t%ld\n", prime);
       }
       std::chrono::duration<double> parallel = goro::clock::now() - start;
-      std::printf("Search took: %s\n", sample::go_duration(parallel).c_str());
+      std::printf("Search took: %s\n", goro::format_duration(parallel).c_str());
       std::printf("Speed-up: %.1fx\n", sequential / parallel);
       done.close();
     }

@@ -9,8 +9,6 @@
 
 #include <goro/goro.hpp>
 
-#include "sample.hpp"
-
 using namespace std::chrono_literals;
 
 int main() {
@@ -19,7 +17,7 @@ int main() {
     auto done = goro::make_chan<goro::unit>();
     auto string_stream = goro::make_chan<std::string>();
     goro::go([done, string_stream] {
-      sample::deferred close_it([string_stream] { string_stream.close(); });
+      goro::defer close_it([string_stream] { string_stream.close(); });
       for (std::string s : {"a", "b", "c"}) {
         if (goro::select(goro::on_recv(done),              // case <-done:
                          goro::on_send(string_stream, s))  // case stringStream <- s:

@@ -11,12 +11,10 @@
 
 #include <goro/goro.hpp>
 
-#include "sample.hpp"
-
 int main() {
   return goro::run([] {
     auto done = goro::make_chan<goro::unit>();
-    sample::deferred close_done([done] { done.close(); });
+    goro::defer close_done([done] { done.close(); });
 
     for (int num : goro::take(done, goro::repeat(done, 1), 10)) std::printf("%d ", num);
     std::printf("\n");

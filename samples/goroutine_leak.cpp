@@ -33,8 +33,8 @@ int main() {
       auto do_work = [](goro::recv_chan<std::string> strings) -> goro::recv_chan<goro::unit> {
         auto completed = goro::make_chan<goro::unit>();
         goro::go([strings, completed] {
-          sample::deferred exited([] { std::printf("doWork exited.\n"); });
-          sample::deferred close_it([completed] { completed.close(); });
+          goro::defer exited([] { std::printf("doWork exited.\n"); });
+          goro::defer close_it([completed] { completed.close(); });
           for (const std::string& s : strings) {
             // Do something interesting
             std::printf("%s\n", s.c_str());
@@ -55,8 +55,8 @@ int main() {
         goro::go([done, strings, terminated] {
           // Like Go's defers these run in reverse: terminated closes first, so main may print
           // "Done." before this goroutine prints "doWork exited." (in Go as well).
-          sample::deferred exited([] { std::printf("doWork exited.\n"); });
-          sample::deferred close_it([terminated] { terminated.close(); });
+          goro::defer exited([] { std::printf("doWork exited.\n"); });
+          goro::defer close_it([terminated] { terminated.close(); });
           for (;;) {
             bool stop = false;
             goro::select(goro::on_recv(strings,
@@ -88,8 +88,8 @@ int main() {
       auto do_work = [](goro::recv_chan<bool> done, goro::recv_chan<std::string> stream) {
         auto terminated = goro::make_chan<bool>();
         goro::go([done, stream, terminated] {
-          sample::deferred exited([] { std::printf("doWork exited.\n"); });
-          sample::deferred close_it([terminated] { terminated.close(); });
+          goro::defer exited([] { std::printf("doWork exited.\n"); });
+          goro::defer close_it([terminated] { terminated.close(); });
           for (;;) {
             bool stop = false;
             goro::select(goro::on_recv(stream,
@@ -115,13 +115,13 @@ int main() {
       auto terminated = do_work(done, stream);  // will not cause deadlock if stream is nil
 
       goro::go([done] {
-        sample::deferred close_it([done] { done.close(); });
-        sample::deferred cancelling([] { std::printf("Cancelling doWork goroutine...\n"); });
+        goro::defer close_it([done] { done.close(); });
+        goro::defer cancelling([] { std::printf("Cancelling doWork goroutine...\n"); });
         goro::sleep(1s);
       });
 
       goro::go([stream] {
-        sample::deferred close_it([stream] { stream.close(); });
+        goro::defer close_it([stream] { stream.close(); });
         for (std::string s : {"a", "b", "c", "d", "e", "f", "g", "h"}) {
           stream.send(s);
           goro::sleep(200ms);
@@ -138,8 +138,8 @@ int main() {
       auto new_rand_stream = [] {
         auto rand_stream = goro::make_chan<long long>();
         goro::go([rand_stream] {
-          sample::deferred exited([] { std::printf("newRandStream closure exited.\n"); });
-          sample::deferred close_it([rand_stream] { rand_stream.close(); });
+          goro::defer exited([] { std::printf("newRandStream closure exited.\n"); });
+          goro::defer close_it([rand_stream] { rand_stream.close(); });
           for (;;) rand_stream.send(rand_int());
         });
         return goro::recv_chan<long long>(rand_stream);
@@ -154,8 +154,8 @@ int main() {
       auto gen_random_int_stream = [](goro::recv_chan<bool> done) {
         auto rand_int_stream = goro::make_chan<long long>();
         goro::go([done, rand_int_stream] {
-          sample::deferred exited([] { std::printf("genRandomIntStream exited.\n"); });
-          sample::deferred close_it([rand_int_stream] { rand_int_stream.close(); });
+          goro::defer exited([] { std::printf("genRandomIntStream exited.\n"); });
+          goro::defer close_it([rand_int_stream] { rand_int_stream.close(); });
           for (;;) {
             if (goro::select(goro::on_send(rand_int_stream, rand_int()), goro::on_recv(done)) ==
                 1) {

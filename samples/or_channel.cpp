@@ -10,8 +10,6 @@
 
 #include <goro/goro.hpp>
 
-#include "sample.hpp"
-
 using namespace std::chrono_literals;
 using goro::done_chan;
 
@@ -27,7 +25,7 @@ int main() {
       }
       auto or_done = goro::make_chan<goro::unit>();
       goro::go([&or_, channels, or_done] {
-        sample::deferred close_it([or_done] { or_done.close(); });
+        goro::defer close_it([or_done] { or_done.close(); });
         switch (channels.size()) {
           case 2:
             goro::select(goro::on_recv(channels[0]), goro::on_recv(channels[1]));
@@ -46,7 +44,7 @@ int main() {
     auto sig = [](goro::clock::duration after) -> done_chan {
       auto c = goro::make_chan<goro::unit>();
       goro::go([c, after] {
-        sample::deferred close_it([c] { c.close(); });
+        goro::defer close_it([c] { c.close(); });
         goro::sleep(after);
       });
       return c;
@@ -54,11 +52,11 @@ int main() {
 
     auto start = goro::clock::now();
     or_({sig(2h), sig(5min), sig(1s), sig(1h), sig(1min)}).recv();
-    std::printf("done after %s\n", sample::go_duration(goro::clock::now() - start).c_str());
+    std::printf("done after %s\n", goro::format_duration(goro::clock::now() - start).c_str());
 
     // One goroutine, one dynamic select over all the channels.
     start = goro::clock::now();
     goro::or_channel(sig(2h), sig(5min), sig(1s), sig(1h), sig(1min)).recv();
-    std::printf("done after %s\n", sample::go_duration(goro::clock::now() - start).c_str());
+    std::printf("done after %s\n", goro::format_duration(goro::clock::now() - start).c_str());
   });
 }

@@ -8,8 +8,6 @@
 
 #include <goro/goro.hpp>
 
-#include "sample.hpp"
-
 using namespace std::chrono_literals;
 
 int main() {

@@ -9,8 +9,6 @@
 
 #include <goro/goro.hpp>
 
-#include "sample.hpp"
-
 int main() {
   return goro::run([] {
     std::printf("-- batch processing --\n");
@@ -43,7 +41,7 @@ int main() {
       auto generator = [](goro::done_chan done, std::vector<int> integers) {
         auto int_stream = goro::make_chan<int>();
         goro::go([done, integers, int_stream] {
-          sample::deferred close_it([int_stream] { int_stream.close(); });
+          goro::defer close_it([int_stream] { int_stream.close(); });
           for (int i : integers) {
             if (goro::select(goro::on_recv(done), goro::on_send(int_stream, i)) == 0) return;
           }
@@ -53,7 +51,7 @@ int main() {
       auto multiply = [](goro::done_chan done, goro::recv_chan<int> int_stream, int multiplier) {
         auto multiplied_stream = goro::make_chan<int>();
         goro::go([done, int_stream, multiplier, multiplied_stream] {
-          sample::deferred close_it([multiplied_stream] { multiplied_stream.close(); });
+          goro::defer close_it([multiplied_stream] { multiplied_stream.close(); });
           for (int i : int_stream) {
             if (goro::select(goro::on_recv(done),
                              goro::on_send(multiplied_stream, i * multiplier)) == 0) {
@@ -66,7 +64,7 @@ int main() {
       auto add = [](goro::done_chan done, goro::recv_chan<int> int_stream, int additive) {
         auto added_stream = goro::make_chan<int>();
         goro::go([done, int_stream, additive, added_stream] {
-          sample::deferred close_it([added_stream] { added_stream.close(); });
+          goro::defer close_it([added_stream] { added_stream.close(); });
           for (int i : int_stream) {
             if (goro::select(goro::on_recv(done), goro::on_send(added_stream, i + additive)) == 0) {
               return;
@@ -76,7 +74,7 @@ int main() {
         return goro::recv_chan<int>(added_stream);
       };
       auto done = goro::make_chan<goro::unit>();
-      sample::deferred close_done([done] { done.close(); });
+      goro::defer close_done([done] { done.close(); });
       auto int_stream = generator(done, {1, 2, 3, 4});
       auto pipeline = multiply(done, add(done, multiply(done, int_stream, 2), 1), 2);
       for (int v : pipeline) std::printf("%d\n", v);
@@ -87,7 +85,7 @@ int main() {
       auto multiply = [](int m) { return [m](int v) { return v * m; }; };
       auto add = [](int a) { return [a](int v) { return v + a; }; };
       auto done = goro::make_chan<goro::unit>();
-      sample::deferred close_done([done] { done.close(); });
+      goro::defer close_done([done] { done.close(); });
       auto pipeline = goro::stage(
           done,
           goro::stage(done, goro::stage(done, goro::generator(done, 1, 2, 3, 4), multiply(2)),

@@ -14,8 +14,6 @@
 
 #include <goro/goro.hpp>
 
-#include "sample.hpp"
-
 using namespace std::chrono_literals;
 
 namespace {
@@ -26,8 +24,8 @@ goro::recv_chan<T> sleep_stage(goro::done_chan done, goro::clock::duration d, go
                                std::function<void()> finished) {
   auto out = goro::make_chan<T>();
   goro::go([done, d, in, out, finished] {
-    sample::deferred close_it([out] { out.close(); });
-    sample::deferred report([finished] { finished(); });
+    goro::defer close_it([out] { out.close(); });
+    goro::defer report([finished] { finished(); });
     for (T v : in) {
       goro::sleep(d);
       if (goro::select(goro::on_recv(done), goro::on_send(out, std::move(v))) == 0) return;
@@ -38,12 +36,12 @@ goro::recv_chan<T> sleep_stage(goro::done_chan done, goro::clock::duration d, go
 
 std::string round10(goro::clock::duration d) {
   auto ms = std::chrono::round<std::chrono::milliseconds>(d).count();
-  return sample::go_duration(std::chrono::milliseconds((ms + 5) / 10 * 10));
+  return goro::format_duration(std::chrono::milliseconds((ms + 5) / 10 * 10));
 }
 
 void book_pipeline(std::size_t queue) {
   auto done = goro::make_chan<goro::unit>();
-  sample::deferred close_done([done] { done.close(); });
+  goro::defer close_done([done] { done.close(); });
   auto start = goro::clock::now();
   std::atomic<goro::clock::duration> short_done{};
   auto zeros = goro::take(done, goro::repeat(done, 0), 3);
@@ -70,12 +68,12 @@ void littles_law(std::size_t queue) {
   constexpr int items = 200;
   constexpr auto service = 1ms;
   auto done = goro::make_chan<goro::unit>();
-  sample::deferred close_done([done] { done.close(); });
+  goro::defer close_done([done] { done.close(); });
   std::atomic<long> in_system{0};
 
   auto in = goro::make_chan<item>();
   goro::go([done, in, &in_system] {  // as fast as the system takes them
-    sample::deferred close_it([in] { in.close(); });
+    goro::defer close_it([in] { in.close(); });
     for (int i = 0; i < items; i++) {
       in_system++;
       if (goro::select(goro::on_recv(done), goro::on_send(in, item{goro::clock::now()})) == 0) {

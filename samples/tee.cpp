@@ -7,12 +7,10 @@
 
 #include <goro/goro.hpp>
 
-#include "sample.hpp"
-
 int main() {
   return goro::run([] {
     auto done = goro::make_chan<goro::unit>();
-    sample::deferred close_done([done] { done.close(); });
+    goro::defer close_done([done] { done.close(); });
 
     auto [out1, out2] = goro::tee(done, goro::take(done, goro::repeat(done, 1, 2), 4));
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <numeric>
@@ -245,6 +246,240 @@ TEST_CASE("after main_fn returns, no goroutine resumes its normal code (runtime.
   CHECK(ended.load());
   CHECK(ran_after_main.load() == 0);
   CHECK(unwound.load() == 100);
+}
+
+TEST_CASE("defer runs at the end of its scope, in reverse order, and during exceptions") {
+  std::vector<int> order;
+  {
+    goro::defer a{[&] { order.push_back(1); }};
+    goro::defer b{[&] { order.push_back(2); }};
+    order.push_back(0);
+  }
+  CHECK(order == std::vector<int>{0, 2, 1});
+
+  // A panic (an exception) runs the defers of the scopes it leaves.
+  order.clear();
+  try {
+    goro::defer a{[&] { order.push_back(3); }};
+    throw std::runtime_error("panic");
+  } catch (const std::runtime_error&) {
+    order.push_back(4);
+  }
+  CHECK(order == std::vector<int>{3, 4});
+
+  // An exception from the deferred call propagates, as a panic in a deferred call does.
+  bool caught = false;
+  try {
+    goro::defer a{[] { throw std::runtime_error("from defer"); }};
+  } catch (const std::runtime_error& e) {
+    caught = std::string(e.what()) == "from defer";
+  }
+  CHECK(caught);
+
+  // In goroutines: defer close(c) and defer wg.Done(), also on a goroutine that throws and
+  // recovers, and on one that blocked and moved between workers first.
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [n] {
+      auto c = goro::make_chan<int>();
+      goro::wait_group wg;
+      std::atomic<int> recovered{0};
+      wg.add(2);
+      goro::go([c, &wg] {
+        goro::defer done{[&wg] { wg.done(); }};
+        goro::defer close_c{[c] { c.close(); }};
+        for (int i = 0; i < 100; ++i) c.send(i);
+      });
+      goro::go([&wg, &recovered] {
+        goro::defer done{[&wg] { wg.done(); }};
+        try {
+          goro::defer count{[&recovered] { ++recovered; }};
+          goro::sleep(1ms);
+          throw std::runtime_error("panic");
+        } catch (const std::runtime_error&) {
+        }
+      });
+      int sum = 0;
+      for (int v : c) sum += v;  // ends only because the deferred close ran
+      wg.wait();
+      GO_CHECK_MESSAGE(sum == 4950, "threads=" << n);
+      GO_CHECK_MESSAGE(recovered.load() == 1, "threads=" << n);
+    });
+  }
+}
+
+TEST_CASE("defer is skipped when run's return unwinds a blocked goroutine, as Go abandons it") {
+  // Go does not run the defers of goroutines still blocked when main returns. goro unwinds
+  // them so that their destructors free what they hold (the guards below count that), but
+  // a goro::defer skips its call then.
+  static std::atomic<int> destroyed{0}, deferred{0};
+  struct on_unwind {
+    ~on_unwind() { ++destroyed; }
+  };
+  for (unsigned n : kThreadCounts) {
+    destroyed = 0;
+    deferred = 0;
+    run_on(n, [] {
+      auto never = goro::make_chan<int>();
+      auto finished = goro::make_chan<int>();
+      for (int i = 0; i < 10; ++i) {
+        goro::go([never] {
+          on_unwind guard;
+          goro::defer d{[] { ++deferred; }};
+          never.recv();
+        });
+        goro::go([] {
+          goro::defer d{[] { ++deferred; }};
+          on_unwind guard;  // destroyed before the defer runs (or is skipped)
+          goro::sleep(1h);
+        });
+      }
+      // One that ends before main does runs its defer.
+      goro::go([finished] {
+        goro::defer d{[] { deferred += 100; }};
+        finished.send(1);
+      });
+      CHECK(recv_for(finished, 10s).has_value());
+      CHECK(eventually([] { return deferred.load() == 100; }));
+      CHECK(wait_parked(20));
+    });
+    GO_CHECK_MESSAGE(destroyed.load() == 20, "threads=" << n);  // they were unwound
+    GO_CHECK_MESSAGE(deferred.load() == 100, "threads=" << n);  // without their defers
+  }
+  // On a plain thread the defer always runs.
+  deferred = 0;
+  std::thread([] { goro::defer d{[] { ++deferred; }}; }).join();
+  CHECK(deferred.load() == 1);
+}
+
+TEST_CASE("rand: math/rand's top-level functions") {
+  // intn: uniform over [0, n); 10,000 draws put about 1,000 in each of 10 buckets (the
+  // standard deviation is 30: 800 is 6.7 of them away).
+  std::array<int, 10> buckets{};
+  int outside = 0;
+  for (int i = 0; i < 10000; ++i) {
+    const int v = goro::rand::intn(10);
+    if (v >= 0 && v < 10) {
+      ++buckets[static_cast<std::size_t>(v)];
+    } else {
+      ++outside;
+    }
+  }
+  CHECK(outside == 0);
+  for (int b : buckets) CHECK(b > 800);
+  CHECK(goro::rand::intn(1) == 0);
+  // A bound that is not a power of two, near the top of the range: still below it.
+  bool in_range = true;
+  for (int i = 0; i < 1000; ++i) {
+    in_range = in_range && goro::rand::int63n(std::int64_t{3} << 61) < (std::int64_t{3} << 61) &&
+               goro::rand::int31n(2000000011) < 2000000011 && goro::rand::int63() >= 0 &&
+               goro::rand::int31() >= 0;
+  }
+  CHECK(in_range);
+  // Go panics on n <= 0, with these words.
+  auto panics_with = [](auto f, const std::string& text) {
+    try {
+      f();
+    } catch (const goro::panic_error& e) {
+      return e.what() == text;
+    }
+    return false;
+  };
+  CHECK(panics_with([] { goro::rand::intn(0); }, "invalid argument to Intn"));
+  CHECK(panics_with([] { goro::rand::intn(-3); }, "invalid argument to Intn"));
+  CHECK(panics_with([] { goro::rand::int63n(0); }, "invalid argument to Int63n"));
+  CHECK(panics_with([] { goro::rand::int31n(-1); }, "invalid argument to Int31n"));
+  CHECK(
+      panics_with([] { goro::rand::shuffle(-1, [](int, int) {}); }, "invalid argument to Shuffle"));
+  CHECK(panics_with([] { goro::rand::perm(-1); }, "makeslice: len out of range"));
+
+  // float64: [0, 1), mean about 1/2 (the standard deviation of the mean is 0.003).
+  double sum = 0;
+  bool high_bit = false, unit_interval = true;
+  for (int i = 0; i < 10000; ++i) {
+    const double f = goro::rand::float64();
+    const float g = goro::rand::float32();
+    unit_interval = unit_interval && f >= 0.0 && f < 1.0 && g >= 0.0f && g < 1.0f;
+    sum += f;
+    high_bit = high_bit || (goro::rand::uint32() >> 31) != 0;
+  }
+  CHECK(unit_interval);
+  CHECK(sum / 10000 > 0.48);
+  CHECK(sum / 10000 < 0.52);
+  CHECK(high_bit);
+
+  // shuffle: a permutation, not the identity (1 chance in 100!), swap never called for
+  // fewer than two elements; perm likewise.
+  std::vector<int> xs(100);
+  std::iota(xs.begin(), xs.end(), 0);
+  goro::rand::shuffle(xs.size(), [&](std::size_t a, std::size_t b) { std::swap(xs[a], xs[b]); });
+  std::vector<int> sorted = xs;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<int> identity(100);
+  std::iota(identity.begin(), identity.end(), 0);
+  CHECK(sorted == identity);
+  CHECK(xs != identity);
+  int swaps = 0;
+  goro::rand::shuffle(0, [&](int, int) { ++swaps; });
+  goro::rand::shuffle(1u, [&](unsigned, unsigned) { ++swaps; });
+  CHECK(swaps == 0);
+  std::vector<int> p = goro::rand::perm(50);
+  std::sort(p.begin(), p.end());
+  CHECK(p == std::vector<int>(identity.begin(), identity.begin() + 50));
+  CHECK(goro::rand::perm(0).empty());
+  // Every permutation of three is about equally likely (6,000 shuffles: 1,000 each, the
+  // standard deviation 29).
+  std::map<std::vector<int>, int> seen;
+  for (int i = 0; i < 6000; ++i) {
+    std::vector<int> t{0, 1, 2};
+    goro::rand::shuffle(3, [&](int a, int b) {
+      std::swap(t[static_cast<std::size_t>(a)], t[static_cast<std::size_t>(b)]);
+    });
+    ++seen[t];
+  }
+  CHECK(seen.size() == 6);
+  for (const auto& [perm, count] : seen) CHECK(count > 800);
+}
+
+TEST_CASE("rand: seeded per thread from a random source, safe from every goroutine") {
+  // Two threads (and two runs of this test) draw different numbers: a constant seed would
+  // give the same ones.
+  auto draw = [] {
+    std::vector<std::uint64_t> v;
+    for (int i = 0; i < 4; ++i) v.push_back(goro::rand::uint64());
+    return v;
+  };
+  std::vector<std::uint64_t> a, b;
+  std::thread ta([&] { a = draw(); });
+  std::thread tb([&] { b = draw(); });
+  ta.join();
+  tb.join();
+  CHECK(a != b);
+
+  // Goroutines on every worker draw at once, moving between workers as they sleep
+  // (ThreadSanitizer would see a shared generator).
+  for (unsigned n : kThreadCounts) {
+    goro::options opts{.threads = n};
+    opts.debug_migrate = true;
+    goro::run(opts, [n] {
+      std::atomic<int> out_of_range{0};
+      std::atomic<std::uint64_t> ones{0};
+      goro::wait_group wg;
+      for (int g = 0; g < 8; ++g) {
+        wg.go([&] {
+          for (int i = 0; i < 2000; ++i) {
+            const int v = goro::rand::intn(7);
+            if (v < 0 || v >= 7) ++out_of_range;
+            ones += static_cast<std::uint64_t>(__builtin_popcountll(goro::rand::uint64()));
+            if (i % 500 == 0) goro::sleep(100us);
+          }
+        });
+      }
+      wg.wait();
+      GO_CHECK_MESSAGE(out_of_range.load() == 0, "threads=" << n);
+      // Half the bits set, on the whole: 16,000 draws of 64 bits, 512,000 expected.
+      GO_CHECK_MESSAGE(ones.load() > 500000 && ones.load() < 524000, "threads=" << n);
+    });
+  }
 }
 
 TEST_CASE("go decay-copies f and its arguments, like std::thread") {

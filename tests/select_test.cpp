@@ -118,6 +118,163 @@ TEST_CASE("select calls only the chosen case's callback, with the value or nullo
   CHECK(goro::select(goro::on_recv(closed), goro::on_default()) == 0);
 }
 
+TEST_CASE("on_recv with a callback of T: the value, or T{} from a closed channel") {
+  // Go's `case v := <-c`: the zero value when c is closed.
+  auto c = goro::make_chan<int>(1);
+  int got = -1;
+  auto recv_int = [&] {
+    return goro::select(goro::on_recv(c, [&](int v) { got = v; }), goro::on_default());
+  };
+  CHECK(recv_int() == 1);  // nothing ready: the callback is not called
+  CHECK(got == -1);
+  c.send(5);
+  CHECK(recv_int() == 0);
+  CHECK(got == 5);
+  c.close();
+  CHECK(recv_int() == 0);
+  CHECK(got == 0);
+
+  // const T& works too, and a string's zero value is "".
+  auto s = goro::make_chan<std::string>(1);
+  std::string text = "unset";
+  s.send("hello");
+  auto take_text = [&] {
+    goro::select(goro::on_recv(s, [&](const std::string& v) { text = v; }),
+                 goro::on_recv(goro::chan<int>()), goro::on_recv(goro::chan<int>()));
+  };
+  take_text();
+  CHECK(text == "hello");
+  s.close();
+  take_text();
+  CHECK(text == "");
+
+  // A move-only T: moved in, nullptr from a closed channel.
+  auto p = goro::make_chan<std::unique_ptr<int>>(1);
+  p.send(std::make_unique<int>(3));
+  int pointee = 0;
+  bool null_seen = false;
+  auto take_ptr = [&] {
+    goro::select(goro::on_recv(p, [&](std::unique_ptr<int> v) {
+      if (v) {
+        pointee = *v;
+      } else {
+        null_seen = true;
+      }
+    }));
+  };
+  take_ptr();
+  CHECK(pointee == 3);
+  CHECK_FALSE(null_seen);
+  p.close();
+  take_ptr();
+  CHECK(null_seen);
+
+  // A callback that could take either (a generic lambda) gets the std::optional<T>.
+  auto g = goro::make_chan<int>(1);
+  g.close();
+  bool got_optional = false, engaged = true;
+  goro::select(goro::on_recv(g, [&](auto v) {
+    if constexpr (std::is_same_v<decltype(v), std::optional<int>>) {
+      got_optional = true;
+      engaged = v.has_value();
+    }
+  }));
+  CHECK(got_optional);
+  CHECK_FALSE(engaged);
+
+  // Received in a goroutine that blocked first, and in the dynamic form.
+  run_on(2, [] {
+    auto u = goro::make_chan<int>();
+    goro::go([u] {
+      goro::sleep(5ms);
+      u.send(9);
+      u.close();
+    });
+    int first = 0, second = -1;
+    goro::select(goro::on_recv(u, [&](int v) { first = v; }));
+    CHECK(first == 9);
+    std::vector<goro::select_case> cases;
+    cases.push_back(goro::on_recv(u, [&](int v) { second = v; }));
+    CHECK(goro::select(cases) == 0);
+    CHECK(second == 0);
+  });
+}
+
+// Values larger than a case's inline room (48 bytes) live on the heap: receive and send
+// cases, with and without callbacks, through every path (settled inline with a default,
+// ready at once, blocked, moved into a std::vector).
+TEST_CASE("select with large values") {
+  struct big {
+    std::string s;
+    std::array<char, 64> a{};
+    int n = 0;
+  };
+  static_assert(sizeof(big) > 48);
+  auto make = [](int n) {
+    big b;
+    b.s = "value " + std::to_string(n);
+    b.a.fill(static_cast<char>('a' + n));
+    b.n = n;
+    return b;
+  };
+  auto c = goro::make_chan<big>(1);
+  auto arrays = goro::make_chan<std::array<char, 64>>(1);
+
+  CHECK(goro::select(goro::on_send(c, make(1)), goro::on_default()) == 0);
+  CHECK(goro::select(goro::on_send(c, make(2)), goro::on_default()) == 1);  // full
+  big got;
+  CHECK(goro::select(goro::on_recv(c, [&](std::optional<big> v) { got = std::move(*v); }),
+                     goro::on_default()) == 0);
+  CHECK(got.s == "value 1");
+  CHECK(got.a[63] == 'b');
+  CHECK(got.n == 1);
+
+  bool sent = false;
+  CHECK(goro::select(goro::on_send(c, make(3), [&] { sent = true; }), goro::on_recv(arrays),
+                     goro::on_recv(goro::chan<int>())) == 0);
+  CHECK(sent);
+  CHECK(goro::select(goro::on_recv(c, [&](big v) { got = std::move(v); }), goro::on_recv(arrays),
+                     goro::on_recv(goro::chan<int>())) == 0);
+  CHECK(got.s == "value 3");
+
+  std::array<char, 64> arr{};
+  arr.fill('x');
+  CHECK(goro::select(goro::on_send(arrays, arr), goro::on_default()) == 0);
+  std::vector<goro::select_case> cases;
+  cases.push_back(goro::on_recv(c));
+  cases.push_back(goro::on_recv(arrays));
+  CHECK(goro::select(cases) == 1);
+  auto a = cases[1].received<std::array<char, 64>>();
+  REQUIRE(a.has_value());
+  CHECK((*a)[0] == 'x');
+  CHECK((*a)[63] == 'x');
+
+  c.close();
+  got.n = -1;
+  CHECK(goro::select(goro::on_recv(c, [&](big v) { got = std::move(v); }), goro::on_default()) ==
+        0);
+  CHECK(got.n == 0);
+  CHECK(got.s.empty());
+
+  run_on(2, [make] {
+    auto u = goro::make_chan<big>();
+    goro::go([u, make] {
+      goro::sleep(5ms);
+      u.send(make(4));
+      goro::select(goro::on_send(u, make(5)));
+    });
+    big v;
+    goro::select(goro::on_recv(u, [&](big x) { v = std::move(x); }),
+                 goro::on_recv(goro::after(10s)));
+    CHECK(v.s == "value 4");
+    std::vector<goro::select_case> cs;
+    cs.push_back(goro::on_recv(u, [&](std::optional<big> x) { v = std::move(*x); }));
+    cs.push_back(goro::on_recv(goro::after(10s)));
+    CHECK(goro::select(cs) == 0);
+    CHECK(v.n == 5);
+  });
+}
+
 TEST_CASE("select blocks until a case can proceed, on receive and on send") {
   for (unsigned n : kThreadCounts) {
     run_on(n, [n] {

@@ -5,7 +5,10 @@
 // machine under a sanitizer.
 #include "test_util.hpp"
 
+#include <cstdint>
+#include <limits>
 #include <memory>
+#include <sstream>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -20,6 +23,17 @@ static_assert(std::is_nothrow_move_constructible_v<goro::ticker> &&
               !std::is_copy_constructible_v<goro::ticker> &&
               !std::is_copy_assignable_v<goro::ticker>);
 static_assert(std::is_same_v<decltype(goro::after(1ms)), goro::recv_chan<goro::clock::time_point>>);
+static_assert(std::is_same_v<decltype(goro::tick(1ms)), goro::recv_chan<goro::clock::time_point>>);
+
+// c() of a temporary ticker does not compile: that ticker stops at the end of the statement,
+// so `for (auto t : goro::ticker(d).c())` would wait forever (goro::tick(d) is the spelling).
+// A temporary timer's channel is fine: destroying a timer does not stop it.
+template <class T>
+concept c_of_temporary = requires(T&& t) {
+  std::move(t).c();
+};
+static_assert(!c_of_temporary<goro::ticker>);
+static_assert(c_of_temporary<goro::timer>);
 
 TEST_CASE("sleep lasts at least d and blocks only the goroutine") {
   for (unsigned n : kThreadCounts) {
@@ -176,6 +190,31 @@ TEST_CASE("timer: fires once on c(); stop and reset report and prevent stale val
       CHECK(t.reset(5ms));
       CHECK(recv_for(t.c(), 10s).has_value());
     }
+  });
+}
+
+TEST_CASE("timer and ticker channels report len and cap 0, as Go 1.23's unbuffered ones") {
+  run_on(2, [] {
+    goro::timer t(1ms);
+    goro::ticker k(1ms);
+    auto a = goro::after(1ms);
+    goro::sleep(30ms);  // each has fired, and its value waits for a receiver
+    CHECK(t.c().len() == 0);
+    CHECK(t.c().cap() == 0);
+    CHECK(k.c().len() == 0);
+    CHECK(k.c().cap() == 0);
+    CHECK(a.len() == 0);
+    CHECK(a.cap() == 0);
+    // The values are there all the same: each receive is ready at once.
+    CHECK(goro::select(goro::on_recv(t.c()), goro::on_default()) == 0);
+    CHECK(goro::select(goro::on_recv(k.c()), goro::on_default()) == 0);
+    CHECK(goro::select(goro::on_recv(a), goro::on_default()) == 0);
+    CHECK(t.c().len() == 0);
+    // Other channels of the same element type are not affected.
+    auto c = goro::make_chan<goro::clock::time_point>(2);
+    c.send(clock::now());
+    CHECK(c.len() == 1);
+    CHECK(c.cap() == 2);
   });
 }
 
@@ -430,4 +469,164 @@ TEST_CASE("time works from plain threads outside run") {
   }
   for (auto& th : threads) th.join();
   CHECK(ok.load() == 4);
+}
+
+TEST_CASE("format_duration and duration_fmt print Go's Duration.String") {
+  // Expected texts from Go's time.Duration.String.
+  struct tc {
+    std::int64_t ns;
+    const char* text;
+  };
+  const tc cases[] = {
+      {0, "0s"},
+      {1, "1ns"},
+      {-1, "-1ns"},
+      {999, "999ns"},
+      {1000, "1\u00b5s"},
+      {1001, "1.001\u00b5s"},
+      {1500, "1.5\u00b5s"},
+      {999999, "999.999\u00b5s"},
+      {1000000, "1ms"},
+      {1100000, "1.1ms"},
+      {23500000, "23.5ms"},
+      {250000000, "250ms"},
+      {999999999, "999.999999ms"},
+      {1000000000, "1s"},
+      {1500000000, "1.5s"},
+      {1000935000, "1.000935s"},
+      {59000000000, "59s"},
+      {60000000000, "1m0s"},
+      {90000000000, "1m30s"},
+      {1234567890123, "20m34.567890123s"},
+      {7200000000000, "2h0m0s"},
+      {7230000000000, "2h0m30s"},
+      {3660000000001, "1h1m0.000000001s"},
+      {11045006000000, "3h4m5.006s"},
+      {360000000000000, "100h0m0s"},
+      {-999, "-999ns"},
+      {-1000, "-1\u00b5s"},
+      {-1500000000, "-1.5s"},
+      {-90000000000, "-1m30s"},
+      {std::numeric_limits<std::int64_t>::max(), "2562047h47m16.854775807s"},
+      {std::numeric_limits<std::int64_t>::min(), "-2562047h47m16.854775808s"},
+  };
+  for (const tc& t : cases) {
+    const auto d = std::chrono::nanoseconds(t.ns);
+    CHECK_MESSAGE(goro::format_duration(d) == t.text, t.ns);
+    std::ostringstream os;
+    os << goro::duration_fmt{d};
+    CHECK_MESSAGE(os.str() == t.text, t.ns);
+  }
+  // The micro sign is U+00B5 (C2 B5), as Go writes it, not U+03BC.
+  CHECK(goro::format_duration(1500ns) == "1.5\xC2\xB5s");
+  // Coarser units convert.
+  CHECK(goro::format_duration(1500ms) == "1.5s");
+  CHECK(goro::format_duration(90s) == "1m30s");
+  CHECK(goro::format_duration(std::chrono::hours(2)) == "2h0m0s");
+  // Floating durations are cut toward zero to nanoseconds, as time.Duration(f) is.
+  CHECK(goro::format_duration(std::chrono::duration<double>(1.5)) == "1.5s");
+  CHECK(goro::format_duration(std::chrono::duration<double, std::micro>(-0.0015)) == "-1ns");
+  CHECK(goro::format_duration(std::chrono::duration<double, std::nano>(0.9)) == "0s");
+  std::ostringstream os;
+  os << "took " << goro::duration_fmt{250ms} << ", then "
+     << goro::duration_fmt{std::chrono::duration<double>(90.25)} << ".";
+  CHECK(os.str() == "took 250ms, then 1m30.25s.");
+}
+
+TEST_CASE("now is goro's clock, and wall gives its system_clock time") {
+  static_assert(std::is_same_v<decltype(goro::now()), goro::clock::time_point>);
+  const auto before = clock::now();
+  const auto t = goro::now();
+  CHECK(t >= before);
+  CHECK(t <= clock::now());
+  // wall(now()) is the system time now; a later time maps to a later wall time by as much.
+  const auto sys = std::chrono::system_clock::now();
+  const auto w = goro::wall(goro::now());
+  CHECK(w - sys >= -1s);
+  CHECK(w - sys <= 1s);
+  const auto later = goro::wall(t + 1h) - goro::wall(t);
+  CHECK(later >= 1h - 1s);
+  CHECK(later <= 1h + 1s);
+  // A tick's time is a goro clock time: its wall time is about the system time when it came.
+  run_on(1, [] {
+    goro::timer tm(1ms);
+    auto v = recv_for(tm.c(), 10s);
+    const auto sys_now = std::chrono::system_clock::now();
+    CHECK(v.has_value());
+    if (v && *v) {
+      const auto diff = goro::wall(**v) - sys_now;
+      CHECK(diff <= 1s);
+      CHECK(diff >= -1s * kSlow);
+    }
+  });
+}
+
+TEST_CASE("tick: a channel that owns its ticker; nil for d <= 0") {
+  CHECK(goro::tick(0ms) == nullptr);
+  CHECK(goro::tick(-1s) == nullptr);
+  for (unsigned n : kThreadCounts) {
+    run_on(n, [n] {
+      // The range-for of the obvious port gets ticks, at least d apart on the whole.
+      const auto start = clock::now();
+      int ticks = 0;
+      clock::time_point last{};
+      for (auto t : goro::tick(5ms)) {
+        GO_CHECK_MESSAGE(t > last, "threads=" << n);
+        last = t;
+        if (++ticks == 4) break;
+      }
+      GO_CHECK_MESSAGE(clock::now() - start >= 20ms, "threads=" << n);
+
+      // In a select loop, with the channel made once, as Go's `tick := time.Tick(d)`.
+      auto k = goro::tick(2ms);
+      CHECK(k.len() == 0);
+      CHECK(k.cap() == 0);
+      int got = 0;
+      auto quit = goro::after(10s);
+      while (got < 3) {
+        if (goro::select(goro::on_recv(k), goro::on_recv(quit)) != 0) break;
+        ++got;
+      }
+      GO_CHECK_MESSAGE(got == 3, "threads=" << n);
+
+      // A copy keeps the ticker going after the first handle is gone, and a goroutine that
+      // owns the last copy keeps it too.
+      auto copy = k;
+      k = nullptr;
+      CHECK(recv_for(copy, 10s).has_value());
+      auto done = goro::make_chan<int>();
+      goro::go([copy = std::move(copy), done] {
+        int seen = 0;
+        for (auto t : copy) {
+          (void)t;
+          if (++seen == 2) break;
+        }
+        done.send(seen);
+      });
+      auto seen = recv_for(done, 10s);
+      GO_CHECK_MESSAGE(seen && *seen && **seen == 2, "threads=" << n);
+
+      // A goroutine still ranging over a tick when main returns is unwound; its channel,
+      // and with it the ticker, goes with it.
+      goro::go([] {
+        for (auto t : goro::tick(1ms)) (void)t;
+      });
+      goro::sleep(3ms);
+    });
+  }
+  // From a plain thread outside run (this one).
+  {
+    auto k = goro::tick(1ms);
+    CHECK(k.recv().has_value());
+    CHECK(k.recv().has_value());
+  }
+  // Many tick channels made and dropped, some with a tick waiting, some mid-firing: each
+  // ticker stops and is freed with its channel (LeakSanitizer checks the freeing).
+  run_on(2, [] {
+    for (int i = 0; i < 200; ++i) {
+      auto k = goro::tick(std::chrono::microseconds(50 + i % 7));
+      if (i % 3 == 0) goro::sleep(100us);
+      if (i % 5 == 0) k.recv();
+    }
+  });
 }

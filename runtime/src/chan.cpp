@@ -178,6 +178,12 @@ chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
 }
 
 void chan_destroy(chan_core* c) noexcept {
+  if (c->ticker) {
+    // After the stop, no firing of the ticker touches c (timer.cpp: stop bumps its seq, a
+    // firing under way finishes first, as stop waits for its lock).
+    timer_stop(c->ticker);
+    timer_release(c->ticker);
+  }
   if (c->cap > 0) {
     while (ring::pop(c, nullptr)) {
     }
@@ -356,11 +362,11 @@ std::size_t chan_drain(chan_core* c) noexcept {
 }
 
 std::size_t chan_len(const chan_core* c) noexcept {
-  return c->cap > 0 ? ring::size(c) : 0;
+  return c->cap > 0 && !c->timer ? ring::size(c) : 0;
 }
 
 std::size_t chan_cap(const chan_core* c) noexcept {
-  return c->cap;
+  return c->timer ? 0 : c->cap;
 }
 
 }  // namespace goro::detail

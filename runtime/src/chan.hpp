@@ -15,6 +15,7 @@
 
 #include <goro/detail/chan_core.hpp>
 #include <goro/detail/spinlock.hpp>
+#include <goro/detail/timer_core.hpp>
 #include <goro/detail/wait_queue.hpp>
 
 #include "waitq.hpp"
@@ -27,6 +28,14 @@ struct chan_core : chan_header {
   std::size_t stride = 0;        // bytes from one slot to the next
   std::size_t value_offset = 0;  // of the element in its slot (after the sequence number)
   std::byte* buf = nullptr;
+  // A timer's or ticker's channel: buffered (capacity 1) inside, so that a timer fires
+  // without waiting for a receiver, but unbuffered to the user as in Go 1.23: len() and
+  // cap() report 0. Only chan_len and chan_cap read it, so channels pay nothing for it.
+  bool timer = false;
+  // tick()'s channel owns the ticker that feeds it (which only points back, uncounted):
+  // chan_destroy stops and releases it, so the ticker lives exactly as long as a handle to
+  // its channel, and nothing else has to own it.
+  timer_state* ticker = nullptr;
 
   void* ring_slot(std::size_t i) noexcept { return buf + i * stride; }
   bool closed() const noexcept { return closed_.load(std::memory_order_relaxed); }

@@ -17,7 +17,7 @@ namespace {
 
 void timer_unref(timer_state* t) noexcept {
   if (t && t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    chan_release(t->c);
+    if (!t->c_owns_timer) chan_release(t->c);
     delete t;
   }
 }
@@ -417,8 +417,19 @@ void sleep(clock::duration d) {
   detail::unwind_if_exiting(gp);
 }
 
+namespace {
+
+// A timer's channel: capacity 1 inside, unbuffered to len() and cap() (see chan_core::timer).
+chan<clock::time_point> make_timer_chan() {
+  auto c = make_chan<clock::time_point>(1);
+  detail::chan_access::core(c)->timer = true;
+  return c;
+}
+
+}  // namespace
+
 timer::timer(clock::duration d) {
-  c_ = make_chan<clock::time_point>(1);
+  c_ = make_timer_chan();
   t_ = detail::timer_new_chan(d, {}, detail::chan_access::core(c_));
 }
 
@@ -427,9 +438,25 @@ recv_chan<clock::time_point> after(clock::duration d) {
   return t.c();
 }
 
+recv_chan<clock::time_point> tick(clock::duration d) {
+  if (d <= clock::duration::zero()) return {};  // Go: nil
+  auto c = make_timer_chan();
+  detail::chan_core* core = detail::chan_access::core(c);
+  // The channel owns the ticker (its one reference), the ticker points back uncounted: when
+  // the last handle goes, chan_destroy stops and frees it (chan_core::ticker).
+  auto* t = new detail::timer_state;
+  t->kind = detail::timer_kind::send_time;
+  t->c = core;
+  t->c_owns_timer = true;
+  t->period = detail::to_ns(d);
+  core->ticker = t;
+  detail::timer_arm(t, detail::to_ns(d));
+  return c;
+}
+
 ticker::ticker(clock::duration d) {
   if (d <= clock::duration::zero()) throw panic_error("non-positive interval for NewTicker");
-  c_ = make_chan<clock::time_point>(1);
+  c_ = make_timer_chan();
   t_ = detail::timer_new_chan(d, d, detail::chan_access::core(c_));
 }
 

@@ -47,10 +47,11 @@ struct timer_state {
   std::atomic<int> sending{0};  // popped, delivery not finished
   std::int64_t period = 0;      // ns; 0: one-shot (under mu)
   timer_kind kind = timer_kind::wake;
-  bool fired = false;      // wake: delivered (under mu)
-  g* gp = nullptr;         // wake: the sleeper
-  chan_core* c = nullptr;  // send_time: counted reference
-  task f;                  // run_func
+  bool fired = false;         // wake: delivered (under mu)
+  g* gp = nullptr;            // wake: the sleeper
+  chan_core* c = nullptr;     // send_time: counted reference, unless c_owns_timer
+  bool c_owns_timer = false;  // tick(): c owns this timer and points to it (chan_core::ticker)
+  task f;                     // run_func
 };
 
 class timer_heap {

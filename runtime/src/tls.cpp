@@ -6,6 +6,8 @@
 // directly in code that switches: it calls these, whose bodies the caller cannot see.
 #include <cxxabi.h>
 
+#include <goro/defer.hpp>
+
 #include "sched.hpp"
 
 // initial-exec: a direct %fs-relative access instead of a call to __tls_get_addr.
@@ -15,6 +17,7 @@ namespace {
 GORO_TLS goro::detail::worker* tls_worker = nullptr;
 GORO_TLS goro::detail::g* tls_thread_g = nullptr;
 GORO_TLS std::uint64_t tls_rng = 0;
+GORO_TLS std::uint64_t tls_user_rand = 0;  // goro::rand's generator (rand.cpp); 0: unseeded
 }  // namespace
 
 namespace goro::detail {
@@ -40,6 +43,21 @@ __attribute__((noinline)) g* thread_g() noexcept {
 
 __attribute__((noinline)) std::uint64_t* thread_rng() noexcept {
   return &tls_rng;
+}
+
+// goro::rand's, apart from fastrand's so that the program's draws do not disturb the
+// scheduler's choices (nor the other way round).
+// (Declared in rand.cpp, its only user.)
+__attribute__((noinline)) std::uint64_t* user_rand_state() noexcept {
+  return &tls_user_rand;
+}
+
+// goro::defer asks this (defer.hpp). Here with the other reads of the current goroutine's
+// thread-dependent state: the answer is about the goroutine running on this thread now.
+__attribute__((noinline)) bool unwinding_for_exit() noexcept {
+  worker* w = current_worker();
+  const g* gp = w ? w->running() : nullptr;
+  return gp && must_unwind(gp);
 }
 
 // libsupc++'s __cxa_eh_globals starts with these two fields on every ABI goro supports.

@@ -60,6 +60,67 @@ TEST_CASE("errgroup: errors as exception_ptr and as thrown exceptions") {
   });
 }
 
+TEST_CASE("errors_is: Go's errors.Is over errgroup, result and cause errors") {
+  test::run([] {
+    // A Go `func() error` that returns context.Canceled, ported as a function returning
+    // std::error_code.
+    goro::errgroup g;
+    g.go([]() -> std::error_code { return goro::context_errc::canceled; });
+    g.go([] {});
+    std::exception_ptr err = g.wait();
+    CHECK(goro::errors_is(err, context_errc::canceled));
+    CHECK_FALSE(goro::errors_is(err, context_errc::deadline_exceeded));
+    CHECK(goro::error_message(err) == "context canceled");
+
+    // No error: nothing is anything.
+    goro::errgroup ok;
+    ok.go([]() -> std::error_code { return {}; });
+    CHECK(!ok.wait());
+    CHECK_FALSE(goro::errors_is(nullptr, context_errc::canceled));
+
+    // A context's own error, through with_context's cause.
+    auto [g2, ctx] = goro::errgroup::with_context(goro::background());
+    g2.go([]() -> std::error_code { return std::make_error_code(std::errc::io_error); });
+    g2.go([c = ctx]() -> std::error_code {
+      c.done().recv();
+      return c.err();
+    });
+    CHECK(goro::errors_is(g2.wait(), std::errc::io_error));
+    CHECK(goro::errors_is(goro::cause(ctx), std::make_error_code(std::errc::io_error)));
+  });
+
+  // result<T>::error(), other exceptions, conditions, and wrapped errors.
+  auto r = goro::try_invoke(
+      []() -> int { throw std::system_error(make_error_code(context_errc::deadline_exceeded)); });
+  CHECK(goro::errors_is(r.error(), context_errc::deadline_exceeded));
+  CHECK_FALSE(goro::errors_is(r.error(), context_errc::canceled));
+  CHECK_FALSE(
+      goro::errors_is(std::make_exception_ptr(std::runtime_error("x")), context_errc::canceled));
+  CHECK_FALSE(goro::errors_is(std::make_exception_ptr(42), context_errc::canceled));
+  auto timed_out = std::make_exception_ptr(
+      std::system_error(std::make_error_code(std::errc::timed_out), "dial"));
+  CHECK(goro::errors_is(timed_out, std::errc::timed_out));  // an error_condition
+  CHECK_FALSE(goro::errors_is(timed_out, std::errc::io_error));
+  // fmt.Errorf("fetch: %w", err): std::throw_with_nested, two levels deep.
+  std::exception_ptr wrapped;
+  try {
+    try {
+      try {
+        throw std::system_error(make_error_code(context_errc::canceled));
+      } catch (...) {
+        std::throw_with_nested(std::runtime_error("fetch"));
+      }
+    } catch (...) {
+      std::throw_with_nested(std::system_error(std::make_error_code(std::errc::io_error)));
+    }
+  } catch (...) {
+    wrapped = std::current_exception();
+  }
+  CHECK(goro::errors_is(wrapped, context_errc::canceled));
+  CHECK(goro::errors_is(wrapped, std::errc::io_error));
+  CHECK_FALSE(goro::errors_is(wrapped, context_errc::deadline_exceeded));
+}
+
 TEST_CASE("errgroup::with_context: canceled by the first error, or by wait") {
   test::run([] {
     // One fails: the context is canceled with that error as its cause, which releases

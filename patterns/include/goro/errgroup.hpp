@@ -13,8 +13,9 @@
 //   - std::error_code: non-zero is an error (kept as a std::system_error), or
 //   - std::exception_ptr: non-null is an error.
 // The group's error is a std::exception_ptr, so every one of these fits: wait() returns the
-// first (null if none); rethrow it, or read it with goro::error_message. The context of
-// with_context() has that error as its cause (goro::cause(ctx)).
+// first (null if none); rethrow it, read it with goro::error_message, or ask Go's errors.Is
+// question with goro::errors_is(err, code) (result.hpp). The context of with_context() has
+// that error as its cause (goro::cause(ctx)).
 #pragma once
 
 #include <concepts>

@@ -16,6 +16,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -24,6 +25,17 @@ namespace goro {
 
 // The what() of the exception e holds; "" for a null e.
 std::string error_message(const std::exception_ptr& e);
+
+// Go's errors.Is(err, target) for errors carried as a std::exception_ptr (errgroup::wait(),
+// result<T>::error(), goro::cause(ctx)): true if err holds a std::system_error whose code()
+// is `code`, or wraps one that is (std::throw_with_nested, at any depth). False for a null
+// err and for other exceptions. With an error_condition (std::errc::timed_out), the code's
+// category decides what is equivalent, as `ec == cond` does. Looks by rethrowing err inside
+// a try block: never throws, never blocks.
+//
+//   if (goro::errors_is(g.wait(), goro::context_errc::canceled)) ...
+bool errors_is(const std::exception_ptr& err, std::error_code code) noexcept;
+bool errors_is(const std::exception_ptr& err, std::error_condition cond) noexcept;
 
 template <class T>
 class result {

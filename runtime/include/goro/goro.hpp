@@ -6,7 +6,9 @@
 
 #include <goro/chan.hpp>
 #include <goro/debug.hpp>
+#include <goro/defer.hpp>
 #include <goro/panic.hpp>
+#include <goro/rand.hpp>
 #include <goro/runtime.hpp>
 #include <goro/select.hpp>
 #include <goro/sync.hpp>
