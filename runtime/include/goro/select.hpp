@@ -3,6 +3,7 @@
 //   switch (goro::select(goro::on_recv(in),                     // case v, ok := <-in:
 //                        goro::on_send(out, 42),                // case out <- 42:
 //                        goro::on_recv(quit, [](auto) {...}),   // callback form
+//                        goro::on_recv(msgs, [](msg m) {...}),  // case m := <-msgs:
 //                        goro::on_default())) {                 // default:
 //     case 0: ...
 //   }
@@ -44,6 +45,21 @@ struct case_payload {
   [[no_unique_address]] F f;
 };
 
+// Whether a payload lives in the case's inline_buf (else on the heap). Known at compile
+// time, so that no code for the other place is instantiated: a placement new of a large
+// payload into inline_buf, even on a branch never taken, draws -Wplacement-new in user code.
+template <class P>
+inline constexpr bool fits_inline = sizeof(P) <= sizeof(case_state::inline_buf) &&
+                                    alignof(P) <= alignof(std::max_align_t);
+
+// A receive case's callback: f(std::optional<T>) for Go's `case v, ok := <-c`, or f(T) for
+// `case v := <-c`, which gets T{} (Go's zero value) from a closed channel. A callback that
+// takes either is given the optional.
+template <class T, class F>
+inline constexpr bool takes_optional = std::is_invocable_v<F&, std::optional<T>>;
+template <class T, class F>
+inline constexpr bool takes_value = !takes_optional<T, F> && std::is_invocable_v<F&, T>;
+
 template <class T, class F, case_kind K>
 struct case_ops_for {
   using P = case_payload<T, F>;
@@ -55,7 +71,7 @@ struct case_ops_for {
   }
   static void relocate(case_state& dst, case_state& src) noexcept {
     dst = src;  // copies the plain fields; the payload is moved below or stays on the heap
-    if (src.payload == static_cast<void*>(src.inline_buf)) {
+    if constexpr (fits_inline<P>) {
       P& from = payload(src);
       P* to = ::new (static_cast<void*>(dst.inline_buf)) P{{}, std::move(from.f)};
       if (K == case_kind::send || src.has_value) {
@@ -73,23 +89,37 @@ struct case_ops_for {
   static void destroy(case_state& c) noexcept {
     if (!c.payload) return;
     drop_value(c);
-    if (c.payload == static_cast<void*>(c.inline_buf)) {
+    if constexpr (fits_inline<P>) {
       payload(c).~P();
     } else {
       delete &payload(c);
     }
   }
+  // The received value for the callback. Built as the return value, so that it is
+  // constructed in the callback's parameter: with a local optional moved into the parameter
+  // instead, g++ -O2 saw that parameter's payload as "maybe uninitialized" wherever the
+  // callback dereferenced it (`use(*v)`, as `*c.recv()` does without a warning) and
+  // reported it inside this header.
+  static std::optional<T> take(case_state& c) {
+    if (!c.has_value) return std::nullopt;
+    std::optional<T> v(std::in_place, std::move(payload(c).value.value));
+    drop_value(c);
+    return v;
+  }
+  static T take_or_zero(case_state& c) {
+    if (!c.has_value) return T{};
+    T v(std::move(payload(c).value.value));
+    drop_value(c);
+    return v;
+  }
   static void complete(case_state& c) {
     if constexpr (!std::is_same_v<F, no_callback>) {
-      if constexpr (K == case_kind::recv) {
-        std::optional<T> v;
-        if (c.has_value) {
-          v.emplace(std::move(payload(c).value.value));
-          drop_value(c);
-        }
-        payload(c).f(std::move(v));
-      } else {
+      if constexpr (K != case_kind::recv) {
         payload(c).f();
+      } else if constexpr (takes_optional<T, F>) {
+        payload(c).f(take(c));
+      } else {
+        payload(c).f(take_or_zero(c));
       }
     }
   }
@@ -124,10 +154,8 @@ std::pair<chan_core*, bool> case_chan(H&& h) noexcept {
 // A payload that is plain bytes (a trivially copyable value, no callback) needs no case_ops:
 // it is copied with the case and never destroyed.
 template <class T, class F>
-inline constexpr bool plain_payload =
-    std::is_same_v<F, no_callback>&& std::is_trivially_copyable_v<T> &&
-    sizeof(case_payload<T, F>) <= sizeof(case_state::inline_buf) &&
-    alignof(case_payload<T, F>) <= alignof(std::max_align_t);
+inline constexpr bool plain_payload = std::is_same_v<F, no_callback>&&
+    std::is_trivially_copyable_v<T>&& fits_inline<case_payload<T, F>>;
 
 // Puts the value's room and the callback of a new case in place.
 template <class T, class F, case_kind K>
@@ -137,7 +165,7 @@ void make_payload(case_state& c, F&& f) {
     c.payload = c.inline_buf;
   } else {
     c.ops = &case_ops_for<T, std::decay_t<F>, K>::ops;
-    if constexpr (sizeof(P) <= sizeof(c.inline_buf) && alignof(P) <= alignof(std::max_align_t)) {
+    if constexpr (fits_inline<P>) {
       c.payload = ::new (static_cast<void*>(c.inline_buf)) P{{}, std::forward<F>(f)};
     } else {
       c.payload = new P{{}, std::forward<F>(f)};
@@ -274,6 +302,8 @@ class select_case {
 };
 
 // case v, ok := <-c: f(std::optional<T>) gets the value, or nullopt if c is closed.
+// case v := <-c:     f(T) gets the value, or T{} (Go's zero value) if c is closed.
+// A callback that can take either (a generic lambda) gets the std::optional<T>.
 //
 // A case built from a named handle refers to that handle's channel without owning it, like
 // a std::string_view: keep a handle to the channel for as long as you keep the case (a
@@ -282,8 +312,12 @@ class select_case {
 template <class H, class F>
 requires detail::handle_of<H, chan, recv_chan> select_case on_recv(H&& c, F f) {
   using T = detail::elem_of<H>;
-  static_assert(std::is_invocable_v<F&, std::optional<T>>,
-                "on_recv's callback must take a std::optional<T>");
+  static_assert(detail::takes_optional<T, F> || detail::takes_value<T, F>,
+                "on_recv's callback must take a std::optional<T> (v, ok := <-c) or a T "
+                "(v := <-c)");
+  static_assert(!detail::takes_value<T, F> || std::is_default_constructible_v<T>,
+                "on_recv's callback takes a T, which gets T{} from a closed channel: T must be "
+                "default-constructible (or take a std::optional<T>)");
   select_case sc(detail::case_kind::recv, detail::case_chan(std::forward<H>(c)));
   detail::make_payload<T, F, detail::case_kind::recv>(sc.s_, std::move(f));
   return sc;
