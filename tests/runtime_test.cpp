@@ -205,6 +205,45 @@ TEST_CASE("goroutines still blocked when main returns are unwound (runtime.hpp)"
   }
 }
 
+TEST_CASE("many goroutines blocked when main returns are unwound by several threads") {
+  // A large drain is shared out between threads (sched.cpp, drain): each goroutine must
+  // still be unwound exactly once, whatever it waits on, with nothing leaked (LeakSanitizer)
+  // and no race between the shares (ThreadSanitizer).
+  static std::atomic<int> destroyed{0};
+  struct on_unwind {
+    ~on_unwind() { ++destroyed; }
+  };
+  constexpr int kEach = live(3000) / 3;
+  for (unsigned n : {2u, 4u}) {
+    CAPTURE(n);
+    destroyed = 0;
+    run_on(n, [] {
+      auto c = goro::make_chan<std::unique_ptr<int>>();  // nobody sends
+      auto d = goro::make_chan<std::unique_ptr<int>>();  // nobody receives
+      auto mu = std::make_shared<goro::mutex>();
+      mu->lock();
+      for (int i = 0; i < kEach; ++i) {
+        goro::go([c] {
+          on_unwind guard;
+          auto owned = std::make_unique<int>(1);
+          c.recv();
+        });
+        goro::go([c, d] {
+          on_unwind guard;
+          goro::select(goro::on_recv(c), goro::on_send(d, std::make_unique<int>(2)),
+                       goro::on_recv(goro::after(std::chrono::hours(1))));
+        });
+        goro::go([mu] {
+          on_unwind guard;
+          std::lock_guard<goro::mutex> hold(*mu);
+        });
+      }
+      CHECK(wait_parked(3 * kEach, 60s));
+    });
+    CHECK(destroyed.load() == 3 * kEach);
+  }
+}
+
 TEST_CASE("after main_fn returns, no goroutine resumes its normal code (runtime.hpp)") {
   // runtime.hpp: "From that moment no goroutine resumes its normal code: those that are
   // blocked or waiting to run are unwound". A Go-shaped program whose goroutines use main's
