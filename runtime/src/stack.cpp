@@ -11,6 +11,8 @@
 #include <fstream>
 #include <new>
 
+#include "sanitizers.hpp"
+
 namespace goro::detail {
 
 namespace {
@@ -98,6 +100,11 @@ stack_mem stack_pool::map(std::size_t size, bool guard) {
 
 void stack_pool::unmap(const stack_mem& s) noexcept {
   const std::size_t page = page_size();
+#if GORO_ASAN
+  // Frames a goroutine never returned from leave redzones poisoned; the next mapping at
+  // this address (a thread's stack, another pool's stacks) must not inherit them.
+  ASAN_UNPOISON_MEMORY_REGION(s.base, s.size);
+#endif
   if (s.guarded) {
     munmap(s.base - page, s.size + page);
     guarded_live.fetch_sub(1, std::memory_order_relaxed);
@@ -111,6 +118,14 @@ stack_pool::stack_pool(std::size_t stack_size) : size_(stack_size) {}
 stack_pool::~stack_pool() {
   for (const slab& sl : slabs_) {
     if (sl.leaked) continue;
+#if GORO_ASAN
+    // As in unmap: no stale redzones for whatever is mapped here next. The guard pages are
+    // left alone (their shadow was never written).
+    const std::size_t stride = size_ + (sl.guarded ? page_size() : 0);
+    for (std::byte* at = sl.base; at < sl.base + sl.bytes; at += stride) {
+      ASAN_UNPOISON_MEMORY_REGION(at + (sl.guarded ? page_size() : 0), size_);
+    }
+#endif
     munmap(sl.base, sl.bytes);
     guarded_live.fetch_sub(sl.guarded, std::memory_order_relaxed);
   }
