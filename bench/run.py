@@ -26,8 +26,8 @@ ROOT = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "out")
 BUILD = os.path.join(ROOT, "build-bench")
 
-IMPLS = ("goro", "go", "fiber")
-IMPL_TITLES = {"goro": "goro", "go": "Go", "fiber": "Boost.Fiber"}
+IMPLS = ("goro", "base", "go", "fiber")
+IMPL_TITLES = {"goro": "goro", "base": "goro base", "go": "Go", "fiber": "Boost.Fiber"}
 
 
 @dataclass
@@ -71,6 +71,10 @@ WORKLOADS = [
     Workload("MemParked100k", "B/goroutine", "prog", True),
     Workload("MemParked1M", "B/goroutine", "prog", True),
     Workload("IdleTimers10k", "ms", "prog", True, ratio_on="cpu"),
+    Workload("SpawnJoin1M", "ns/goroutine", "prog", True),
+    Workload("DaisyChain100k", "ms/run", "prog", True),
+    Workload("DaisyChainRSS100k", "MB", "prog", True),
+    Workload("ExitParked40k", "ns/goroutine", "prog", False),
 ]
 
 
@@ -91,6 +95,7 @@ class Programs:
     xcore: str = None  # the core-to-core round-trip probe (common/xcore.cpp)
     goroot: str = None
     goro_workloads: set = field(default_factory=set)
+    base_workloads: set = field(default_factory=set)  # of --goro-base
     problems: list = field(default_factory=list)
 
 
@@ -187,7 +192,8 @@ RESULT_RE = re.compile(r"^RESULT (.*)$", re.M)
 
 
 def run_process(cmd, env, timeout, cwd=None):
-    """Runs one benchmark process: (returncode or None on timeout, stdout+stderr, wall s, cpu s)."""
+    """Runs one benchmark process: (returncode or None on timeout, stdout+stderr, wall s, cpu s,
+    time.monotonic_ns() when it had exited)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     try:
@@ -197,10 +203,11 @@ def run_process(cmd, env, timeout, cwd=None):
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
         rc = None
+    end_ns = time.monotonic_ns()
     wall = time.monotonic() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return rc, out, wall, cpu
+    return rc, out, wall, cpu, end_ns
 
 
 def failed_sample(rc, out):
@@ -233,10 +240,18 @@ def run_go(progs, w, threads, args):
     env = dict(go_env(), GOMAXPROCS=str(threads))
     if w.go == "prog":
         cmd = [progs.go_prog, "-threads", str(threads), "-benchtime", args.benchtime, w.name]
-        return parse_result(*run_process(cmd, env, args.timeout)[:2])
+        rc, out, _, _, end_ns = run_process(cmd, env, args.timeout)
+        s = parse_result(rc, out)
+        stamp = re.search(r"^EXITSTAMP (\d+)$", out, re.M)
+        if s.status == "ok" and stamp:
+            # Go abandons goroutines at exit: the time from main's last statement (the
+            # stamp, CLOCK_MONOTONIC) to the process's exit, per goroutine.
+            iters = int(dict(i.split("=", 1) for i in RESULT_RE.search(out).group(1).split())["iters"])
+            s.value, s.cpu = (end_ns - int(stamp.group(1))) / iters, None
+        return s
     cmd = [progs.go_runtime, "-test.run", "^$", "-test.bench", f"^Benchmark{w.name}$",
            "-test.cpu", str(threads), "-test.benchtime", args.benchtime]
-    rc, out, wall, cpu = run_process(cmd, env, args.timeout,
+    rc, out, wall, cpu, _ = run_process(cmd, env, args.timeout,
                                      cwd=os.path.join(progs.goroot, "src", "runtime"))
     m = re.search(rf"^Benchmark{w.name}(-\d+)?\s+\d+\s+([\d.]+) ns/op", out, re.M)
     if rc != 0 or m is None:
@@ -253,6 +268,10 @@ def run_one(progs, w, impl, threads, args):
         if w.name not in progs.goro_workloads:
             return Sample(status="TODO")
         return run_cpp(progs.goro, w, threads, args)
+    if impl == "base":
+        if w.name not in progs.base_workloads:
+            return Sample(status="TODO")
+        return run_cpp(args.goro_base, w, threads, args)
     if impl == "fiber":
         if not w.fiber:
             return Sample(status="n/a")
@@ -342,6 +361,8 @@ def table(results, workloads, threads_list, impls, ratio_on=None):
         head.append("x-core ns")
     for impl in impls:
         head += [IMPL_TITLES[impl], f"{IMPL_TITLES[impl]} CPU"]
+    if "goro" in impls and "base" in impls:
+        head.append("goro/base")
     if "goro" in impls and "go" in impls:
         head.append("goro/Go")
     if "goro" in impls and "fiber" in impls:
@@ -365,6 +386,9 @@ def table(results, workloads, threads_list, impls, ratio_on=None):
                 else:
                     row += [fmt(med), fmt(cpu)]
             suffix = " (CPU)" if on == "cpu" and ratio_on is None else ""
+            if "goro" in impls and "base" in impls:
+                r = ratio(summary["goro"], summary["base"])
+                row.append(r + suffix if r != "-" else r)
             if "goro" in impls and "go" in impls:
                 r = ratio(summary["goro"], summary["go"])
                 row.append(r + suffix if r != "-" else r)
@@ -492,6 +516,9 @@ def main():
     p.add_argument("--filter", default=os.environ.get("BENCH_FILTER", ""),
                    help="regular expression selecting workloads (env BENCH_FILTER)")
     p.add_argument("--impl", default="goro,go,fiber", help="implementations, default goro,go,fiber")
+    p.add_argument("--goro-base", metavar="EXE",
+                   help="another build of bench_goro (a baseline), run beside goro in every "
+                        "row as 'goro base', with a goro/base ratio column (A/B)")
     p.add_argument("--timeout", type=float, default=float(os.environ.get("BENCH_TIMEOUT", "300")),
                    help="seconds before one process counts as hung (default 300)")
     p.add_argument("--pause", type=float, default=float(os.environ.get("BENCH_PAUSE", "0")),
@@ -523,7 +550,9 @@ def main():
         return 0
 
     args.threads = [int(t) for t in args.threads.split(",")]
-    args.impl = [i for i in args.impl.split(",") if i in IMPLS]
+    args.impl = [i for i in args.impl.split(",") if i in IMPLS and i != "base"]
+    if args.goro_base:
+        args.impl.insert(1 if "goro" in args.impl else 0, "base")
     if args.no_build:
         progs = Programs(goro=os.path.join(BUILD, "bench", "bench_goro"),
                          fiber=os.path.join(BUILD, "bench", "bench_fiber"),
@@ -542,6 +571,9 @@ def main():
                                       text=True).stdout.strip()
     else:
         progs = build(args)
+    if args.goro_base:
+        progs.base_workloads = set(subprocess.run([args.goro_base, "--list"],
+                                                  stdout=subprocess.PIPE, text=True).stdout.split())
     for problem in progs.problems:
         log("warning: " + problem)
     if args.build_only:

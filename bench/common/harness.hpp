@@ -60,6 +60,16 @@ inline std::int64_t rss_bytes() {
   return -1;
 }
 
+// Peak resident set size of this process in bytes (VmHWM in /proc/self/status).
+inline std::int64_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6) * 1024;
+  }
+  return -1;
+}
+
 // Go's -benchtime: a duration ("1s", "200ms") or an iteration count ("100x").
 struct bench_time {
   std::int64_t ns = 1'000'000'000;

@@ -423,6 +423,69 @@ bench::report idle_workload(const bench::config& cfg) {
                             sz.idle_goroutines);
 }
 
+// ---- spawning many at once, the daisy chain ----------------------------------------------
+
+// Spawns n fibers from one fiber, each counting itself done (the last closes `done`, as
+// memory_workload's do: Boost.Fiber has no wait group), then waits: ns per fiber.
+bench::report spawn_join_workload(const bench::config& cfg) {
+  const std::int64_t n = cfg.smoke ? 1'000 : 1'000'000;
+  return bench::measure(
+      [n](bench::B& b) {
+        for (std::int64_t i = 0; i < b.n; ++i) {
+          auto done = make_buffered<bool>(0);
+          std::atomic<std::int64_t> left{n};
+          for (std::int64_t j = 0; j < n; ++j) {
+            go([&left, done] {
+              if (left.fetch_sub(1) == 1) done->close();
+            });
+          }
+          bool v;
+          done->pop(v);
+        }
+      },
+      cfg.time, static_cast<double>(n));
+}
+
+// Pike's "whispers": n fibers linked by unbuffered channels.
+std::int64_t whispers(int n) {
+  auto leftmost = make_unbuffered<int>();
+  auto left = leftmost;
+  for (int i = 0; i < n; ++i) {
+    auto right = make_unbuffered<int>();
+    go([left, right] { left->push(1 + recv(*right)); });
+    left = std::move(right);
+  }
+  go([left] { left->push(1); });
+  return recv(*leftmost);
+}
+
+bench::report daisy_chain_workload(const bench::config& cfg) {
+  const int n = cfg.smoke ? 1'000 : 100'000;
+  std::string check = "ok";
+  auto r = bench::measure(
+      [&](bench::B& b) {
+        for (std::int64_t i = 0; i < b.n; ++i) {
+          if (const std::int64_t got = whispers(n); got != n + 1)
+            check = bench::fail("sum", got, n + 1);
+        }
+      },
+      cfg.time, 1e6);  // ms per chain
+  r.check = check;
+  return r;
+}
+
+// The peak resident set of a process that runs the chain once, in MB (VmHWM).
+bench::report daisy_chain_rss_workload(const bench::config& cfg) {
+  const int n = cfg.smoke ? 1'000 : 100'000;
+  bench::report r;
+  const std::int64_t got = whispers(n);
+  if (got != n + 1) r.check = bench::fail("sum", got, n + 1);
+  r.value = static_cast<double>(bench::peak_rss_bytes()) / 1e6;
+  r.cpu = -1;
+  r.iters = n;
+  return r;
+}
+
 bench::report timed(void (*body)(bench::B&), const bench::config& cfg) {
   return bench::measure(body, cfg.time);
 }
@@ -464,6 +527,9 @@ std::vector<bench::workload> workloads() {
       {"MemParked100k", "B/goroutine", mem(100'000)},
       {"MemParked1M", "B/goroutine", mem(1'000'000)},
       {"IdleTimers10k", "ms", idle_workload},
+      {"SpawnJoin1M", "ns/goroutine", spawn_join_workload},
+      {"DaisyChain100k", "ms/run", daisy_chain_workload},
+      {"DaisyChainRSS100k", "MB", daisy_chain_rss_workload},
   };
 }
 

@@ -133,13 +133,18 @@ func max64(a, b int64) int64 {
 
 // rssBytes is VmRSS from /proc/self/status.
 func rssBytes() int64 {
+	return statusBytes("VmRSS:")
+}
+
+// statusBytes is a size field of /proc/self/status ("VmRSS:", "VmHWM:") in bytes.
+func statusBytes(field string) int64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return -1
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			fields := strings.Fields(line[len("VmRSS:"):])
+		if strings.HasPrefix(line, field) {
+			fields := strings.Fields(line[len(field):])
 			kb, _ := strconv.ParseInt(fields[0], 10, 64)
 			return kb * 1024
 		}

@@ -18,7 +18,9 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+	"unsafe"
 )
 
 type config struct {
@@ -59,6 +61,10 @@ var workloads = []workload{
 	{"MemParked100k", "B/goroutine", func(c config) report { return memoryWorkload(c, 100000) }},
 	{"MemParked1M", "B/goroutine", func(c config) report { return memoryWorkload(c, 1000000) }},
 	{"IdleTimers10k", "ms", idleWorkload},
+	{"SpawnJoin1M", "ns/goroutine", spawnJoinWorkload},
+	{"DaisyChain100k", "ms/run", daisyChainWorkload},
+	{"DaisyChainRSS100k", "MB", daisyChainRSSWorkload},
+	{"ExitParked40k", "ns/goroutine", exitParkedWorkload},
 }
 
 // ---- skynet ----------------------------------------------------------------------------
@@ -395,6 +401,109 @@ func idleWorkload(cfg config) report {
 	}
 }
 
+// ---- spawning many at once, the daisy chain, exit with goroutines parked ---------------
+
+// Spawns n goroutines from one goroutine, each doing wg.Done(), then waits for them all:
+// nanoseconds per goroutine.
+func spawnJoinWorkload(cfg config) report {
+	n := int64(1000000)
+	if cfg.smoke {
+		n = 1000
+	}
+	return measure(func(b *B) {
+		for i := int64(0); i < b.N; i++ {
+			var wg sync.WaitGroup
+			wg.Add(int(n))
+			for j := int64(0); j < n; j++ {
+				go func() { wg.Done() }()
+			}
+			wg.Wait()
+		}
+	}, cfg.time, float64(n))
+}
+
+func whisper(left, right chan int) {
+	left <- 1 + <-right
+}
+
+// Pike's "whispers": n goroutines linked by unbuffered channels.
+func whispers(n int) int {
+	leftmost := make(chan int)
+	right := leftmost
+	left := leftmost
+	for i := 0; i < n; i++ {
+		right = make(chan int)
+		go whisper(left, right)
+		left = right
+	}
+	go func(c chan int) { c <- 1 }(right)
+	return <-leftmost
+}
+
+func daisyChainSize(cfg config) int {
+	if cfg.smoke {
+		return 1000
+	}
+	return 100000
+}
+
+func daisyChainWorkload(cfg config) report {
+	n := daisyChainSize(cfg)
+	check := "ok"
+	r := measure(func(b *B) {
+		for i := int64(0); i < b.N; i++ {
+			if got := whispers(n); got != n+1 {
+				check = fail("sum", int64(got), int64(n+1))
+			}
+		}
+	}, cfg.time, 1e6) // ms per chain
+	r.check = check
+	return r
+}
+
+// The peak resident set of a process that runs the chain once, in MB (VmHWM).
+func daisyChainRSSWorkload(cfg config) report {
+	n := daisyChainSize(cfg)
+	check := "ok"
+	if got := whispers(n); got != n+1 {
+		check = fail("sum", int64(got), int64(n+1))
+	}
+	return report{value: float64(statusBytes("VmHWM:")) / 1e6, cpu: -1, iters: int64(n), check: check}
+}
+
+// Go abandons its goroutines when main returns: the cost of exiting with n goroutines
+// parked is the process's exit. This parks them and has main print the monotonic time of
+// its last statement (EXITSTAMP); bench/run.py takes the time from there to the process's
+// exit. The RESULT line's value is a placeholder.
+var exitStamp bool
+
+func exitParkedWorkload(cfg config) report {
+	n := 40000
+	if cfg.smoke {
+		n = 1000
+	}
+	c := make(chan bool)
+	var started sync.WaitGroup
+	started.Add(n)
+	for i := 0; i < n; i++ {
+		go func() {
+			started.Done()
+			<-c // parked until the process exits
+		}()
+	}
+	started.Wait()
+	time.Sleep(10 * time.Millisecond) // let the last ones park
+	exitStamp = true
+	return report{value: 0, cpu: -1, iters: int64(n), check: "ok"}
+}
+
+// monotonicNs is clock_gettime(CLOCK_MONOTONIC), the clock of Python's time.monotonic_ns.
+func monotonicNs() int64 {
+	var ts syscall.Timespec
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, 1, uintptr(unsafe.Pointer(&ts)), 0)
+	return ts.Nano()
+}
+
 func main() {
 	threads := flag.Int("threads", 0, "GOMAXPROCS (0: keep the GOMAXPROCS environment/default)")
 	benchtime := flag.String("benchtime", "1s", "run time per benchmark: duration or Nx")
@@ -443,6 +552,9 @@ func main() {
 		if r.check != "ok" {
 			status = 1
 		}
+	}
+	if exitStamp {
+		fmt.Printf("EXITSTAMP %d\n", monotonicNs())
 	}
 	os.Exit(status)
 }

@@ -8,6 +8,7 @@
 // bench/run.py runs one workload per process and compares with Go and Boost.Fiber.
 #include <goro/goro.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -564,6 +565,95 @@ bench::report idle_workload(const bench::config& cfg) {
                             sz.idle_goroutines);
 }
 
+// ---- spawning many at once, the daisy chain, exit with goroutines parked ---------------
+
+// Spawns n goroutines from one goroutine, each doing wg.done(), then waits for them all:
+// nanoseconds per goroutine. At P=1 all n exist before the first runs.
+bench::report spawn_join_workload(const bench::config& cfg) {
+  const std::int64_t n = cfg.smoke ? 1'000 : 1'000'000;
+  return bench::measure(
+      [n](bench::B& b) {
+        for (std::int64_t i = 0; i < b.n; ++i) {
+          goro::wait_group wg;
+          wg.add(n);
+          for (std::int64_t j = 0; j < n; ++j) goro::go([&wg] { wg.done(); });
+          wg.wait();
+        }
+      },
+      cfg.time, static_cast<double>(n));
+}
+
+// Pike's "whispers": n goroutines linked by unbuffered channels, each doing
+// left <- 1 + <-right; the value sent in at the right end comes out n + 1 at the left.
+std::int64_t whispers(int n) {
+  auto leftmost = make_chan<int>();
+  auto left = leftmost;
+  for (int i = 0; i < n; ++i) {
+    auto right = make_chan<int>();
+    goro::go([](goro::chan<int> l, goro::chan<int> r) { l.send(1 + *r.recv()); }, std::move(left),
+             right);
+    left = std::move(right);
+  }
+  goro::go([](goro::chan<int> r) { r.send(1); }, std::move(left));
+  return *leftmost.recv();
+}
+
+bench::report daisy_chain_workload(const bench::config& cfg) {
+  const int n = cfg.smoke ? 1'000 : 100'000;
+  std::string check = "ok";
+  auto r = bench::measure(
+      [&](bench::B& b) {
+        for (std::int64_t i = 0; i < b.n; ++i) {
+          if (const std::int64_t got = whispers(n); got != n + 1)
+            check = bench::fail("sum", got, n + 1);
+        }
+      },
+      cfg.time, 1e6);  // ms per chain
+  r.check = check;
+  return r;
+}
+
+// The peak resident set of a process that runs the chain once, in MB (VmHWM).
+bench::report daisy_chain_rss_workload(const bench::config& cfg) {
+  const int n = cfg.smoke ? 1'000 : 100'000;
+  bench::report r;
+  const std::int64_t got = whispers(n);
+  if (got != n + 1) r.check = bench::fail("sum", got, n + 1);
+  r.value = static_cast<double>(bench::peak_rss_bytes()) / 1e6;
+  r.cpu = -1;
+  r.iters = n;
+  return r;
+}
+
+// How long goro::run takes to return once main_fn has returned while n goroutines are
+// parked on channel receives (run unwinds and frees them): nanoseconds per goroutine.
+// Runs outside the runtime: each operation is a whole goro::run.
+bench::report exit_parked_workload(const bench::config& cfg, const goro::options& opts) {
+  const std::int64_t n = cfg.smoke ? 1'000 : 40'000;
+  return bench::measure(
+      [&](bench::B& b) {
+        for (std::int64_t i = 0; i < b.n; ++i) {
+          b.stop_timer();
+          goro::run(opts, [&] {
+            auto c = make_chan<bool>();
+            goro::wait_group started;
+            started.add(n);
+            for (std::int64_t j = 0; j < n; ++j) {
+              goro::go([c, &started] {
+                started.done();
+                c.recv();  // parked until run unwinds it
+              });
+            }
+            started.wait();
+            goro::sleep(10ms);  // let the last ones park
+            b.start_timer();    // main's last statement
+          });
+          b.stop_timer();
+        }
+      },
+      cfg.time, static_cast<double>(n));
+}
+
 // ---- the registry ------------------------------------------------------------------------
 
 std::vector<bench::workload> workloads() {
@@ -625,6 +715,17 @@ std::vector<bench::workload> workloads() {
       {"MemParked100k", "B/goroutine", mem(100'000)},
       {"MemParked1M", "B/goroutine", mem(1'000'000)},
       {"IdleTimers10k", "ms", idle_workload},
+      {"SpawnJoin1M", "ns/goroutine", spawn_join_workload},
+      {"DaisyChain100k", "ms/run", daisy_chain_workload},
+      {"DaisyChainRSS100k", "MB", daisy_chain_rss_workload},
+  };
+}
+
+// Workloads that start and stop the runtime themselves.
+std::vector<bench::workload> outside_workloads(const goro::options& opts) {
+  return {
+      {"ExitParked40k", "ns/goroutine",
+       [opts](const bench::config& cfg) { return exit_parked_workload(cfg, opts); }},
   };
 }
 
@@ -636,11 +737,27 @@ int main(int argc, char** argv) {
     bench::usage(argv[0]);
     return 2;
   }
-  const auto all = workloads();
-  if (int status = bench::check_names(all, *cfg); status != 0 || cfg->list) return status;
   goro::options opts;
   opts.threads = cfg->threads;
-  // PingPongHog runs at GOMAXPROCS=1 in Go whatever -cpu says.
-  if (cfg->names.size() == 1 && cfg->names[0] == "PingPongHog") opts.threads = 1;
-  return goro::run(opts, [&] { return bench::run_selected(all, *cfg, cfg->threads); });
+  const auto inside = workloads();
+  const auto outside = outside_workloads(opts);
+  auto all = inside;
+  all.insert(all.end(), outside.begin(), outside.end());
+  if (int status = bench::check_names(all, *cfg); status != 0 || cfg->list) return status;
+  auto named = [&](const std::vector<bench::workload>& ws) {
+    if (cfg->names.empty()) return true;
+    for (const auto& w : ws) {
+      if (std::find(cfg->names.begin(), cfg->names.end(), w.name) != cfg->names.end()) return true;
+    }
+    return false;
+  };
+  int status = 0;
+  if (named(inside)) {
+    goro::options in = opts;
+    // PingPongHog runs at GOMAXPROCS=1 in Go whatever -cpu says.
+    if (cfg->names.size() == 1 && cfg->names[0] == "PingPongHog") in.threads = 1;
+    status = goro::run(in, [&] { return bench::run_selected(inside, *cfg, cfg->threads); });
+  }
+  if (named(outside)) status |= bench::run_selected(outside, *cfg, cfg->threads);
+  return status;
 }

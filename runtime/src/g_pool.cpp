@@ -1,5 +1,7 @@
 #include "g_pool.hpp"
 
+#include <sys/mman.h>
+
 #include <new>
 
 #include "goroutine.hpp"
@@ -9,44 +11,76 @@ namespace goro::detail {
 
 namespace {
 
-constexpr std::size_t kChunkSlots = 64;
 constexpr std::size_t kSlotAlign = 64;  // a g starts on a cache line of its own
 constexpr std::size_t kSlotSize = (sizeof(g) + kSlotAlign - 1) / kSlotAlign * kSlotAlign;
-constexpr std::size_t kChunkBytes = kChunkSlots * kSlotSize;
+// One region is one transparent huge page where the kernel allows them (MADV_HUGEPAGE):
+// a burst of a million spawns then faults in ~220 huge pages instead of ~110,000 small
+// ones, and a first touch costs ~15 us on the development VM (the host backs the page).
+constexpr std::size_t kRegionBytes = std::size_t{2} << 20;
 
 }  // namespace
 
 g_pool::~g_pool() {
   if (leaked_) return;
-  for (void* c : chunks_) {
+  for (void* r : regions_) {
 #if GORO_ASAN
-    ASAN_UNPOISON_MEMORY_REGION(c, kChunkBytes);
+    ASAN_UNPOISON_MEMORY_REGION(r, kRegionBytes);
 #endif
-    ::operator delete (c, std::align_val_t{kSlotAlign});
+    munmap(r, kRegionBytes);
   }
+}
+
+// Maps a region aligned to its size, so that it can be one huge page.
+void g_pool::map_region() {
+  // Room first, so that a region is never lost to a throwing push_back.
+  if (regions_.size() == regions_.capacity()) regions_.reserve(2 * regions_.size() + 16);
+  void* p =
+      mmap(nullptr, 2 * kRegionBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  auto* lo = static_cast<std::byte*>(p);
+  const auto addr = reinterpret_cast<std::uintptr_t>(lo);
+  auto* r = lo + ((kRegionBytes - addr % kRegionBytes) % kRegionBytes);
+  if (r > lo) munmap(lo, static_cast<std::size_t>(r - lo));
+  if (r + kRegionBytes < lo + 2 * kRegionBytes) {
+    munmap(r + kRegionBytes, static_cast<std::size_t>(lo + 2 * kRegionBytes - (r + kRegionBytes)));
+  }
+  madvise(r, kRegionBytes, MADV_HUGEPAGE);  // a hint: without THP, small pages as before
+  regions_.push_back(r);
+  next_ = r;
+  end_ = r + kRegionBytes / kSlotSize * kSlotSize;
 }
 
 void g_pool::take(std::vector<void*>& out, std::size_t n) {
   std::lock_guard<std::mutex> lock(mu_);
-  while (n > 0) {
-    if (free_.empty()) {
-      // Room first, so that a chunk is never lost to a throwing push_back; doubling, since
-      // reserving one more each time copied the whole list per chunk (15,000 at 1 M).
-      if (chunks_.size() == chunks_.capacity()) chunks_.reserve(2 * chunks_.size() + 16);
-      auto* c = static_cast<std::byte*>(::operator new (kChunkBytes, std::align_val_t{kSlotAlign}));
-      chunks_.push_back(c);
-      // Backwards, so that the chunk's first slots are handed out first.
-      for (std::size_t i = kChunkSlots; i-- > 0;) free_.push_back(c + i * kSlotSize);
-    }
-    out.push_back(free_.back());
-    free_.pop_back();
-    --n;
+  // Freed slots first (still warm), then never-used ones in address order.
+  for (; n > 0 && free_; --n) {
+    free_slot* s = free_;
+#if GORO_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(s, sizeof(free_slot));
+#endif
+    free_ = s->next;
+    out.push_back(s);
+  }
+  for (; n > 0; --n) {
+    if (next_ == end_) map_region();
+    out.push_back(next_);
+    next_ += kSlotSize;
   }
 }
 
 void g_pool::give(void* const* slots, std::size_t n) {
   std::lock_guard<std::mutex> lock(mu_);
-  free_.insert(free_.end(), slots, slots + n);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto* s = static_cast<free_slot*>(slots[i]);
+#if GORO_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(s, sizeof(free_slot));  // free_g poisoned the whole g
+#endif
+    s->next = free_;
+    free_ = s;
+#if GORO_ASAN
+    ASAN_POISON_MEMORY_REGION(s, sizeof(free_slot));
+#endif
+  }
 }
 
 void g_pool::leak() noexcept {

@@ -425,9 +425,10 @@ inline void free_g(runtime* rt, worker* w, g* gp) noexcept {
 }
 
 inline stack_mem take_stack(runtime* rt, worker* w, std::size_t size) {
-  if (size != 0 && size != rt->stacks.stack_size()) return stack_pool::map(size, true);
   stack_mem s;
-  if (w) [[likely]] {
+  if (size != 0 && size != rt->stacks.stack_size()) [[unlikely]] {
+    s = stack_pool::map(size, true);
+  } else if (w) [[likely]] {
     s = w->stacks.get(rt->stacks);
   } else {
     stack_cache one;
@@ -436,7 +437,8 @@ inline stack_mem take_stack(runtime* rt, worker* w, std::size_t size) {
   }
 #if GORO_ASAN
   // The last goroutine on this stack may have left redzones poisoned (it never returned
-  // from the frames it was in when it ended or was unwound).
+  // from the frames it was in when it ended or was unwound); so may one of an earlier run
+  // whose stack was mapped at the same address, for a stack of another size too.
   ASAN_UNPOISON_MEMORY_REGION(s.base, s.size);
 #endif
   return s;

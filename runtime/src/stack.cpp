@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <new>
+
+#include "sanitizers.hpp"
 
 namespace goro::detail {
 
@@ -51,6 +54,24 @@ bool install_guard(std::byte* at, std::size_t page) noexcept {
   return mprotect(at, page, PROT_NONE) == 0;
 }
 
+// Faults in the top page of each stack (where a goroutine's first frames go) with one
+// madvise each. On the development VM (a PVM guest, whose page faults go through the
+// hypervisor) a first touch costs ~24 us and MADV_POPULATE_WRITE plus the touch ~15 us: the
+// daisy chain's 100,000 stacks fault in ~0.8 s sooner. Kernels before 5.14 answer EINVAL:
+// then the stacks fault in on first use, as before.
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+void populate_tops(const stack_mem* s, std::size_t n) noexcept {
+  static std::atomic<bool> works{true};
+  const std::size_t page = page_size();
+  for (std::size_t i = 0; i < n && works.load(std::memory_order_relaxed); ++i) {
+    if (madvise(s[i].top() - page, page, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) {
+      works.store(false, std::memory_order_relaxed);
+    }
+  }
+}
+
 }  // namespace
 
 bool stack_mem::has_room(const void* sp) const noexcept {
@@ -79,6 +100,11 @@ stack_mem stack_pool::map(std::size_t size, bool guard) {
 
 void stack_pool::unmap(const stack_mem& s) noexcept {
   const std::size_t page = page_size();
+#if GORO_ASAN
+  // Frames a goroutine never returned from leave redzones poisoned; the next mapping at
+  // this address (a thread's stack, another pool's stacks) must not inherit them.
+  ASAN_UNPOISON_MEMORY_REGION(s.base, s.size);
+#endif
   if (s.guarded) {
     munmap(s.base - page, s.size + page);
     guarded_live.fetch_sub(1, std::memory_order_relaxed);
@@ -92,6 +118,14 @@ stack_pool::stack_pool(std::size_t stack_size) : size_(stack_size) {}
 stack_pool::~stack_pool() {
   for (const slab& sl : slabs_) {
     if (sl.leaked) continue;
+#if GORO_ASAN
+    // As in unmap: no stale redzones for whatever is mapped here next. The guard pages are
+    // left alone (their shadow was never written).
+    const std::size_t stride = size_ + (sl.guarded ? page_size() : 0);
+    for (std::byte* at = sl.base; at < sl.base + sl.bytes; at += stride) {
+      ASAN_UNPOISON_MEMORY_REGION(at + (sl.guarded ? page_size() : 0), size_);
+    }
+#endif
     munmap(sl.base, sl.bytes);
     guarded_live.fetch_sub(sl.guarded, std::memory_order_relaxed);
   }
@@ -129,18 +163,24 @@ void stack_pool::map_slab(std::vector<stack_mem>& out, std::size_t n) {
 }
 
 void stack_pool::take(std::vector<stack_mem>& out, std::size_t n) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (; n > 0 && !warm_.empty(); --n) {
-    out.push_back(warm_.back());
-    warm_.pop_back();
+  std::size_t fresh = out.size();  // out[fresh...] have no resident page: populate them
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (; n > 0 && !warm_.empty(); --n) {
+      out.push_back(warm_.back());
+      warm_.pop_back();
+    }
+    warm_count_.store(warm_.size(), std::memory_order_relaxed);
+    warm_low_ = std::min(warm_low_, warm_.size());
+    fresh = out.size();
+    for (; n > 0 && !cold_.empty(); --n) {
+      out.push_back(cold_.back());
+      cold_.pop_back();
+    }
+    if (n > 0) map_slab(out, n);
   }
-  warm_count_.store(warm_.size(), std::memory_order_relaxed);
-  warm_low_ = std::min(warm_low_, warm_.size());
-  for (; n > 0 && !cold_.empty(); --n) {
-    out.push_back(cold_.back());
-    cold_.pop_back();
-  }
-  if (n > 0) map_slab(out, n);
+  // Outside the lock: other workers' takes need not wait for the page faults.
+  populate_tops(out.data() + fresh, out.size() - fresh);
 }
 
 void stack_pool::give(const stack_mem* s, std::size_t n) {
