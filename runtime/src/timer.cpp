@@ -133,11 +133,11 @@ void start_func(timer_state* t) {
 // Delivers a popped timer unless a stop or reset came in between. Takes over the heap's
 // reference to t. A sleeper it wakes is readied without waking an idle worker: returns
 // whether it readied one, so that the caller wakes a worker once per batch.
-bool deliver(timer_state* t, std::uint64_t seq, std::int64_t now) {
+bool deliver(timer_state* t, std::uint32_t seq, std::int64_t now) {
   g* wake = nullptr;
   {
     std::lock_guard<spinlock> lock(t->mu);
-    if (t->seq.load(std::memory_order_relaxed) == seq) {
+    if (static_cast<std::uint32_t>(t->seq.load(std::memory_order_relaxed)) == seq) {
       if (t->period > 0 && !t->heap.load(std::memory_order_relaxed)) {
         // Next tick on the period's grid, skipping the ticks already missed.
         std::int64_t next = t->when + t->period;
@@ -182,7 +182,9 @@ bool timer_heap::add(timer_state* t, std::int64_t when, std::int64_t deadline) {
     pos_.push_back(kNoSlot);
     free_slot_ = static_cast<std::uint32_t>(pos_.size() - 1);
   }
-  heap_.push_back({deadline, when, t, free_slot_});  // if this throws, the slot stays free
+  // Under t->mu (every arming holds it), so seq cannot move while it is read.
+  const auto seq = static_cast<std::uint32_t>(t->seq.load(std::memory_order_relaxed));
+  heap_.push_back({deadline, when, t, free_slot_, seq});  // if this throws, the slot stays free
   t->heap_slot = free_slot_;
   free_slot_ = pos_[free_slot_];
   t->refs.fetch_add(1, std::memory_order_relaxed);
@@ -210,7 +212,7 @@ int timer_heap::run_due(std::int64_t now, bool shared) {
   int fired = 0;
   for (;;) {
     constexpr int kBatch = 32;
-    std::pair<timer_state*, std::uint64_t> batch[kBatch];
+    std::pair<timer_state*, std::uint32_t> batch[kBatch];
     int n = 0;
     {
       // Another worker firing this heap's timers fires these too: waiting for it would
@@ -226,10 +228,11 @@ int timer_heap::run_due(std::int64_t now, bool shared) {
       while (n < kBatch && !heap_.empty() &&
              (heap_.front().deadline <= now || heap_.front().when <= now)) {
         timer_state* t = heap_.front().t;
+        const std::uint32_t seq = heap_.front().seq;
         remove_at(0);
         t->heap.store(nullptr, std::memory_order_release);
         t->sending.fetch_add(1, std::memory_order_relaxed);
-        batch[n++] = {t, t->seq.load(std::memory_order_acquire)};
+        batch[n++] = {t, seq};
       }
       publish();
     }

@@ -14,9 +14,13 @@
 // Invariants:
 // - t->heap is the heap holding t (null if none), written only under that heap's lock.
 //   A timer is in at most one heap.
-// - t->mu serialises stop, reset and delivery. A firing captures t->seq when it pops t from
-//   its heap and delivers only if seq is unchanged once it holds t->mu; stop and reset bump
-//   seq, so nothing prepared before them is delivered after them (Go 1.23).
+// - t->mu serialises arming, stop, reset and delivery. A heap entry records t->seq as it was
+//   when t was armed (under t->mu), and a firing delivers only if seq is unchanged once it
+//   holds t->mu; stop and reset bump seq, so nothing armed before them is delivered after
+//   them (Go 1.23). Reading seq when the entry is popped instead was a race: a stop could
+//   bump it just before the pop (its removal then fails, the entry being in flight), and the
+//   firing would carry the new value and deliver after the stop, to a tick() channel that
+//   the stop's caller was freeing.
 // - A heap holds one reference to each of its timers; a popped timer's reference passes to
 //   its delivery.
 #pragma once
@@ -84,6 +88,7 @@ class timer_heap {
     std::int64_t when;      // not before
     timer_state* t;
     std::uint32_t slot;  // pos_[slot] is this entry's index
+    std::uint32_t seq;   // t->seq when armed (its low half: 2^32 stops apart never happen)
   };
   static constexpr std::size_t kArity = 4;
   static constexpr std::uint32_t kNoSlot = UINT32_MAX;
