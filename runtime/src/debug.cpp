@@ -252,8 +252,12 @@ void set_goroutine_name(std::string_view name) {
   detail::g* gp = w ? w->running() : nullptr;
   if (!gp) return;
   const std::size_t n = std::min(name.size(), sizeof gp->name - 1);
-  std::memcpy(gp->name, name.data(), n);
-  gp->name[n] = '\0';
+  // Under the registry shard's lock, which goroutines() and the dumps hold while they read
+  // names: a goroutine naming itself while another snapshots them was a data race.
+  w->rt->all.locked(gp, [&] {
+    std::memcpy(gp->name, name.data(), n);
+    gp->name[n] = '\0';
+  });
 }
 
 }  // namespace goro

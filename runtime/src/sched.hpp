@@ -76,6 +76,12 @@ class registry {
   // and ending goroutines side by side do not share the shards' cache lines.
   void add(g* gp, std::uint64_t hint) noexcept;
   void remove(g* gp) noexcept;
+  // Runs f() holding the lock of gp's shard, which for_each holds while it visits gp.
+  template <class F>
+  void locked(g* gp, F&& f) {
+    std::lock_guard<spinlock> lock(shard_of(gp).lock);
+    f();
+  }
   template <class F>
   void for_each(F&& f) {
     for (shard& s : shards_) {
