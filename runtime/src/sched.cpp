@@ -663,7 +663,7 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
     gp->thread_parker.park();
     return;
   }
-  if (gp->unwinding && std::uncaught_exceptions() == 0) {
+  if (must_unwind_now(gp)) {
     unlock(arg);  // the caller sees its wait incomplete and throws goroutine_exit
     return;
   }

@@ -231,13 +231,19 @@ inline bool must_unwind(const g* gp) noexcept {
   return gp->unwinding && !gp->is_thread;
 }
 
+// must_unwind, and no exception in flight: a blocking call may throw goroutine_exit now (in
+// a destructor that blocked during unwinding, a throw would end the process instead).
+inline bool must_unwind_now(const g* gp) noexcept {
+  return must_unwind(gp) && std::uncaught_exceptions() == 0;
+}
+
 // Called by every blocking call once its wait is over, completed or not: if main_fn has
 // returned and shutdown resumed gp to unwind it, the call throws instead of returning, so
 // that no normal code runs after main (a woken receiver would otherwise go on to use main's
 // dead locals). Not while an exception is in flight (a destructor that blocked during
 // unwinding): a throw there would end the process.
 inline void unwind_if_exiting(const g* gp) {
-  if (must_unwind(gp) && std::uncaught_exceptions() == 0) [[unlikely]] {
+  if (must_unwind_now(gp)) [[unlikely]] {
     throw goroutine_exit{};
   }
 }
@@ -251,7 +257,7 @@ inline void unwind_if_exiting(const g* gp) {
 // finish_parking. Inline: it is on the path of every select that waits.
 template <class Unlock>
 void park_unlocked(g* gp, Unlock unlock, wait_reason why) {
-  if (must_unwind(gp) && std::uncaught_exceptions() == 0) {
+  if (must_unwind_now(gp)) {
     unlock();  // shutdown: park would only unlock and return
     return;
   }

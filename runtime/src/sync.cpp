@@ -35,7 +35,7 @@ void unlock_spinlock(void* l) {
       throw detail::goroutine_exit{};
     }
   }
-  return detail::must_unwind(gp) && std::uncaught_exceptions() == 0;
+  return detail::must_unwind_now(gp);
 }
 
 }  // namespace
