@@ -75,6 +75,7 @@ WORKLOADS = [
     Workload("DaisyChain100k", "ms/run", "prog", True),
     Workload("DaisyChainRSS100k", "MB", "prog", True),
     Workload("ExitParked40k", "ns/goroutine", "prog", False),
+    Workload("ExitUnwind40k", "ns/goroutine", "prog", False),
 ]
 
 

@@ -112,6 +112,13 @@ int run_on(unsigned threads, F f) {
   return goro::run(goro::options{.threads = threads}, std::move(f));
 }
 
+// run_on, with the goroutines still blocked when f returns unwound (their destructors run)
+// instead of released (options::unwind_at_exit).
+template <class F>
+int run_unwinding(unsigned threads, F f) {
+  return goro::run(goro::options{.threads = threads, .unwind_at_exit = true}, std::move(f));
+}
+
 // Receives from c, giving up after d. The outer optional is empty on timeout; the inner one
 // is empty when the channel was closed.
 template <class C>

@@ -65,6 +65,8 @@ var workloads = []workload{
 	{"DaisyChain100k", "ms/run", daisyChainWorkload},
 	{"DaisyChainRSS100k", "MB", daisyChainRSSWorkload},
 	{"ExitParked40k", "ns/goroutine", exitParkedWorkload},
+	// goro's unwind_at_exit against Go's exit, which has nothing like it: the same workload.
+	{"ExitUnwind40k", "ns/goroutine", exitParkedWorkload},
 }
 
 // ---- skynet ----------------------------------------------------------------------------

@@ -626,10 +626,13 @@ bench::report daisy_chain_rss_workload(const bench::config& cfg) {
 }
 
 // How long goro::run takes to return once main_fn has returned while n goroutines are
-// parked on channel receives (run unwinds and frees them): nanoseconds per goroutine.
-// Runs outside the runtime: each operation is a whole goro::run.
-bench::report exit_parked_workload(const bench::config& cfg, const goro::options& opts) {
+// parked on channel receives (run releases them, or with options::unwind_at_exit unwinds
+// and frees them): nanoseconds per goroutine. Runs outside the runtime: each operation is
+// a whole goro::run, and one is measured per process, as Go's cell is one process exit
+// (released goroutines keep their memory until the process ends).
+bench::report exit_parked_workload(const bench::config& cfg, goro::options opts, bool unwind) {
   const std::int64_t n = cfg.smoke ? 1'000 : 40'000;
+  opts.unwind_at_exit = unwind;
   return bench::measure(
       [&](bench::B& b) {
         for (std::int64_t i = 0; i < b.n; ++i) {
@@ -651,7 +654,7 @@ bench::report exit_parked_workload(const bench::config& cfg, const goro::options
           b.stop_timer();
         }
       },
-      cfg.time, static_cast<double>(n));
+      bench::bench_time{.n = 1}, static_cast<double>(n));
 }
 
 // ---- the registry ------------------------------------------------------------------------
@@ -725,7 +728,9 @@ std::vector<bench::workload> workloads() {
 std::vector<bench::workload> outside_workloads(const goro::options& opts) {
   return {
       {"ExitParked40k", "ns/goroutine",
-       [opts](const bench::config& cfg) { return exit_parked_workload(cfg, opts); }},
+       [opts](const bench::config& cfg) { return exit_parked_workload(cfg, opts, false); }},
+      {"ExitUnwind40k", "ns/goroutine",
+       [opts](const bench::config& cfg) { return exit_parked_workload(cfg, opts, true); }},
   };
 }
 

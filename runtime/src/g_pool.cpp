@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <new>
 
 #include "goroutine.hpp"
@@ -21,8 +22,8 @@ constexpr std::size_t kRegionBytes = std::size_t{2} << 20;
 }  // namespace
 
 g_pool::~g_pool() {
-  if (leaked_) return;
   for (void* r : regions_) {
+    if (std::find(leaked_.begin(), leaked_.end(), r) != leaked_.end()) continue;
 #if GORO_ASAN
     ASAN_UNPOISON_MEMORY_REGION(r, kRegionBytes);
 #endif
@@ -83,9 +84,13 @@ void g_pool::give(void* const* slots, std::size_t n) {
   }
 }
 
-void g_pool::leak() noexcept {
+void g_pool::leak(const void* slot) {
+  // Regions are aligned to their size (map_region), so a slot's address gives its region.
+  void* r = reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(slot) & ~(kRegionBytes - 1));
   std::lock_guard<std::mutex> lock(mu_);
-  leaked_ = true;
+  if (std::find(leaked_.begin(), leaked_.end(), r) != leaked_.end()) return;
+  leaked_.push_back(r);
+  lsan_add_root(r, kRegionBytes);
 }
 
 }  // namespace goro::detail

@@ -33,9 +33,11 @@ class g_pool {
   // Moves n slots (uninitialised memory for a g) into `out`, mapping a region as needed.
   void take(std::vector<void*>& out, std::size_t n);
   void give(void* const* slots, std::size_t n);
-  // Keeps every chunk allocated at the end: a goroutine that could not be unwound may still
-  // be queued on a channel that outlives the runtime.
-  void leak() noexcept;
+  // Keeps the region holding `slot` mapped when the pool ends: the g of a goroutine that
+  // was released at exit (not unwound) may still be queued on a channel or sync object that
+  // outlives the runtime. Under LeakSanitizer the region becomes a root, so that what the
+  // released goroutines still point to is not reported as leaked.
+  void leak(const void* slot);
 
  private:
   void map_region();
@@ -46,9 +48,9 @@ class g_pool {
   std::mutex mu_;
   free_slot* free_ = nullptr;   // freed slots, the most recently freed first
   std::vector<void*> regions_;  // every region mapped, to unmap at the end
+  std::vector<void*> leaked_;   // regions that stay mapped (see leak)
   std::byte* next_ = nullptr;   // the next never-used slot of the last region
   std::byte* end_ = nullptr;
-  bool leaked_ = false;
 };
 
 using g_cache = batch_cache<void*, g_pool>;

@@ -37,7 +37,8 @@ enum class wait_reason : std::uint8_t {
 };
 const char* wait_reason_text(wait_reason r) noexcept;
 
-enum class g_status : std::uint8_t { runnable, running, waiting, dead };
+// released: abandoned when main_fn returned (see release in sched.cpp); it never runs again.
+enum class g_status : std::uint8_t { runnable, running, waiting, dead, released };
 
 // The C++ runtime's per-thread exception state (libsupc++'s __cxa_eh_globals): which
 // exceptions are being handled and how many are in flight. Each goroutine keeps its own.

@@ -23,3 +23,22 @@
 #if GORO_TSAN
 #include <sanitizer/tsan_interface.h>
 #endif
+
+#if GORO_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
+#include <cstddef>
+
+namespace goro::detail {
+
+// Makes [p, p + n) a root for LeakSanitizer (part of ASan here): memory the runtime keeps
+// mapped for goroutines released at exit, whose stacks and g's still point to heap objects
+// that nobody will free. The range must stay readable: a guard page in it would fault.
+inline void lsan_add_root([[maybe_unused]] const void* p, [[maybe_unused]] std::size_t n) noexcept {
+#if GORO_ASAN
+  __lsan_register_root_region(p, n);
+#endif
+}
+
+}  // namespace goro::detail

@@ -30,6 +30,7 @@
 #include <exception>
 #include <limits>
 #include <new>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -364,6 +365,10 @@ void ready(g* gp, bool wake_idle) noexcept {
     gp->thread_parker.unpark();
     return;
   }
+  // Released at the exit of an earlier run (it was parked on an object that outlived it):
+  // it never runs again.
+  if (gp->status.load(std::memory_order_relaxed) == g_status::released) [[unlikely]]
+    return;
   runtime* rt = current_runtime();
   gp->status.store(g_status::runnable, std::memory_order_relaxed);
   gp->reason.store(wait_reason::none, std::memory_order_relaxed);
@@ -1006,10 +1011,39 @@ void spawn_start(spawn_slot slot, void (*entry)(void*), void (*destroy)(void*),
 
 namespace {
 
-// Resumes each goroutine still alive after the workers stopped, so that it unwinds: its
-// blocking call throws goroutine_exit, destructors run, the goroutine ends. One that blocks
-// again while unwinding (a destructor waiting on a channel) cannot be unwound; it is
-// abandoned, its stack left mapped so that nothing it is queued on dangles.
+// Releases goroutines as Go's exit abandons them: they never run again, and their g's and
+// stacks stay mapped until the process ends, because they may still be queued on a channel
+// or sync object that outlives the runtime (a later `ready` of one does nothing). Touches
+// each g and its pools' bookkeeping only: no unwinding, no system call. The stacks' slabs
+// are looked up in one batch.
+void release(runtime* rt, std::span<g* const> gs) {
+  std::vector<stack_mem> pooled;
+  pooled.reserve(gs.size());
+  for (g* gp : gs) {
+    gp->status.store(g_status::released, std::memory_order_relaxed);
+    if (gp->stack.size == rt->stacks.stack_size()) {
+      pooled.push_back(gp->stack);
+    } else if (gp->stack.size != 0) {
+      lsan_add_root(gp->stack.base, gp->stack.size);  // go_with_stack's: never unmapped
+    }
+    rt->gslots.leak(gp);
+  }
+  rt->stacks.leak(pooled);
+}
+
+// options::unwind_at_exit off (the default): every goroutine left after the workers
+// stopped is released, all at once.
+void release_all(runtime* rt) {
+  rt->draining = true;  // whatever teardown readies stays where it is
+  std::vector<g*> left;
+  rt->all.for_each([&](g* gp) { left.push_back(gp); });
+  release(rt, left);
+}
+
+// options::unwind_at_exit on: resumes each goroutine still alive after the workers stopped,
+// so that it unwinds: its blocking call throws goroutine_exit, destructors run, the
+// goroutine ends. One that blocks again while unwinding (a destructor waiting on a
+// channel) cannot be unwound; it is released, as all of them are by default.
 //
 // Each pass takes the registry's goroutines at once (a search of the registry per
 // goroutine was quadratic: 40,000 goroutines took 0.64 s) and resumes each; a pass finds
@@ -1031,9 +1065,8 @@ void drain_share(runtime* rt, const std::vector<g*>& left, std::size_t first, st
   for (std::size_t i = first; i < left.size(); i += stride) {
     g* gp = left[i];
     if (gp->started && (gp->eh.uncaught > 0 || gp->unwind_attempts > 100)) {
-      rt->all.remove(gp);  // abandoned: its stack and g stay allocated
-      rt->stacks.leak(gp->stack);
-      rt->gslots.leak();
+      rt->all.remove(gp);
+      release(rt, {&gp, 1});
       continue;
     }
     ++gp->unwind_attempts;
@@ -1135,7 +1168,11 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
     w->inbox_full.store(false);
     w->timers.clear();
   }
-  drain(rt.get());
+  if (opts.unwind_at_exit) {
+    drain(rt.get());
+  } else {
+    release_all(rt.get());
+  }
   for (auto& w : rt->workers) {
     w->timers.clear();
     w->stacks.flush(rt->stacks);

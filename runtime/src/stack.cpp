@@ -214,10 +214,21 @@ std::int64_t stack_pool::trim(std::int64_t now) {
   return warm_.size() > kWarmReserve ? now + kTrimPeriodNs : INT64_MAX;
 }
 
-void stack_pool::leak(const stack_mem& s) {
+void stack_pool::leak(std::span<const stack_mem> stacks) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (slab& sl : slabs_) {
-    if (s.base >= sl.base && s.base < sl.base + sl.bytes) sl.leaked = true;
+  // Slabs by address, to find each stack's slab in log time: an exit may release a
+  // million goroutines.
+  std::vector<slab*> by_base;
+  by_base.reserve(slabs_.size());
+  for (slab& sl : slabs_) by_base.push_back(&sl);
+  std::sort(by_base.begin(), by_base.end(), [](slab* a, slab* b) { return a->base < b->base; });
+  for (const stack_mem& s : stacks) {
+    auto after = std::upper_bound(by_base.begin(), by_base.end(), s.base,
+                                  [](const std::byte* p, slab* sl) { return p < sl->base; });
+    if (after != by_base.begin() && s.base < (*(after - 1))->base + (*(after - 1))->bytes) {
+      (*(after - 1))->leaked = true;
+    }
+    lsan_add_root(s.base, s.size);  // the usable range only: not the guard page below it
   }
 }
 

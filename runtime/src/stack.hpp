@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "batch_cache.hpp"
@@ -53,8 +54,10 @@ class stack_pool {
   // unused beyond the warm reserve for the whole period. Returns when to call again (a
   // nanotime), or INT64_MAX if nothing is left to trim.
   std::int64_t trim(std::int64_t now);
-  // Forgets s without unmapping it (a goroutine that could not be unwound still uses it).
-  void leak(const stack_mem& s);
+  // Keeps the slabs that hold these stacks mapped when the pool ends: goroutines released at
+  // exit (or that could not be unwound) still own them, and may still be queued on channels
+  // that outlive the runtime. Under LeakSanitizer each stack becomes a root (see g_pool).
+  void leak(std::span<const stack_mem> stacks);
 
   // Stacks of another size (go_with_stack): mapped and unmapped one by one.
   static stack_mem map(std::size_t size, bool guard);

@@ -13,11 +13,11 @@
 //   function's top level for Go's behaviour.
 // - Go evaluates a deferred call's arguments at the `defer` statement. Capture by value
 //   ([x]) for that; capture by reference ([&x]) to see the value at the end of the scope.
-// - When goro::run returns, goroutines still blocked are unwound by the runtime so that
-//   their destructors free what they hold, while Go abandons them at exit without running
-//   their defers. A goro::defer skips its call during that unwinding, so a leaked
-//   goroutine's "defer print" prints nothing, as in Go. (An exception thrown by the program
-//   itself is not that unwinding: f runs.)
+// - When goro::run returns, goroutines still blocked are released as Go abandons them: no
+//   defer runs. With options::unwind_at_exit the runtime unwinds them instead, so that
+//   their destructors free what they hold; a goro::defer skips its call during that
+//   unwinding, so a leaked goroutine's "defer print" prints nothing, as in Go. (An
+//   exception thrown by the program itself is not that unwinding: f runs.)
 #pragma once
 
 #include <type_traits>

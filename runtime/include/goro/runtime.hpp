@@ -44,18 +44,30 @@ struct options {
   // this long to reach a blocking call; then the process ends with main_fn's status, after
   // flushing std::cout and stdout, as Go's exit ends them. See run().
   std::chrono::nanoseconds exit_grace = std::chrono::milliseconds(100);
+  // What happens to goroutines still blocked (or waiting to run) when main_fn returns.
+  // false (Go's way): they are released at once, whatever their number (well under a
+  // microsecond each): none runs again and their destructors do not run; their stacks stay
+  // mapped until the process ends. true: each is unwound so that its destructors run (its
+  // blocking call throws an internal exception), which costs the C++ unwinder ~10 us per
+  // goroutine; for programs that call run more than once and need RAII cleanup between.
+  bool unwind_at_exit = false;
 };
 
 // Runs main_fn as the main goroutine and returns when it returns: its int result, or 0.
 //
 // As in Go, main's return ends the program's goroutines. From that moment no goroutine
-// resumes its normal code: those that are blocked or waiting to run are unwound (their
-// blocking call throws an internal exception, so their destructors run; goro::defer skips
-// its call, as Go's exit skips defers) and freed, and run returns. A goroutine that is
-// still computing cannot be stopped from outside; if it does not block within
-// options::exit_grace, the process ends with main_fn's status (std::exit is not called, as
-// Go's exit runs no deferred code). run never hangs on goroutines that outlive main_fn.
-// Call it again to start a fresh runtime.
+// resumes its normal code: those that are blocked or waiting to run are released (Go
+// abandons them: they never run again and their destructors do not run) and run returns.
+// With options::unwind_at_exit they are unwound instead: their blocking call throws an
+// internal exception, so their destructors run (goro::defer skips its call, as Go's exit
+// skips defers), and they are freed. A goroutine that is still computing cannot be stopped
+// from outside; if it does not block within options::exit_grace, the process ends with
+// main_fn's status (std::exit is not called, as Go's exit runs no deferred code). run
+// never hangs on goroutines that outlive main_fn. Call it again to start a fresh runtime;
+// a channel or sync object that a released goroutine waited on should not be shared with
+// the next run (the released waiter stays queued on it: whatever is handed to it is lost).
+// Blocks the calling thread; throws goro::panic_error if called from a goroutine or while
+// another run is active.
 template <class F>
 int run(const options& opts, F main_fn) {
   int result = 0;
