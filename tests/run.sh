@@ -49,11 +49,13 @@ report() {
 }
 trap report EXIT
 
-# The sanitizer builds are optimised like the normal one (-O2, assertions on) but carry line
-# tables only (-g1: enough for the sanitizers' file:line stack traces). Full debug info
-# doubled the ASan+UBSan build's compile time (runtime_test.cpp: 39 s with -g, 24 s with
-# -g1), and the builds are most of the 15-minute budget.
-SANITIZER_SETUP=(--buildtype=plain -Doptimization=2 -Ddebug=false -Dcpp_args=-g1)
+# The sanitizer builds are optimised at -O1 (what the sanitizers' own documentation advises)
+# with assertions on, and carry line tables only (-g1: enough for the sanitizers' file:line
+# stack traces). The builds are most of the 15-minute budget: full debug info doubled the
+# ASan+UBSan build's compile time (runtime_test.cpp: 39 s with -g, 24 s with -g1), and -O1
+# takes another 30% off (runtime_test.cpp 24.8 -> 17.4 s, model/random_test.cpp 44.8 ->
+# 32.6 s under ASan+UBSan).
+SANITIZER_SETUP=(--buildtype=plain -Doptimization=1 -Ddebug=false -Dcpp_args=-g1)
 
 echo "== normal build"
 job "build: normal" build debug --buildtype=debugoptimized
@@ -70,5 +72,5 @@ job "test: asan+ubsan" check asan
 
 echo "== thread sanitizer"
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-job "build: tsan" build tsan "${SANITIZER_SETUP[@]}" -Db_sanitize=thread -Db_lundef=false
-job "test: tsan" check tsan --no-suite bench
+job "build: tsan" build tsan "${SANITIZER_SETUP[@]}" -Db_sanitize=thread -Db_lundef=false -Dbench=false
+job "test: tsan" check tsan
