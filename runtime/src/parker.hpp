@@ -14,6 +14,8 @@ class parker {
   bool park() noexcept;
   bool park_until(std::chrono::steady_clock::time_point deadline) noexcept;
   void unpark() noexcept;
+  // Takes a token left by unpark() without blocking; true if there was one.
+  bool try_take() noexcept { return token_.exchange(0, std::memory_order_acquire) != 0; }
 
  private:
   std::atomic<std::uint32_t> token_{0};
