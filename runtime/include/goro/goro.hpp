@@ -7,6 +7,7 @@
 #include <goro/chan.hpp>
 #include <goro/debug.hpp>
 #include <goro/defer.hpp>
+#include <goro/io.hpp>
 #include <goro/panic.hpp>
 #include <goro/rand.hpp>
 #include <goro/runtime.hpp>
