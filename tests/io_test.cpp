@@ -12,6 +12,8 @@
 #include <climits>
 #include <cstdio>
 #include <sstream>
+#include <stdexcept>
+#include <string>
 #include <system_error>
 #include <thread>
 
@@ -184,5 +186,132 @@ TEST_SUITE("io") {
       });
     }
     CHECK(open_fds() == before);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// goro::blocking
+
+namespace {
+
+bool any_in_syscall() {
+  for (const auto& g : goro::goroutines()) {
+    if (g.state == "syscall") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_SUITE("io") {
+  TEST_CASE("blocking: with one worker, the other goroutines run while a call blocks") {
+    run_on(1, [] {
+      std::atomic<int> ticks{0};
+      std::atomic<bool> stop{false};
+      auto ticker_done = goro::make_chan<goro::unit>(1);
+      goro::go([&] {
+        while (!stop.load()) {
+          ++ticks;
+          goro::sleep(1ms);
+        }
+        ticker_done.send({});
+      });
+      auto result = goro::make_chan<int>(1);
+      goro::go([&] {
+        result.send(goro::blocking([] {
+          std::this_thread::sleep_for(100ms);
+          return 42;
+        }));
+      });
+      CHECK(eventually(any_in_syscall));
+      const int before = ticks.load();
+      const auto r = recv_for(result, 5s * kSlow);
+      CHECK((r && *r && **r == 42));
+      // The worker was free for the ticker while the call slept (~100 ticks of 1 ms).
+      GO_CHECK_MESSAGE(ticks.load() - before >= 20, "ticks: " << ticks.load() - before);
+      stop = true;
+      CHECK(recv_for(ticker_done, 5s * kSlow).has_value());
+    });
+  }
+
+  TEST_CASE("blocking: results, references, void, and exceptions come back") {
+    run_on(2, [] {
+      int x = 7;
+      int& ref = goro::blocking([&]() -> int& { return x; });
+      CHECK(&ref == &x);
+      bool ran = false;
+      goro::blocking([&] { ran = true; });
+      CHECK(ran);
+      CHECK(goro::blocking([] { return std::string(100, 'a'); }).size() == 100);
+      bool caught = false;
+      try {
+        goro::blocking([]() -> int { throw std::runtime_error("boom in a helper"); });
+      } catch (const std::runtime_error& e) {
+        caught = std::string(e.what()) == "boom in a helper";
+      }
+      CHECK(caught);
+    });
+    // A plain thread runs f itself.
+    CHECK(goro::blocking([] { return 5; }) == 5);
+  }
+
+  TEST_CASE("blocking: concurrent calls run on helpers side by side, not one at a time") {
+    run_on(1, [] {
+      constexpr int kCalls = 16;
+      const auto start = goro::now();
+      goro::wait_group wg;
+      std::atomic<int> done{0};
+      for (int i = 0; i < kCalls; ++i) {
+        wg.go([&] {
+          goro::blocking([] { std::this_thread::sleep_for(50ms); });
+          ++done;
+        });
+      }
+      wg.wait();
+      CHECK(done.load() == kCalls);
+      const auto took = goro::now() - start;
+      GO_CHECK_MESSAGE(took < 500ms * kSlow,
+                       "took " << took.count() << " ns");  // 16 x 50 ms in series: 800 ms
+    });
+  }
+
+  TEST_CASE("blocking: main waiting on a blocking call alone is not a deadlock") {
+    // All workers idle, no timer, the one goroutine parked: only the helper can wake it.
+    const int r = run_on(2, [] {
+      return goro::blocking([] {
+        std::this_thread::sleep_for(30ms);
+        return 3;
+      });
+    });
+    CHECK(r == 3);
+  }
+
+  TEST_CASE("blocking: run returns promptly when main returns while a call is in flight") {
+    static std::atomic<bool> release{false};
+    static std::atomic<bool> finished{false};
+    static std::atomic<bool> destroyed{false};
+    struct marks_destroyed {
+      ~marks_destroyed() { destroyed = true; }
+    };
+    const auto start = clock::now();
+    run_on(1, [] {
+      goro::go([] {
+        marks_destroyed guard;
+        goro::blocking([] {
+          while (!release.load()) std::this_thread::sleep_for(1ms);
+          finished = true;
+        });
+      });
+      CHECK(eventually(any_in_syscall));
+    });
+    const auto took = clock::now() - start;
+    GO_CHECK_MESSAGE(took < 1s * kSlow, "run took " << took.count() << " ns");
+    CHECK_FALSE(finished.load());
+    // The caller was abandoned, not unwound: f may still use its stack.
+    CHECK_FALSE(destroyed.load());
+    release = true;
+    const auto deadline = clock::now() + 5s * kSlow;
+    while (!finished.load() && clock::now() < deadline) std::this_thread::sleep_for(1ms);
+    CHECK(finished.load());
   }
 }

@@ -133,6 +133,8 @@ const char* wait_reason_text(wait_reason r) noexcept {
       return "sync.RWMutex.Lock";
     case wait_reason::io_wait:
       return "IO wait";
+    case wait_reason::syscall:
+      return "syscall";
   }
   return "unknown";
 }
@@ -353,8 +355,11 @@ void check_deadlock(runtime* rt) noexcept {
   // A goroutine waiting for a descriptor may be woken by the world outside (Go keeps such
   // a program alive too).
   if (rt->poll.waiters() > 0) return;
-  // Ours: the workers, the thread waiting in run(), the background timer thread.
+  if (blocking_calls() > 0) return;  // a goro::blocking call will ready its goroutine
+  // Ours: the workers, the thread waiting in run(), the background timer thread, the idle
+  // helpers of goro::blocking.
   std::size_t ours = rt->nworkers + 1 + (background_timer_thread_started() ? 1 : 0);
+  ours += blocking_threads();
 #if GORO_TSAN
   ours += 1;  // ThreadSanitizer's background thread
 #endif
@@ -700,6 +705,15 @@ void finish_parking(void* arg) noexcept {
   if (gp->parking.compare_exchange_strong(parking, 0, std::memory_order_acq_rel)) return;
   gp->parking.store(0, std::memory_order_relaxed);
   ready(gp);
+}
+
+void park_abandoned(g* gp) noexcept {
+  // drain abandons a goroutine that it has resumed more than 100 times.
+  gp->unwind_attempts = 1000;
+  gp->status.store(g_status::waiting, std::memory_order_relaxed);
+  switch_away(
+      gp, switch_request::park, [](void*) {}, nullptr);
+  fatal("goro: an abandoned goroutine was resumed");
 }
 
 void yield_now() {

@@ -230,6 +230,14 @@ void wake_idle_worker() noexcept;
 // Wakes the idle worker that watches the timers, if there is one (the poller was just
 // opened: it must go to sleep in the poller instead of on its parker).
 void wake_timer_sleeper(runtime* rt) noexcept;
+// Shutdown is unwinding gp, but a thread outside the runtime still uses gp's stack (a
+// goro::blocking call in flight): parks gp for good, so that shutdown abandons it and
+// leaves its stack mapped instead of unwinding it.
+[[noreturn]] void park_abandoned(g* gp) noexcept;
+
+// goro::blocking's helper threads alive, and its calls not finished (blocking.cpp).
+std::size_t blocking_threads() noexcept;
+std::size_t blocking_calls() noexcept;
 
 // Unlinks gp's kept select waiter, if any, and drops its channel (select.cpp); before gp ends.
 void release_kept_waiter(g* gp) noexcept;

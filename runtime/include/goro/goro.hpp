@@ -4,6 +4,7 @@
 //   int main() { return goro::run([] { ... }); }
 #pragma once
 
+#include <goro/blocking.hpp>
 #include <goro/chan.hpp>
 #include <goro/debug.hpp>
 #include <goro/defer.hpp>
