@@ -5,12 +5,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -313,5 +315,168 @@ TEST_SUITE("io") {
     const auto deadline = clock::now() + 5s * kSlow;
     while (!finished.load() && clock::now() < deadline) std::this_thread::sleep_for(1ms);
     CHECK(finished.load());
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// An echo server and its clients on loopback, on raw non-blocking sockets and io::wait_*,
+// as a C library driven from goroutines would do it.
+
+namespace {
+
+int listen_loopback(sockaddr_in& addr) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  REQUIRE(::listen(fd, 512) == 0);
+  return fd;
+}
+
+// Each of these returns false on an error or when `deadline` passes.
+bool read_full(int fd, char* p, std::size_t n, clock::time_point deadline) {
+  while (n > 0) {
+    const ssize_t r = ::read(fd, p, n);
+    if (r > 0) {
+      p += r;
+      n -= static_cast<std::size_t>(r);
+    } else if (r < 0 && errno == EAGAIN) {
+      if (!goro::io::wait_readable(fd, deadline)) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool write_full(int fd, const char* p, std::size_t n, clock::time_point deadline) {
+  while (n > 0) {
+    const ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (w > 0) {
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    } else if (w < 0 && errno == EAGAIN) {
+      if (!goro::io::wait_writable(fd, deadline)) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+int accept_one(int lfd, clock::time_point deadline) {
+  for (;;) {
+    const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0 || errno != EAGAIN) return fd;
+    if (!goro::io::wait_readable(lfd, deadline)) return -1;
+  }
+}
+
+int dial(const sockaddr_in& addr, clock::time_point deadline) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return fd;
+  int err = errno;
+  if (err == EINPROGRESS && goro::io::wait_writable(fd, deadline)) {
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err == 0) return fd;
+  }
+  ::close(fd);
+  return -1;
+}
+
+void echo(int fd, clock::time_point deadline) {
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } guard{fd};
+  char buf[512];
+  for (;;) {
+    const ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r > 0) {
+      if (!write_full(fd, buf, static_cast<std::size_t>(r), deadline)) break;
+    } else if (r < 0 && errno == EAGAIN) {
+      if (!goro::io::wait_readable(fd, deadline)) break;
+    } else {
+      break;  // end of stream, or an error
+    }
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("io") {
+  TEST_CASE("echo on loopback: one worker serves 100 concurrent connections") {
+    constexpr int kConns = 100;
+    const int kRounds = iterations(6);
+    const std::size_t fds_before = open_fds();
+    run_on(1, [&] {
+      const auto deadline = goro::now() + 20s * kSlow;
+      sockaddr_in addr{};
+      const int lfd = listen_loopback(addr);
+      goro::wait_group server;
+      server.go([&] {
+        for (int i = 0; i < kConns; ++i) {
+          const int fd = accept_one(lfd, deadline);
+          if (fd < 0) break;
+          server.go([fd, deadline] { echo(fd, deadline); });
+        }
+      });
+      goro::wait_group clients;
+      std::atomic<int> ok{0};
+      std::atomic<int> connected{0};
+      auto all_connected = goro::make_chan<goro::unit>();
+      for (int c = 0; c < kConns; ++c) {
+        clients.go([&, c] {
+          const int fd = dial(addr, deadline);
+          if (fd < 0) return;
+          // Every connection is open at once before any talks: 100 concurrent.
+          if (++connected == kConns) all_connected.close();
+          all_connected.recv();
+          bool good = true;
+          char out[512], in[512];
+          for (int r = 0; r < kRounds && good; ++r) {
+            for (std::size_t i = 0; i < sizeof out; ++i) out[i] = static_cast<char>(c * 31 + r + i);
+            good = write_full(fd, out, sizeof out, deadline) &&
+                   read_full(fd, in, sizeof in, deadline) && std::memcmp(in, out, sizeof out) == 0;
+          }
+          ::close(fd);
+          if (good) ++ok;
+        });
+      }
+      clients.wait();
+      server.wait();
+      ::close(lfd);
+      CHECK(connected.load() == kConns);
+      CHECK(ok.load() == kConns);
+    });
+    CHECK(open_fds() == fds_before);
+  }
+}
+
+TEST_SUITE("io") {
+  TEST_CASE("main returning unwinds goroutines in IO wait; their descriptors are all given back") {
+    const std::size_t before = open_fds();
+    static std::atomic<int> unwound{0};
+    unwound = 0;
+    run_on(2, [] {
+      for (int i = 0; i < 3; ++i) {
+        goro::go([] {
+          socket_pair sp;  // closed by its destructor when the wait unwinds
+          struct count_unwind {
+            ~count_unwind() { ++unwound; }
+          } mark;
+          goro::io::wait_readable(sp.fd[0]);
+        });
+      }
+      CHECK(wait_parked(3));
+    });
+    CHECK(unwound.load() == 3);
+    CHECK(open_fds() == before);
   }
 }
