@@ -355,21 +355,29 @@ netpoller::~netpoller() {
   if (epfd_ >= 0) ::close(epfd_);
 }
 
+namespace {
+
+std::system_error os_error(const char* what) {
+  return std::system_error(errno, std::system_category(), what);
+}
+
+}  // namespace
+
 void netpoller::open() {
   if (opened()) return;
   std::lock_guard<std::mutex> lock(open_mu_);
   if (opened_.load(std::memory_order_relaxed)) return;
-  epfd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epfd_ < 0) throw std::system_error(errno, std::system_category(), "goro: epoll_create1");
-  eventfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (eventfd_ < 0) throw std::system_error(errno, std::system_category(), "goro: eventfd");
+  if (epfd_ < 0) epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) throw os_error("goro: epoll_create1");
+  if (eventfd_ < 0) eventfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (eventfd_ < 0) throw os_error("goro: eventfd");
   // Level-triggered, so that a poll that does not wait sees a wake-up without taking it
   // from the one that waits (Go's netpollBreakRd).
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kBreakData;
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, eventfd_, &ev) != 0) {
-    throw std::system_error(errno, std::system_category(), "goro: epoll_ctl add eventfd");
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, eventfd_, &ev) != 0 && errno != EEXIST) {
+    throw os_error("goro: epoll_ctl add eventfd");
   }
   id_ = next_poller_id.fetch_add(1, std::memory_order_relaxed);
   opened_.store(true, std::memory_order_seq_cst);

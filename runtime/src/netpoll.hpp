@@ -84,7 +84,7 @@ class netpoller {
   bool opened() const noexcept { return opened_.load(std::memory_order_seq_cst); }
   // Opens the epoll instance if not yet done. Throws std::system_error. Thread-safe.
   void open();
-  int epoll_fd() const noexcept { return epfd_; }
+  int epoll_fd() const noexcept { return epfd_.load(std::memory_order_relaxed); }
   // Which run of the runtime this poller belongs to, so that a descriptor that outlives its
   // runtime is not deregistered from another one's epoll instance.
   std::uint64_t id() const noexcept { return id_; }
@@ -109,8 +109,10 @@ class netpoller {
 
   std::atomic<bool> opened_{false};
   std::mutex open_mu_;
-  int epfd_ = -1;
-  int eventfd_ = -1;
+  // Atomic only for ThreadSanitizer, which does not see the fences that order their first
+  // reads after open(): they are written once, before opened_.
+  std::atomic<int> epfd_{-1};
+  std::atomic<int> eventfd_{-1};
   std::uint64_t id_ = 0;
   std::atomic<bool> wake_sent_{false};  // an eventfd write not yet consumed (Go's netpollWakeSig)
   std::atomic<int> waiters_{0};
