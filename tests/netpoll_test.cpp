@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "netpoll.hpp"
 #include "sched.hpp"
 
@@ -148,6 +150,30 @@ TEST_SUITE("io") {
       CHECK(::write(sp.fd[1], "x", 1) == 1);
       const auto r = recv_for(done, 5s * kSlow);
       CHECK((r && *r && **r == poll_result::ready));
+      poll_close(pd);
+    });
+  }
+
+  TEST_CASE("netpoll: a plain thread waits too, and is woken by data and by evict") {
+    socket_pair sp;
+    run_on(1, [&] {
+      poll_desc* pd = poll_open(sp.fd[0]);
+      auto got = goro::make_chan<poll_result>(2);
+      std::thread t([&] {
+        got.send(poll_wait(pd, poll_mode::read));  // data
+        char c;
+        CHECK(::read(sp.fd[0], &c, 1) == 1);
+        got.send(poll_wait(pd, poll_mode::read));  // evict
+      });
+      goro::sleep(10ms);
+      CHECK(::write(sp.fd[1], "x", 1) == 1);
+      auto r = recv_for(got, 5s * kSlow);
+      CHECK((r && *r && **r == poll_result::ready));
+      goro::sleep(10ms);
+      poll_evict(pd);
+      r = recv_for(got, 5s * kSlow);
+      CHECK((r && *r && **r == poll_result::closed));
+      t.join();
       poll_close(pd);
     });
   }

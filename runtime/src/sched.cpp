@@ -797,18 +797,22 @@ void sleep_idle(runtime* rt, worker* w, std::int64_t wake_at, g_list& io) noexce
   rt->timer_sleeper.store(nullptr, std::memory_order_release);
 }
 
-// Readies what the poller found, but the first, which the caller runs (null: none, or
-// debug_migrate, where every wake-up goes elsewhere).
+// Readies what the poller found, but the first goroutine, which the caller runs (null:
+// none, or debug_migrate, where every wake-up goes elsewhere). A plain thread that waited
+// (its g stands in for it) is unparked, never run.
 g* ready_polled(runtime* rt, g_list& io) noexcept {
-  g* first = rt->migrate ? nullptr : io.pop_front();
-  if (first) {
-    first->status.store(g_status::runnable, std::memory_order_relaxed);
-    first->reason.store(wait_reason::none, std::memory_order_relaxed);
-  }
+  g* first = nullptr;
   bool more = false;
   while (g* gp = io.pop_front()) {
+    const bool thread = gp->is_thread;  // gp may be gone once readied
+    if (!first && !thread && !rt->migrate) {
+      first = gp;
+      first->status.store(g_status::runnable, std::memory_order_relaxed);
+      first->reason.store(wait_reason::none, std::memory_order_relaxed);
+      continue;
+    }
     ready(gp, /*wake_idle=*/false);
-    more = true;
+    more = more || !thread;
   }
   if (more) wakep(rt);
   return first;
