@@ -1,16 +1,24 @@
 // The netpoller (Go's runtime/netpoll.go and netpoll_epoll.go): goroutines park on a file
 // descriptor's readiness, and the workers collect the readiness themselves, with no thread
 // of their own. This header is the API that the net layer is built on; netpoll.cpp holds
-// the invariants of the poll descriptor.
+// the invariants of the poll descriptor itself.
 //
-// The protocol, as Go's internal/poll uses it. The descriptor is non-blocking and owned by
-// the caller. Every operation tries the system call first and waits only on EAGAIN, so a
-// ready socket costs no trip through the poller:
+// What a caller must keep (Go's internal/poll keeps the same):
+// - fd is non-blocking, owned by the caller, and stays open until poll_close(pd) returns;
+//   pd is valid from poll_open until poll_close, and never after (it is recycled).
+// - At most one goroutine or thread waits per descriptor and direction (a second one is a
+//   fatal error): the net layer serialises its readers, and its writers, as Go's fdMutex.
+// - poll_close comes after poll_evict has woken the waiters and none waits any more.
+// - Every call may come from any goroutine or plain thread of the running runtime.
+//
+// The protocol, as Go's internal/poll uses it: every operation tries its system call
+// first and waits only on EAGAIN, so a ready socket costs no trip through the poller.
 //
 //   poll_desc* pd = poll_open(fd);                      // once, after socket()/accept()
-//   for (;;) {                                          // a read
-//     if (poll_result r = poll_prepare(pd, poll_mode::read); r != poll_result::ready)
-//       return error(r);                                // closed, or the deadline passed
+//                                                       // a read:
+//   if (poll_result r = poll_prepare(pd, poll_mode::read); r != poll_result::ready)
+//     return error(r);                                  // closed, or the deadline passed
+//   for (;;) {
 //     ssize_t n = ::read(fd, buf, len);
 //     if (n >= 0) return n;
 //     if (errno != EAGAIN) return error(errno);
@@ -20,9 +28,6 @@
 //   poll_set_deadline(pd, poll_mode::read_write, t);    // any time, from any goroutine
 //   poll_evict(pd);        // close(): wakes the waiters with `closed`, fails later waits
 //   poll_close(pd);        // once no goroutine waits on pd any more; then ::close(fd)
-//
-// At most one goroutine waits per descriptor and direction (two is a fatal error): the net
-// layer serialises its readers, and its writers, as Go's fdMutex does.
 #pragma once
 
 #include <atomic>
