@@ -114,8 +114,8 @@ class netpoller {
 
   std::atomic<bool> opened_{false};
   std::mutex open_mu_;
-  // Atomic only for ThreadSanitizer, which does not see the fences that order their first
-  // reads after open(): they are written once, before opened_.
+  // Written once by open(), before opened_; atomic so that every reader is safe whatever
+  // chain of flags ordered it after open() (a waker reaches eventfd_ through poll_sleeper).
   std::atomic<int> epfd_{-1};
   std::atomic<int> eventfd_{-1};
   std::uint64_t id_ = 0;

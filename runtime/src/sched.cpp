@@ -238,12 +238,12 @@ void idle_remove_locked(runtime* rt, worker* w) noexcept {
 }
 
 // Wakes an idle worker, which parks on its parker, or (the timer sleeper, once the poller
-// is open) waits in the poller. The two flags form a Dekker pair with poll_sleep's: either
+// is open) waits in the poller. The parker's token and poll_sleeper form a Dekker pair
+// with poll_sleep's, all seq_cst (no fences: ThreadSanitizer does not model them): either
 // the sleeper sees the token before it waits, or we see it waiting and break the wait.
 void wake_worker(runtime* rt, worker* w) noexcept {
   w->park.unpark();
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (rt->poll_sleeper.load(std::memory_order_relaxed) == w) rt->poll.wake();
+  if (rt->poll_sleeper.load(std::memory_order_seq_cst) == w) rt->poll.wake();
 }
 
 // Wakes an idle worker to look for work, unless one is already looking.
@@ -766,8 +766,7 @@ void park_until(worker* w, std::int64_t when) noexcept {
 // share one sleep (Go's findrunnable blocking in netpoll). Goroutines whose descriptors
 // became ready are appended to `io`. wake_worker breaks the wait.
 void poll_sleep(runtime* rt, worker* w, std::int64_t until, g_list& io) noexcept {
-  rt->poll_sleeper.store(w, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // see wake_worker
+  rt->poll_sleeper.store(w, std::memory_order_seq_cst);  // see wake_worker
   if (!w->park.try_take()) rt->poll.poll(until, io);
   rt->poll_sleeper.store(nullptr, std::memory_order_release);
   w->park.try_take();  // a waker that also broke the poll left a token: we are awake
@@ -777,15 +776,15 @@ void poll_sleep(runtime* rt, worker* w, std::int64_t until, g_list& io) noexcept
 // of all workers, in the poller once it is open (appending to `io` what that readied).
 void sleep_idle(runtime* rt, worker* w, std::int64_t wake_at, g_list& io) noexcept {
   worker* none = nullptr;
-  if (!rt->timer_sleeper.compare_exchange_strong(none, w, std::memory_order_acq_rel)) {
+  // seq_cst, with the poller's `opened`: a poller opened after we look below finds us the
+  // timer sleeper and wakes us (wake_timer_sleeper).
+  if (!rt->timer_sleeper.compare_exchange_strong(none, w, std::memory_order_seq_cst)) {
     park_until(w, wake_at);
     return;
   }
   const std::int64_t when = std::min(earliest_timer(rt), wake_at);
   rt->sleeper_until.store(when, std::memory_order_release);
-  // A timer armed after we looked finds sleeper_until later than itself and wakes us; the
-  // poller opened after we looked finds us the timer sleeper and wakes us (the fence).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // A timer armed after we looked finds sleeper_until later than itself and wakes us.
   if (earliest_timer(rt) >= when) {
     if (rt->poll.opened()) {
       poll_sleep(rt, w, when, io);
@@ -852,8 +851,8 @@ void timer_added(runtime* rt, std::int64_t when) noexcept {
 }
 
 void wake_timer_sleeper(runtime* rt) noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // after the poller's `opened`
-  if (worker* s = rt ? rt->timer_sleeper.load(std::memory_order_relaxed) : nullptr) {
+  // seq_cst, after the poller's `opened` (see sleep_idle).
+  if (worker* s = rt ? rt->timer_sleeper.load(std::memory_order_seq_cst) : nullptr) {
     wake_worker(rt, s);
   }
 }
