@@ -71,7 +71,7 @@ TEST_SUITE("io") {
       socket_pair sp;
       run_on(threads, [&] {
         auto done = goro::make_chan<bool>(1);
-        goro::go([&] {
+        goro::go([&, done] {
           goro::set_goroutine_name("reader");
           done.send(goro::io::wait_readable(sp.fd[0]));
         });
@@ -92,7 +92,7 @@ TEST_SUITE("io") {
       CHECK(goro::io::wait_writable(sp.fd[0]));
       fill(sp.fd[0]);
       auto done = goro::make_chan<bool>(1);
-      goro::go([&] { done.send(goro::io::wait_writable(sp.fd[0])); });
+      goro::go([&, done] { done.send(goro::io::wait_writable(sp.fd[0])); });
       CHECK(eventually(any_in_io_wait));
       CHECK_FALSE(recv_for(done, 20ms).has_value());
       drain(sp.fd[1]);
@@ -131,10 +131,11 @@ TEST_SUITE("io") {
       constexpr int kWaiters = 4;
       auto done = goro::make_chan<bool>(kWaiters + 1);
       for (int i = 0; i < kWaiters; ++i) {
-        goro::go([&] { done.send(goro::io::wait_readable(sp.fd[0], goro::now() + 5s * kSlow)); });
+        goro::go(
+            [&, done] { done.send(goro::io::wait_readable(sp.fd[0], goro::now() + 5s * kSlow)); });
       }
       std::thread t(
-          [&] { done.send(goro::io::wait_readable(sp.fd[0], goro::now() + 5s * kSlow)); });
+          [&, done] { done.send(goro::io::wait_readable(sp.fd[0], goro::now() + 5s * kSlow)); });
       CHECK(wait_parked(kWaiters));
       CHECK(::write(sp.fd[1], "x", 1) == 1);
       for (int i = 0; i < kWaiters + 1; ++i) {
@@ -211,7 +212,7 @@ TEST_SUITE("io") {
       std::atomic<int> ticks{0};
       std::atomic<bool> stop{false};
       auto ticker_done = goro::make_chan<goro::unit>(1);
-      goro::go([&] {
+      goro::go([&, ticker_done] {
         while (!stop.load()) {
           ++ticks;
           goro::sleep(1ms);
@@ -219,7 +220,7 @@ TEST_SUITE("io") {
         ticker_done.send({});
       });
       auto result = goro::make_chan<int>(1);
-      goro::go([&] {
+      goro::go([&, result] {
         result.send(goro::blocking([] {
           std::this_thread::sleep_for(100ms);
           return 42;

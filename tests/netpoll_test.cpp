@@ -55,7 +55,7 @@ TEST_SUITE("io") {
       run_on(threads, [&] {
         poll_desc* pd = poll_open(sp.fd[0]);
         auto got = goro::make_chan<poll_result>(1);
-        goro::go([&] {
+        goro::go([&, got] {
           CHECK(poll_prepare(pd, poll_mode::read) == poll_result::ready);
           char c;
           CHECK(::read(sp.fd[0], &c, 1) == -1);  // EAGAIN: nothing there yet
@@ -75,7 +75,7 @@ TEST_SUITE("io") {
     run_on(2, [&] {
       poll_desc* pd = poll_open(sp.fd[0]);
       auto got = goro::make_chan<poll_result>(1);
-      goro::go([&] { got.send(poll_wait(pd, poll_mode::read)); });
+      goro::go([&, got] { got.send(poll_wait(pd, poll_mode::read)); });
       CHECK(wait_parked(1));
       poll_set_deadline(pd, poll_mode::read, nanotime() - 1);
       const auto r = recv_for(got, 5s * kSlow);
@@ -117,12 +117,20 @@ TEST_SUITE("io") {
     run_on(2, [&] {
       poll_desc* pd = poll_open(sp.fd[0]);
       auto got = goro::make_chan<poll_result>(2);
-      goro::go([&] { got.send(poll_wait(pd, poll_mode::read)); });
+      goro::go([&, got] { got.send(poll_wait(pd, poll_mode::read)); });
       // Fill the socket's send buffer so that a writer parks too.
       char buf[4096] = {};
       while (::write(sp.fd[0], buf, sizeof buf) > 0) {
       }
-      goro::go([&] { got.send(poll_wait(pd, poll_mode::write)); });
+      // The writer follows the protocol: the edge of poll_open's registration (the socket
+      // was writable then) may still come, and only a write that fails proves it stale.
+      goro::go([&, got] {
+        poll_result r = poll_prepare(pd, poll_mode::write);
+        while (r == poll_result::ready && ::write(sp.fd[0], "x", 1) < 0) {
+          r = poll_wait(pd, poll_mode::write);
+        }
+        got.send(r);
+      });
       CHECK(wait_parked(2));
       poll_evict(pd);
       for (int i = 0; i < 2; ++i) {
@@ -140,7 +148,7 @@ TEST_SUITE("io") {
     run_on(2, [&] {
       poll_desc* pd = poll_open(sp.fd[0]);
       auto done = goro::make_chan<poll_result>(1);
-      goro::go([&] { done.send(poll_wait(pd, poll_mode::read)); });
+      goro::go([&, done] { done.send(poll_wait(pd, poll_mode::read)); });
       CHECK(wait_parked(1));
       const double cpu0 = cpu_seconds();
       goro::sleep(200ms);
@@ -159,7 +167,7 @@ TEST_SUITE("io") {
     run_on(1, [&] {
       poll_desc* pd = poll_open(sp.fd[0]);
       auto got = goro::make_chan<poll_result>(2);
-      std::thread t([&] {
+      std::thread t([&, got] {
         got.send(poll_wait(pd, poll_mode::read));  // data
         char c;
         CHECK(::read(sp.fd[0], &c, 1) == 1);
