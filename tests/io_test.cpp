@@ -481,3 +481,48 @@ TEST_SUITE("io") {
     CHECK(open_fds() == before);
   }
 }
+
+TEST_SUITE("io") {
+  TEST_CASE("a worker kept busy by other goroutines still polls for I/O (every 10 ms)") {
+    socket_pair sp;
+    run_on(1, [&] {
+      // Two goroutines ping-pong without pause, so the one worker never goes idle.
+      std::atomic<bool> stop{false};
+      auto ping = goro::make_chan<int>();
+      auto pong = goro::make_chan<int>();
+      goro::wait_group players;
+      players.go([&, ping, pong] {
+        for (int i = 0; !stop.load(); ++i) {
+          ping.send(i);
+          pong.recv();
+        }
+        ping.close();
+      });
+      players.go([ping, pong] {
+        while (auto v = ping.recv()) pong.send(*v);
+      });
+      auto woke = goro::make_chan<clock::time_point>(1);
+      goro::go([&, woke] {
+        goro::io::wait_readable(sp.fd[0]);
+        woke.send(clock::now());
+      });
+      // A plain thread writes; nobody idle waits in the poller to see it.
+      std::atomic<bool> wrote{false};
+      std::thread writer([&] {
+        std::this_thread::sleep_for(30ms);
+        wrote = ::write(sp.fd[1], "x", 1) == 1;
+      });
+      const auto written = clock::now() + 30ms;
+      const auto r = recv_for(woke, 5s * kSlow);
+      stop = true;
+      players.wait();
+      writer.join();
+      CHECK(wrote.load());
+      CHECK((r && *r));
+      if (r && *r) {
+        const auto late = **r - written;
+        GO_CHECK_MESSAGE(late < 200ms * kSlow, "woke " << late.count() << " ns after the write");
+      }
+    });
+  }
+}
