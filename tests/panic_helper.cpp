@@ -6,6 +6,7 @@
 // look for that id in the panic message.
 #include <goro/goro.hpp>
 
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -172,6 +173,21 @@ int scenario(const std::string& name) {
       });
       c.recv();
       t.join();
+      return survived();
+    });
+  }
+  if (name == "io_wait_then_deadlock") {
+    // A goroutine in IO wait can be woken from outside (here by a timerfd, which the runtime
+    // knows nothing of): not a deadlock. Once it is done and main blocks for good, it is.
+    return goro::run(goro::options{.threads = 2}, [] {
+      const int tfd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+      itimerspec its{};
+      its.it_value.tv_nsec = 200'000'000;
+      ::timerfd_settime(tfd, 0, &its, nullptr);
+      const bool ready = goro::io::wait_readable(tfd);
+      std::printf("io done %d\n", ready ? 1 : 0);
+      std::fflush(stdout);
+      goro::make_chan<int>().recv();
       return survived();
     });
   }

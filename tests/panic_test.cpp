@@ -253,6 +253,17 @@ TEST_CASE("not a deadlock: a live plain thread or a pending timer can still wake
   }
 }
 
+TEST_CASE("a goroutine in IO wait is not a deadlock; once it is done, a real one is caught") {
+  const outcome o = run_helper("io_wait_then_deadlock");
+  CAPTURE(o.out);
+  CAPTURE(o.err);
+  CHECK(o.exited);
+  CHECK(o.status == 2);
+  CHECK(o.out.find("io done 1") != std::string::npos);  // the detector kept quiet meanwhile
+  CHECK(o.err.find("fatal error: all goroutines are asleep - deadlock!") != std::string::npos);
+  CHECK(o.err.find("chan receive") != std::string::npos);
+}
+
 TEST_CASE("SIGQUIT dumps every goroutine, with names and states, and exits with status 2") {
   const outcome o = run_helper("sigquit");
   CAPTURE(o.err);

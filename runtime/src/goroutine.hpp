@@ -34,6 +34,8 @@ enum class wait_reason : std::uint8_t {
   mutex,
   rw_mutex_read,
   rw_mutex_write,
+  io_wait,  // poll_wait: a descriptor's readiness
+  syscall,  // goro::blocking: a call running on a helper thread
 };
 const char* wait_reason_text(wait_reason r) noexcept;
 

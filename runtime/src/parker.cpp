@@ -37,7 +37,7 @@ bool parker::park_until(std::chrono::steady_clock::time_point deadline) noexcept
 }
 
 void parker::unpark() noexcept {
-  if (token_.exchange(1, std::memory_order_release) == 0) {
+  if (token_.exchange(1, std::memory_order_seq_cst) == 0) {
     futex(&token_, FUTEX_WAKE_PRIVATE, 1, nullptr);
   }
 }

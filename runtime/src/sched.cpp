@@ -132,6 +132,10 @@ const char* wait_reason_text(wait_reason r) noexcept {
       return "sync.RWMutex.RLock";
     case wait_reason::rw_mutex_write:
       return "sync.RWMutex.Lock";
+    case wait_reason::io_wait:
+      return "IO wait";
+    case wait_reason::syscall:
+      return "syscall";
   }
   return "unknown";
 }
@@ -234,6 +238,15 @@ void idle_remove_locked(runtime* rt, worker* w) noexcept {
   rt->nidle.fetch_sub(1, std::memory_order_relaxed);
 }
 
+// Wakes an idle worker, which parks on its parker, or (the timer sleeper, once the poller
+// is open) waits in the poller. The parker's token and poll_sleeper form a Dekker pair
+// with poll_sleep's, all seq_cst (no fences: ThreadSanitizer does not model them): either
+// the sleeper sees the token before it waits, or we see it waiting and break the wait.
+void wake_worker(runtime* rt, worker* w) noexcept {
+  w->park.unpark();
+  if (rt->poll_sleeper.load(std::memory_order_seq_cst) == w) rt->poll.wake();
+}
+
 // Wakes an idle worker to look for work, unless one is already looking.
 void wakep(runtime* rt) noexcept {
   if (rt->nidle.load(std::memory_order_acquire) == 0) return;
@@ -253,7 +266,7 @@ void wakep(runtime* rt) noexcept {
     rt->nmspinning.fetch_sub(1, std::memory_order_release);
     return;
   }
-  w->park.unpark();
+  wake_worker(rt, w);
 }
 
 // A spinning worker found work: it stops spinning, and if it was the last spinner it
@@ -308,7 +321,7 @@ void send_elsewhere(runtime* rt, g* gp) noexcept {
       wake = true;
     }
   }
-  if (wake) v->park.unpark();
+  if (wake) wake_worker(rt, v);
 }
 
 g* take_inbox(worker* w) noexcept {
@@ -340,8 +353,14 @@ void check_deadlock(runtime* rt) noexcept {
     if (w->timers.earliest() != INT64_MAX) return;
   }
   if (background_timers_pending()) return;
-  // Ours: the workers, the thread waiting in run(), the background timer thread.
+  // A goroutine waiting for a descriptor may be woken by the world outside (Go keeps such
+  // a program alive too).
+  if (rt->poll.waiters() > 0) return;
+  if (blocking_calls() > 0) return;  // a goro::blocking call will ready its goroutine
+  // Ours: the workers, the thread waiting in run(), the background timer thread, the idle
+  // helpers of goro::blocking.
   std::size_t ours = rt->nworkers + 1 + (background_timer_thread_started() ? 1 : 0);
+  ours += blocking_threads();
 #if GORO_TSAN
   ours += 1;  // ThreadSanitizer's background thread
 #endif
@@ -693,6 +712,15 @@ void finish_parking(void* arg) noexcept {
   ready(gp);
 }
 
+void park_abandoned(g* gp) noexcept {
+  // drain abandons a goroutine that it has resumed more than 100 times.
+  gp->unwind_attempts = 1000;
+  gp->status.store(g_status::waiting, std::memory_order_relaxed);
+  switch_away(
+      gp, switch_request::park, [](void*) {}, nullptr);
+  fatal("goro: an abandoned goroutine was resumed");
+}
+
 void yield_now() {
   worker* w = current_worker();
   if (!w || !w->running()) {
@@ -739,18 +767,70 @@ void park_until(worker* w, std::int64_t when) noexcept {
   }
 }
 
-void sleep_idle(runtime* rt, worker* w, std::int64_t wake_at) noexcept {
+// The timer sleeper's sleep once the poller is open: in epoll_wait, so that I/O and timers
+// share one sleep (Go's findrunnable blocking in netpoll). Goroutines whose descriptors
+// became ready are appended to `io`. wake_worker breaks the wait.
+void poll_sleep(runtime* rt, worker* w, std::int64_t until, g_list& io) noexcept {
+  rt->poll_sleeper.store(w, std::memory_order_seq_cst);  // see wake_worker
+  if (!w->park.try_take()) rt->poll.poll(until, io);
+  rt->poll_sleeper.store(nullptr, std::memory_order_release);
+  w->park.try_take();  // a waker that also broke the poll left a token: we are awake
+}
+
+// Parks an idle worker; one of them, the timer sleeper, sleeps only until the earliest timer
+// of all workers, in the poller once it is open (appending to `io` what that readied).
+void sleep_idle(runtime* rt, worker* w, std::int64_t wake_at, g_list& io) noexcept {
   worker* none = nullptr;
-  if (!rt->timer_sleeper.compare_exchange_strong(none, w, std::memory_order_acq_rel)) {
+  // seq_cst, with the poller's `opened`: a poller opened after we look below finds us the
+  // timer sleeper and wakes us (wake_timer_sleeper).
+  if (!rt->timer_sleeper.compare_exchange_strong(none, w, std::memory_order_seq_cst)) {
     park_until(w, wake_at);
     return;
   }
   const std::int64_t when = std::min(earliest_timer(rt), wake_at);
   rt->sleeper_until.store(when, std::memory_order_release);
   // A timer armed after we looked finds sleeper_until later than itself and wakes us.
-  if (earliest_timer(rt) >= when) park_until(w, when);
+  if (earliest_timer(rt) >= when) {
+    if (rt->poll.opened()) {
+      poll_sleep(rt, w, when, io);
+    } else {
+      park_until(w, when);
+    }
+  }
   rt->sleeper_until.store(INT64_MAX, std::memory_order_release);
   rt->timer_sleeper.store(nullptr, std::memory_order_release);
+}
+
+// Readies what the poller found, but the first goroutine, which the caller runs (null:
+// none, or debug_migrate, where every wake-up goes elsewhere). A plain thread that waited
+// (its g stands in for it) is unparked, never run.
+g* ready_polled(runtime* rt, g_list& io) noexcept {
+  g* first = nullptr;
+  bool more = false;
+  while (g* gp = io.pop_front()) {
+    const bool thread = gp->is_thread;  // gp may be gone once readied
+    if (!first && !thread && !rt->migrate) {
+      first = gp;
+      first->status.store(g_status::runnable, std::memory_order_relaxed);
+      first->reason.store(wait_reason::none, std::memory_order_relaxed);
+      continue;
+    }
+    ready(gp, /*wake_idle=*/false);
+    more = more || !thread;
+  }
+  if (more) wakep(rt);
+  return first;
+}
+
+// A poll without waiting, when goroutines wait for I/O and no worker waits in the poller
+// (that one would get the events). `starved`: only if nobody polled for 10 ms, for a busy
+// worker (Go's sysmon does this).
+g* poll_nowait(runtime* rt, bool starved) noexcept {
+  if (rt->poll.waiters() == 0 || rt->poll_sleeper.load(std::memory_order_acquire)) return nullptr;
+  if (starved && nanotime() - rt->poll.last_poll() < 10'000'000) return nullptr;
+  g_list io;
+  rt->poll.poll(0, io);
+  return ready_polled(rt, io);
 }
 
 }  // namespace
@@ -758,7 +838,7 @@ void sleep_idle(runtime* rt, worker* w, std::int64_t wake_at) noexcept {
 void timer_added(runtime* rt, std::int64_t when) noexcept {
   if (when >= rt->sleeper_until.load(std::memory_order_acquire)) return;
   if (worker* s = rt->timer_sleeper.load(std::memory_order_acquire)) {
-    s->park.unpark();
+    wake_worker(rt, s);
     return;
   }
   // No idle worker watches the timers: wake one to do it (it finds no work and becomes
@@ -772,7 +852,14 @@ void timer_added(runtime* rt, std::int64_t when) noexcept {
       idle_remove_locked(rt, w);
     }
   }
-  if (w) w->park.unpark();
+  if (w) wake_worker(rt, w);
+}
+
+void wake_timer_sleeper(runtime* rt) noexcept {
+  // seq_cst, after the poller's `opened` (see sleep_idle).
+  if (worker* s = rt ? rt->timer_sleeper.load(std::memory_order_seq_cst) : nullptr) {
+    wake_worker(rt, s);
+  }
 }
 
 namespace {
@@ -835,12 +922,14 @@ g* find_runnable(worker* w) {
     w->coarse_now = nanotime();
     run_due_timers(rt);
     if (g* gp = take_inbox(w)) return gp;
+    if (g* gp = poll_nowait(rt, /*starved=*/true)) return gp;
 
     if (++w->schedtick % 61 == 0) {
       if (g* gp = global_get(rt, w, 1)) return gp;
     }
     if (g* gp = w->q.pop()) return gp;
     if (g* gp = global_get(rt, w, runq::kSize / 2)) return gp;
+    if (g* gp = poll_nowait(rt, /*starved=*/false)) return gp;
 
     // Steal, if not too many others are already trying.
     const unsigned busy = rt->nworkers - rt->nidle.load(std::memory_order_acquire);
@@ -879,8 +968,10 @@ g* find_runnable(worker* w) {
     }
     const std::int64_t trim_at = rt->stacks.trim(nanotime());
     if (rt->nidle.load(std::memory_order_acquire) == rt->nworkers) check_deadlock(rt);
-    sleep_idle(rt, w, trim_at);
+    g_list io;
+    sleep_idle(rt, w, trim_at, io);
     leave_idle(rt, w);
+    if (g* gp = ready_polled(rt, io)) return gp;
   }
 }
 
@@ -1148,7 +1239,7 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
   // that they see it; a busy one stops when its goroutine next blocks or yields. One still
   // computing after exit_grace would never let us unwind it: end the process as Go would.
   rt->stopping.store(true, std::memory_order_release);
-  for (auto& w : rt->workers) w->park.unpark();
+  for (auto& w : rt->workers) wake_worker(rt.get(), w.get());
   const auto grace_end = std::chrono::steady_clock::now() + opts.exit_grace;
   while (rt->workers_running.load(std::memory_order_acquire) != 0) {
     if (!rt->main_parker.park_until(grace_end) &&

@@ -21,6 +21,7 @@
 
 #include "g_pool.hpp"
 #include "goroutine.hpp"
+#include "netpoll.hpp"
 #include "parker.hpp"
 #include "runq.hpp"
 #include "stack.hpp"
@@ -180,6 +181,10 @@ struct runtime {
   // park without a deadline), and that deadline (see timer_added).
   alignas(64) std::atomic<worker*> timer_sleeper{nullptr};
   std::atomic<std::int64_t> sleeper_until{INT64_MAX};
+  // The timer sleeper while it waits in the poller rather than on its parker (then it is
+  // woken through the poller: see wake_worker).
+  std::atomic<worker*> poll_sleeper{nullptr};
+  alignas(64) netpoller poll;  // netpoll.hpp
 
   alignas(64) std::atomic<bool> stopping{false};
   bool detect_deadlock = true;
@@ -222,6 +227,17 @@ void timer_added(runtime* rt, std::int64_t when) noexcept;
 // which readies a batch and then calls wake_idle_worker() once (Go's injectglist).
 void ready(g* gp, bool wake_idle = true) noexcept;
 void wake_idle_worker() noexcept;
+// Wakes the idle worker that watches the timers, if there is one (the poller was just
+// opened: it must go to sleep in the poller instead of on its parker).
+void wake_timer_sleeper(runtime* rt) noexcept;
+// Shutdown is unwinding gp, but a thread outside the runtime still uses gp's stack (a
+// goro::blocking call in flight): parks gp for good, so that shutdown abandons it and
+// leaves its stack mapped instead of unwinding it.
+[[noreturn]] void park_abandoned(g* gp) noexcept;
+
+// goro::blocking's helper threads alive, and its calls not finished (blocking.cpp).
+std::size_t blocking_threads() noexcept;
+std::size_t blocking_calls() noexcept;
 
 // Unlinks gp's kept select waiter, if any, and drops its channel (select.cpp); before gp ends.
 void release_kept_waiter(g* gp) noexcept;

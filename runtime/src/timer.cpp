@@ -135,6 +135,8 @@ void start_func(timer_state* t) {
 // whether it readied one, so that the caller wakes a worker once per batch.
 bool deliver(timer_state* t, std::uint32_t seq, std::int64_t now) {
   g* wake = nullptr;
+  timer_call call = nullptr;
+  std::uint64_t call_seq = 0;
   {
     std::lock_guard<spinlock> lock(t->mu);
     if (static_cast<std::uint32_t>(t->seq.load(std::memory_order_relaxed)) == seq) {
@@ -157,14 +159,19 @@ bool deliver(timer_state* t, std::uint32_t seq, std::int64_t now) {
         case timer_kind::run_func:
           start_func(t);
           break;
+        case timer_kind::call:
+          call = t->call;  // called below, without t->mu: it takes its owner's lock
+          call_seq = t->call_seq;
+          break;
       }
     }
     t->sending.fetch_sub(1, std::memory_order_release);
   }
+  const bool called_readied = call && call(t->call_arg, call_seq);
   timer_unref(t);
   // A sleep's timer lives on the sleeper's stack: once readied, it may be gone.
   if (wake) ready(wake, /*wake_idle=*/false);
-  return wake != nullptr;
+  return wake != nullptr || called_readied;
 }
 
 }  // namespace
@@ -365,6 +372,13 @@ bool timer_reset(timer_state* t, std::chrono::steady_clock::duration d,
   const std::int64_t now = nanotime();
   arm_locked(t, now + std::max<std::int64_t>(to_ns(d), 0), now);
   return pending;
+}
+
+void timer_set_call(timer_state* t, std::int64_t when, std::uint64_t seq) {
+  std::lock_guard<spinlock> lock(t->mu);
+  cancel_locked(t);
+  t->call_seq = seq;
+  if (when != 0) arm_locked(t, when, nanotime());
 }
 
 void timer_release(timer_state* t) noexcept {

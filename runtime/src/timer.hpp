@@ -39,7 +39,11 @@ struct g;
 struct chan_core;
 class timer_heap;
 
-enum class timer_kind : std::uint8_t { wake, send_time, run_func };
+enum class timer_kind : std::uint8_t { wake, send_time, run_func, call };
+
+// A `call` timer's function: runs on the thread that fires the timer, with no lock held, so
+// it must not block. Returns whether it readied a goroutine (see timer_heap::run_due).
+using timer_call = bool (*)(void* arg, std::uint64_t seq) noexcept;
 
 struct timer_state {
   std::atomic<int> refs{1};
@@ -56,6 +60,9 @@ struct timer_state {
   chan_core* c = nullptr;     // send_time: counted reference, unless c_owns_timer
   bool c_owns_timer = false;  // tick(): c owns this timer and points to it (chan_core::ticker)
   task f;                     // run_func
+  timer_call call = nullptr;  // call: call(call_arg, call_seq)
+  void* call_arg = nullptr;
+  std::uint64_t call_seq = 0;  // under mu
 };
 
 class timer_heap {
@@ -117,5 +124,10 @@ bool background_timers_pending() noexcept;
 
 // Arms t on the calling worker's heap (or the background thread's) to fire after `delay_ns`.
 void timer_arm(timer_state* t, std::int64_t delay_ns);
+
+// A `call` timer (t->call and t->call_arg set): stops it, and unless `when` is 0 re-arms it
+// to call t->call(t->call_arg, seq) at `when` (a nanotime). A firing armed before this call
+// does nothing after it. Never blocks.
+void timer_set_call(timer_state* t, std::int64_t when, std::uint64_t seq);
 
 }  // namespace goro::detail

@@ -4,9 +4,11 @@
 //   int main() { return goro::run([] { ... }); }
 #pragma once
 
+#include <goro/blocking.hpp>
 #include <goro/chan.hpp>
 #include <goro/debug.hpp>
 #include <goro/defer.hpp>
+#include <goro/io.hpp>
 #include <goro/panic.hpp>
 #include <goro/rand.hpp>
 #include <goro/runtime.hpp>

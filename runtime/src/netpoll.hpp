@@ -1,0 +1,127 @@
+// The netpoller (Go's runtime/netpoll.go and netpoll_epoll.go): goroutines park on a file
+// descriptor's readiness, and the workers collect the readiness themselves, with no thread
+// of their own. This header is the API that the net layer is built on; netpoll.cpp holds
+// the invariants of the poll descriptor itself.
+//
+// What a caller must keep (Go's internal/poll keeps the same):
+// - fd is non-blocking, owned by the caller, and stays open until poll_close(pd) returns;
+//   pd is valid from poll_open until poll_close, and never after (it is recycled).
+// - At most one goroutine or thread waits per descriptor and direction (a second one is a
+//   fatal error): the net layer serialises its readers, and its writers, as Go's fdMutex.
+// - poll_close comes after poll_evict has woken the waiters and none waits any more.
+// - Every call may come from any goroutine or plain thread of the running runtime.
+//
+// The protocol, as Go's internal/poll uses it: every operation tries its system call
+// first and waits only on EAGAIN, so a ready socket costs no trip through the poller.
+//
+//   poll_desc* pd = poll_open(fd);                      // once, after socket()/accept()
+//                                                       // a read:
+//   if (poll_result r = poll_prepare(pd, poll_mode::read); r != poll_result::ready)
+//     return error(r);                                  // closed, or the deadline passed
+//   for (;;) {
+//     ssize_t n = ::read(fd, buf, len);
+//     if (n >= 0) return n;
+//     if (errno != EAGAIN) return error(errno);
+//     if (poll_result r = poll_wait(pd, poll_mode::read); r != poll_result::ready)
+//       return error(r);
+//   }
+//   poll_set_deadline(pd, poll_mode::read_write, t);    // any time, from any goroutine
+//   poll_evict(pd);        // close(): wakes the waiters with `closed`, fails later waits
+//   poll_close(pd);        // once no goroutine waits on pd any more; then ::close(fd)
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+#include "goroutine.hpp"
+
+namespace goro::detail {
+
+struct poll_desc;  // one registered descriptor (Go's pollDesc); see netpoll.cpp
+
+enum class poll_mode : std::uint8_t { read = 1, write = 2, read_write = 3 };
+enum class poll_result : std::uint8_t { ready, closed, timeout };
+
+// Registers `fd` with the running runtime's poller, edge-triggered for reading and writing.
+// fd must be non-blocking and stay open until poll_close. Never blocks. Throws
+// std::system_error (EPERM: fd cannot be polled, e.g. a regular file; EBADF; EEXIST: fd is
+// registered already), std::logic_error outside goro::run. Thread-safe.
+poll_desc* poll_open(int fd);
+
+// Before each attempt of an operation (Go's pollDesc.prepare): `closed` after poll_evict,
+// `timeout` if the deadline of a direction in `mode` passed, else `ready`, forgetting a
+// readiness edge that came before: the attempt about to be made sees what it announced.
+// Never blocks; thread-safe.
+poll_result poll_prepare(poll_desc* pd, poll_mode mode) noexcept;
+
+// After an attempt failed with EAGAIN: parks the calling goroutine (dump state "IO wait"),
+// or blocks a plain thread, until an edge in direction `mode` (read or write), the
+// direction's deadline (`timeout`) or poll_evict (`closed`). Throws only what every blocking
+// call throws when shutdown unwinds the goroutine.
+poll_result poll_wait(poll_desc* pd, poll_mode mode);
+
+// Sets the deadline of the direction(s) in `mode`: a nanotime() value, 0 for none. One that
+// has passed fails the pending and later waits at once with `timeout`; setting another
+// re-arms. Never blocks; thread-safe. Throws std::bad_alloc (a first deadline makes a timer).
+void poll_set_deadline(poll_desc* pd, poll_mode mode, std::int64_t deadline);
+
+// Marks pd closing (Go's pollUnblock): the waiters wake with `closed`, and so does every
+// later prepare and wait. Never blocks; idempotent; thread-safe.
+void poll_evict(poll_desc* pd) noexcept;
+
+// Deregisters fd and recycles pd (Go's pollClose), before the caller closes fd. No
+// goroutine may be waiting on pd (poll_evict first wakes them). Never blocks.
+void poll_close(poll_desc* pd) noexcept;
+
+// ---------------------------------------------------------------------------------------
+// The scheduler's side (sched.cpp): one poller per runtime, opened by the first poll_open.
+
+class netpoller {
+ public:
+  netpoller() = default;
+  netpoller(const netpoller&) = delete;
+  netpoller& operator=(const netpoller&) = delete;
+  ~netpoller();
+
+  // Whether a descriptor was ever registered in this run: from then on, the idle worker that
+  // watches the timers sleeps in the poller instead of on its parker.
+  bool opened() const noexcept { return opened_.load(std::memory_order_seq_cst); }
+  // Opens the epoll instance if not yet done. Throws std::system_error. Thread-safe.
+  void open();
+  int epoll_fd() const noexcept { return epfd_.load(std::memory_order_relaxed); }
+  // Which run of the runtime this poller belongs to, so that a descriptor that outlives its
+  // runtime is not deregistered from another one's epoll instance.
+  std::uint64_t id() const noexcept { return id_; }
+
+  // Appends to `readied` (linked through g::schedlink) the goroutines whose descriptors
+  // became ready, waiting at most until `until` (a nanotime; 0: not at all, INT64_MAX:
+  // until wake()). The caller readies them. Only one thread may wait (until != 0) at once.
+  void poll(std::int64_t until, g_list& readied) noexcept;
+  // Ends a poll that waits, or the next one if none waits now.
+  void wake() noexcept;
+
+  // Goroutines and threads parked in poll_wait: while there are any, the program is not
+  // deadlocked (something outside it may make their descriptor ready), and a worker that
+  // finds no work polls before it steals.
+  int waiters() const noexcept { return waiters_.load(std::memory_order_acquire); }
+  void add_waiter(int n) noexcept { waiters_.fetch_add(n, std::memory_order_acq_rel); }
+  // When poll() last ran (a nanotime): busy workers poll if nobody did for a while.
+  std::int64_t last_poll() const noexcept { return last_poll_.load(std::memory_order_relaxed); }
+
+ private:
+  int wait(void* events, int max, std::int64_t until) noexcept;
+
+  std::atomic<bool> opened_{false};
+  std::mutex open_mu_;
+  // Written once by open(), before opened_; atomic so that every reader is safe whatever
+  // chain of flags ordered it after open() (a waker reaches eventfd_ through poll_sleeper).
+  std::atomic<int> epfd_{-1};
+  std::atomic<int> eventfd_{-1};
+  std::uint64_t id_ = 0;
+  std::atomic<bool> wake_sent_{false};  // an eventfd write not yet consumed (Go's netpollWakeSig)
+  std::atomic<int> waiters_{0};
+  std::atomic<std::int64_t> last_poll_{0};
+};
+
+}  // namespace goro::detail
