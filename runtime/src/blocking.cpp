@@ -11,8 +11,9 @@
 //   helper has set `released`, its last touch of the job; or never, when shutdown abandons
 //   it (then its stack stays mapped for good, and the helper may still use it).
 // - job::state goes running -> done (the helper, once the call returned) or running ->
-//   abandoned (the goroutine, resumed by shutdown while the call runs). One CAS wins, and
-//   only the helper that won readies the goroutine.
+//   abandoned (the goroutine, resumed by shutdown while the call runs, or shutdown itself
+//   when it releases the goroutine: release_blocking_call). One CAS wins, and only the
+//   helper that won readies the goroutine.
 // - At most kMaxThreads helpers (tokio's max_blocking_threads): a job that finds them all
 //   busy waits in the FIFO queue. A helper idle for kKeepAlive (tokio's 10 s) exits.
 // - blocking_calls() counts the jobs whose goroutine has not been readied yet: while there
@@ -109,10 +110,14 @@ class helper_pool {
       }
       job* j = pop();
       lock.unlock();
-      try {
-        j->call(j->arg);
-      } catch (...) {
-        j->error = std::current_exception();
+      // A job whose goroutine shutdown released or unwound before its call started is not
+      // called: no code of the program runs after main_fn has returned.
+      if (j->state.load(std::memory_order_acquire) == kRunning) {
+        try {
+          j->call(j->arg);
+        } catch (...) {
+          j->error = std::current_exception();
+        }
       }
       finish(j);
       lock.lock();
@@ -178,6 +183,7 @@ void run_blocking(void (*call)(void*), void* arg) {
   unwind_if_exiting(gp);
   job j{call, arg, gp, rt, nullptr};
   pool().call_started();
+  gp->blocking_job = &j;  // for release_blocking_call
   park(gp, &submit_parked, &j, wait_reason::syscall);
   if (j.state.load(std::memory_order_acquire) == kRunning) {
     // Resumed by shutdown while the call runs, and may still use this stack: stay parked.
@@ -187,8 +193,21 @@ void run_blocking(void (*call)(void*), void* arg) {
     }
   }
   wait_released(j);
+  gp->blocking_job = nullptr;
   unwind_if_exiting(gp);
   if (j.error) std::rethrow_exception(j.error);
+}
+
+void release_blocking_call(g* gp) noexcept {
+  auto* j = static_cast<job*>(gp->blocking_job);
+  if (!j) return;
+  int running = kRunning;
+  if (j->state.compare_exchange_strong(running, kAbandoned, std::memory_order_acq_rel)) {
+    return;  // the helper will not touch gp or the runtime again (finish)
+  }
+  // The call is done and the helper is in finish: it sees `stopping` and readies nothing,
+  // but it reads the runtime, which must outlive that.
+  wait_released(*j);
 }
 
 std::size_t blocking_threads() noexcept {

@@ -113,6 +113,8 @@ struct g {
   std::atomic<std::uint64_t> select_done{0};
   std::uint64_t select_gen = 0;
   waiter* param = nullptr;
+  // goro::blocking: the job (on this goroutine's stack) of the call it waits for, or null.
+  void* blocking_job = nullptr;
   // park_unlocked releases the waiter's lock before gp is off its stack: 1 while it parks
   // so; a wake() that finds 1 sets 2 and leaves the readying to the parking side.
   std::atomic<std::uint8_t> parking{0};

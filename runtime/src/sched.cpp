@@ -1111,6 +1111,7 @@ void release(runtime* rt, std::span<g* const> gs) {
   std::vector<stack_mem> pooled;
   pooled.reserve(gs.size());
   for (g* gp : gs) {
+    release_blocking_call(gp);
     gp->status.store(g_status::released, std::memory_order_relaxed);
     if (gp->stack.size == rt->stacks.stack_size()) {
       pooled.push_back(gp->stack);

@@ -234,6 +234,10 @@ void wake_timer_sleeper(runtime* rt) noexcept;
 // goro::blocking call in flight): parks gp for good, so that shutdown abandons it and
 // leaves its stack mapped instead of unwinding it.
 [[noreturn]] void park_abandoned(g* gp) noexcept;
+// Shutdown releases gp, whose goro::blocking call may still be queued or running on a
+// helper thread (blocking.cpp): afterwards the helper touches neither gp nor the runtime,
+// and a call that had not started never does.
+void release_blocking_call(g* gp) noexcept;
 
 // goro::blocking's helper threads alive, and its calls not finished (blocking.cpp).
 std::size_t blocking_threads() noexcept;
