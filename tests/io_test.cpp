@@ -1,6 +1,7 @@
 // API.md §8: goro::io::wait_readable / wait_writable park a goroutine until a descriptor the
 // program owns is ready, or its deadline passes; the dump says "IO wait"; bad descriptors
 // are errors; nothing leaks a descriptor.
+#include "io_util.hpp"
 #include "test_util.hpp"
 
 #include <dirent.h>
@@ -22,26 +23,6 @@
 using namespace goro_test;
 
 namespace {
-
-struct socket_pair {
-  int fd[2] = {-1, -1};
-  socket_pair() { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fd) == 0); }
-  ~socket_pair() {
-    ::close(fd[0]);
-    ::close(fd[1]);
-  }
-};
-
-std::size_t open_fds() {
-  std::size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] != '.') ++n;
-    }
-    ::closedir(d);
-  }
-  return n;
-}
 
 // Fills fd's send buffer, so that it is not writable until the peer reads.
 void fill(int fd) {

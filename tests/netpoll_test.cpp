@@ -1,6 +1,7 @@
 // The netpoller's descriptor API (runtime/src/netpoll.hpp), which the net layer is built on:
 // readiness wakes a parked goroutine, deadlines (past, expiring, re-armed) and eviction wake
 // it with their results, and a program whose goroutines wait on sockets uses no CPU.
+#include "io_util.hpp"
 #include "test_util.hpp"
 
 #include <sys/socket.h>
@@ -25,16 +26,6 @@ using goro::detail::poll_set_deadline;
 using goro::detail::poll_wait;
 
 namespace {
-
-// A connected pair of non-blocking stream sockets, closed when it goes.
-struct socket_pair {
-  int fd[2] = {-1, -1};
-  socket_pair() { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fd) == 0); }
-  ~socket_pair() {
-    ::close(fd[0]);
-    ::close(fd[1]);
-  }
-};
 
 std::int64_t ms(std::int64_t n) {
   return n * 1'000'000;
