@@ -508,4 +508,46 @@ TEST_SUITE("net") {
       p.close();
     });
   }
+
+  TEST_CASE("udp: listen_packet, read_from, write_to, a dialed udp conn, deadlines") {
+    const std::size_t before = open_fds();
+    run_on(1, [] {
+      auto pc = net::listen_packet("udp", "127.0.0.1:0");
+      CHECK(pc.local_addr().network() == "udp");
+      CHECK(pc.local_addr().string().rfind("127.0.0.1:", 0) == 0);
+      goro::go([pc]() mutable {  // echoes each datagram to its sender
+        std::byte buf[2048];
+        net::addr from;
+        try {
+          for (;;) {
+            const std::size_t n = pc.read_from(buf, from);
+            pc.write_to(std::span<const std::byte>(buf, n), from);
+          }
+        } catch (const std::system_error&) {
+        }
+      });
+      net::conn c = net::dial("udp", pc.local_addr().string());
+      CHECK(c.remote_addr() == pc.local_addr());
+      c.write("ping");
+      std::byte buf[64];
+      CHECK(c.read(buf) == 4);
+      CHECK(std::memcmp(buf, "ping", 4) == 0);
+
+      auto other = net::listen_packet("udp4", "127.0.0.1:0");
+      other.write_to(bytes("hi"), pc.local_addr());
+      net::addr from;
+      CHECK(other.read_from(buf, from) == 2);
+      CHECK(from == pc.local_addr());
+      other.set_read_deadline(goro::now() - 1s);
+      CHECK(error_of([&] { other.read_from(buf, from); }).first == net::errc::timeout);
+      CHECK(error_of([] { net::listen_packet("tcp", ":0"); }).second ==
+            "listen tcp: unknown network tcp");
+      CHECK(error_of([] { net::listen("udp", ":0"); }).second == "listen udp: unknown network udp");
+      other.close();
+      c.close();
+      pc.close();
+      goro::sleep(10ms * kSlow);  // the echo goroutine sees the close
+    });
+    CHECK(open_fds() == before);
+  }
 }

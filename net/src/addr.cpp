@@ -217,13 +217,16 @@ namespace {
 struct family_of {
   bool ok;       // a network that goro::net knows
   bool is_unix;  // "unix"
-  int family;    // AF_INET, AF_INET6, AF_UNSPEC ("tcp"), AF_UNIX
+  int family;    // AF_INET, AF_INET6, AF_UNSPEC ("tcp", "udp"), AF_UNIX
 };
 
 family_of network_family(std::string_view network) {
   if (network == "tcp") return {true, false, AF_UNSPEC};
   if (network == "tcp4") return {true, false, AF_INET};
   if (network == "tcp6") return {true, false, AF_INET6};
+  if (network == "udp") return {true, false, AF_UNSPEC};
+  if (network == "udp4") return {true, false, AF_INET};
+  if (network == "udp6") return {true, false, AF_INET6};
   if (network == "unix") return {true, true, AF_UNIX};
   return {false, false, 0};
 }
@@ -332,7 +335,7 @@ std::vector<addr> resolve(std::string_view network, std::string_view address) {
   if (f.is_unix) return {unix_addr(address)};
   auto [host, port_text] = split_host_port(address);
   const std::uint16_t port = parse_port(address, port_text);
-  if (host.empty()) return {any_addr(f.family, port)};
+  if (host.empty()) return with_network({any_addr(f.family, port)}, network);
   if (addr a = ip_literal(host, f.family, port); !a.empty()) return with_network({a}, network);
   if (ip_literal(host, AF_UNSPEC, port).size() != 0) {
     throw_bad_address("", "", address, "no suitable address found");  // v4 literal for tcp6...

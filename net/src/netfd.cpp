@@ -140,6 +140,48 @@ int netfd::accept(void* sa, std::uint32_t* len, std::error_code& ec) {
   }
 }
 
+std::size_t netfd::read_from(std::span<std::byte> buf, void* sa, std::uint32_t* len,
+                             std::error_code& ec) {
+  std::lock_guard lock(rmu_);
+  if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
+    ec = poll_error(r);
+    return 0;
+  }
+  for (;;) {
+    socklen_t n = *len;
+    const ssize_t k = ::recvfrom(fd_, buf.data(), buf.size(), 0, static_cast<sockaddr*>(sa), &n);
+    if (k >= 0) {
+      *len = n;
+      return static_cast<std::size_t>(k);
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) {
+      ec.assign(errno, std::generic_category());
+      return 0;
+    }
+    if ((ec = wait(poll_mode::read))) return 0;
+  }
+}
+
+void netfd::write_to(std::span<const std::byte> data, const addr& to, std::error_code& ec) {
+  std::lock_guard lock(wmu_);
+  if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::write); r != poll_result::ready) {
+    ec = poll_error(r);
+    return;
+  }
+  for (;;) {
+    const ssize_t k = ::sendto(fd_, data.data(), data.size(), MSG_NOSIGNAL,
+                               static_cast<const sockaddr*>(to.data()), to.size());
+    if (k >= 0) return;  // a datagram goes whole or not at all
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) {
+      ec.assign(errno, std::generic_category());
+      return;
+    }
+    if ((ec = wait(poll_mode::write))) return;
+  }
+}
+
 // Go's netFD.connect: connect(2) on the non-blocking socket, then wait until it is
 // writable and read the outcome from SO_ERROR.
 void netfd::connect(const addr& to, std::error_code& ec) {

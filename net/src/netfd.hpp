@@ -70,6 +70,10 @@ class netfd {
   std::size_t read(std::span<std::byte> buf, std::error_code& ec, const char*& call);
   std::size_t write(std::span<const std::byte> data, std::error_code& ec, const char*& call);
   int accept(void* sa, std::uint32_t* len, std::error_code& ec);
+  // One datagram in (its sender's sockaddr into sa) or out (to `to`).
+  std::size_t read_from(std::span<std::byte> buf, void* sa, std::uint32_t* len,
+                        std::error_code& ec);
+  void write_to(std::span<const std::byte> data, const addr& to, std::error_code& ec);
   // Connects (the socket is fresh): waits for the connection under the write deadline.
   void connect(const addr& to, std::error_code& ec);
 

@@ -33,7 +33,8 @@ addr sock_addr(int fd, const std::string& net, bool peer) {
 // A fresh non-blocking socket for `a`'s family, registered with the poller.
 std::shared_ptr<netfd> new_socket(const addr& a, const std::string& net, int& err) {
   const int family = static_cast<const sockaddr*>(a.data())->sa_family;
-  const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int type = net.starts_with("udp") ? SOCK_DGRAM : SOCK_STREAM;
+  const int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     err = errno;
     return nullptr;
@@ -41,8 +42,12 @@ std::shared_ptr<netfd> new_socket(const addr& a, const std::string& net, int& er
   return std::make_shared<netfd>(fd, net);
 }
 
-bool known_network(std::string_view network) {
+bool stream_network(std::string_view network) {
   return network == "tcp" || network == "tcp4" || network == "tcp6" || network == "unix";
+}
+
+bool packet_network(std::string_view network) {
+  return network == "udp" || network == "udp4" || network == "udp6";
 }
 
 [[noreturn]] void throw_unknown_network(std::string_view op, std::string_view network) {
@@ -209,6 +214,62 @@ addr listener::addr() const {
 }
 
 // ---------------------------------------------------------------------------------------
+// packet_conn
+
+std::size_t packet_conn::read_from(std::span<std::byte> buf, goro::net::addr& from) {
+  std::error_code ec;
+  sockaddr_storage ss{};
+  std::uint32_t len = sizeof ss;
+  std::size_t n = 0;
+  {
+    netfd::op guard(fd_.get());
+    if (!guard)
+      ec = make_error_code(errc::closed);
+    else
+      n = fd_->read_from(buf, &ss, &len, ec);
+  }
+  if (ec) {
+    throw make_op_error("read", fd_ ? fd_->net() : "", local_addr(), {}, ec,
+                        ec.category() == net_category() ? "" : "recvfrom");
+  }
+  from = goro::net::addr::from_sockaddr("udp", &ss, len);
+  return n;
+}
+
+void packet_conn::write_to(std::span<const std::byte> data, const goro::net::addr& to) {
+  std::error_code ec;
+  {
+    netfd::op guard(fd_.get());
+    if (!guard)
+      ec = make_error_code(errc::closed);
+    else
+      fd_->write_to(data, to, ec);
+  }
+  if (ec) {
+    throw make_op_error("write", fd_ ? fd_->net() : "", local_addr(), to, ec,
+                        ec.category() == net_category() ? "" : "sendto");
+  }
+}
+
+void packet_conn::close() noexcept {
+  if (fd_) fd_->close();
+}
+
+void packet_conn::set_deadline(clock::time_point t) {
+  set_deadline_or_throw(fd_, poll_mode::read_write, t, conn(fd_));
+}
+void packet_conn::set_read_deadline(clock::time_point t) {
+  set_deadline_or_throw(fd_, poll_mode::read, t, conn(fd_));
+}
+void packet_conn::set_write_deadline(clock::time_point t) {
+  set_deadline_or_throw(fd_, poll_mode::write, t, conn(fd_));
+}
+
+addr packet_conn::local_addr() const {
+  return fd_ ? fd_->laddr : goro::net::addr{};
+}
+
+// ---------------------------------------------------------------------------------------
 // listen
 
 namespace {
@@ -228,7 +289,7 @@ std::shared_ptr<netfd> listen_on(const addr& a, const std::string& net, std::err
   if (family != AF_UNIX) ::setsockopt(fd->fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   // "tcp" listens on both families through one IPv6 socket, "tcp6" on IPv6 only.
   if (family == AF_INET6) {
-    const int& v6only = net == "tcp6" ? one : zero;
+    const int& v6only = net == "tcp6" || net == "udp6" ? one : zero;
     ::setsockopt(fd->fd(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
   }
   call = "bind";
@@ -237,7 +298,7 @@ std::shared_ptr<netfd> listen_on(const addr& a, const std::string& net, std::err
     return nullptr;
   }
   call = "listen";
-  if (::listen(fd->fd(), SOMAXCONN) != 0) {
+  if (!packet_network(net) && ::listen(fd->fd(), SOMAXCONN) != 0) {
     ec.assign(errno, std::generic_category());
     return nullptr;
   }
@@ -246,13 +307,11 @@ std::shared_ptr<netfd> listen_on(const addr& a, const std::string& net, std::err
   return fd;
 }
 
-}  // namespace
-
-listener listen(std::string_view network, std::string_view address) {
-  if (!known_network(network)) throw_unknown_network("listen", network);
+// The socket that listen and listen_packet make: on the first address of a name,
+// preferring IPv4 as Go does.
+std::shared_ptr<netfd> listen_fd(std::string_view network, std::string_view address) {
   const std::vector<addr> addrs = resolve_for("listen", network, address);
   const std::string net(network);
-  // Go listens on the first address of a name (preferring IPv4 for "tcp").
   addr a = addrs.front();
   for (const addr& x : addrs) {
     if (static_cast<const sockaddr*>(x.data())->sa_family == AF_INET) {
@@ -264,7 +323,19 @@ listener listen(std::string_view network, std::string_view address) {
   const char* call = nullptr;
   auto fd = listen_on(a, net, ec, call);
   if (!fd) throw make_op_error("listen", net, {}, a, ec, call);
-  return listener(std::move(fd));
+  return fd;
+}
+
+}  // namespace
+
+listener listen(std::string_view network, std::string_view address) {
+  if (!stream_network(network)) throw_unknown_network("listen", network);
+  return listener(listen_fd(network, address));
+}
+
+packet_conn listen_packet(std::string_view network, std::string_view address) {
+  if (!packet_network(network)) throw_unknown_network("listen", network);
+  return packet_conn(listen_fd(network, address));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -327,7 +398,7 @@ std::shared_ptr<netfd> dial_one(const addr& a, const std::string& net, clock::ti
   if (ec) return nullptr;
   std::error_code ignore;
   fd->set_deadline(poll_mode::write, {}, ignore);
-  if (static_cast<const sockaddr*>(a.data())->sa_family != AF_UNIX) {
+  if (!packet_network(net) && static_cast<const sockaddr*>(a.data())->sa_family != AF_UNIX) {
     const int one = 1;  // Go's default: no Nagle delay
     ::setsockopt(fd->fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
@@ -340,7 +411,9 @@ std::shared_ptr<netfd> dial_one(const addr& a, const std::string& net, clock::ti
 
 conn dial(std::string_view network, std::string_view address, clock::time_point deadline,
           const dial_canceller* cancel) {
-  if (!known_network(network)) throw_unknown_network("dial", network);
+  if (!stream_network(network) && !packet_network(network)) {
+    throw_unknown_network("dial", network);
+  }
   const std::string net(network);
   std::vector<addr> addrs = resolve_for("dial", network, address);
   std::error_code first;

@@ -14,7 +14,8 @@
 //   });
 //   goro::net::conn c = goro::net::dial("tcp", ln.addr().string());
 //
-// - Networks: "tcp", "tcp4", "tcp6", "unix". Addresses as Go writes them: ":8080",
+// - Networks: "tcp", "tcp4", "tcp6", "unix"; "udp", "udp4", "udp6" for listen_packet and
+//   dial. Addresses as Go writes them: ":8080",
 //   "127.0.0.1:0", "[::1]:9000", "localhost:80", a path (or "@name", Linux's abstract
 //   namespace) for "unix". Names are resolved with getaddrinfo inside goro::blocking.
 // - listener and conn are cheap copyable handles, like goro::chan: copies share one socket,
@@ -77,7 +78,7 @@ class addr {
  public:
   addr() = default;
 
-  // Go's Addr.Network(): "tcp" or "unix"; "" when empty.
+  // Go's Addr.Network(): "tcp", "udp" or "unix"; "" when empty.
   const std::string& network() const noexcept { return network_; }
   // Go's Addr.String(): "127.0.0.1:8080", "[::1]:9000", "[fe80::1%eth0]:80", a unix path;
   // "" when empty (or an unnamed unix socket).
@@ -206,13 +207,48 @@ class listener {
   std::shared_ptr<detail::netfd> fd_;
 };
 
+// A datagram socket (Go's net.PacketConn), for "udp", "udp4" and "udp6". Copies share one
+// socket, like conn's.
+class packet_conn {
+ public:
+  packet_conn() = default;
+
+  // Receives one datagram into buf (the rest of a longer one is dropped, as recvfrom does)
+  // and stores its sender in `from`; returns its size, which may be 0. Blocks (parks) until
+  // one comes, the read deadline or close(). Throws op_error (errc::timeout, errc::closed).
+  // Thread-safe: concurrent reads are served one at a time.
+  std::size_t read_from(std::span<std::byte> buf, goro::net::addr& from);
+  // Sends data as one datagram to `to`. Blocks (parks) while the socket's buffer is full.
+  // Throws op_error (errc::timeout, errc::closed, EMSGSIZE, ...). Thread-safe.
+  void write_to(std::span<const std::byte> data, const goro::net::addr& to);
+  // As conn's.
+  void close() noexcept;
+  void set_deadline(clock::time_point t);
+  void set_read_deadline(clock::time_point t);
+  void set_write_deadline(clock::time_point t);
+  goro::net::addr local_addr() const;
+
+  explicit operator bool() const noexcept { return fd_ != nullptr; }
+
+  explicit packet_conn(std::shared_ptr<detail::netfd> fd) noexcept : fd_(std::move(fd)) {}
+
+ private:
+  std::shared_ptr<detail::netfd> fd_;
+};
+
+// Listens for datagrams on `address` ("udp", "udp4", "udp6"; ":0" is every address, both
+// families for "udp"). Blocks only to resolve a name. Throws op_error, e.g. "listen udp
+// 127.0.0.1:53: bind: permission denied". Thread-safe.
+packet_conn listen_packet(std::string_view network, std::string_view address);
+
 // Listens on `address` for "tcp", "tcp4", "tcp6" or "unix". "tcp" with no host (":8080")
 // listens on every IPv4 and IPv6 address ("[::]:8080"), as Go does. Blocks only to resolve
 // a name. Throws op_error, e.g. "listen tcp 127.0.0.1:80: bind: permission denied",
 // "listen foo: unknown network foo". Thread-safe.
 listener listen(std::string_view network, std::string_view address);
 
-// Connects to `address` ("tcp", "tcp4", "tcp6", "unix"), trying each address that a name
+// Connects to `address` ("tcp", "tcp4", "tcp6", "unix"; or "udp", "udp4", "udp6", which
+// fixes the peer of a datagram socket: each write is one datagram), trying each address that a name
 // resolves to in turn. Blocks (parks) while resolving and connecting. Throws op_error, e.g.
 // "dial tcp 127.0.0.1:1: connect: connection refused". Thread-safe.
 conn dial(std::string_view network, std::string_view address);
