@@ -318,13 +318,15 @@ TEST_SUITE("net") {
     });
   }
 
-  TEST_CASE("close wakes a blocked accept") {
+  TEST_CASE("close wakes a blocked accept, and the port refuses dials once it returns") {
     run_on(1, [] {
       auto ln = net::listen("tcp", "127.0.0.1:0");
       auto done = goro::make_chan<std::error_code>(1);
       goro::go([ln, done]() mutable { done.send(error_of([&] { ln.accept(); }).first); });
       settle();
-      ln.close();
+      const std::string address = ln.addr().string();
+      ln.close();  // returns once the accept let go and the descriptor is closed, as Go's
+      CHECK(error_of([&] { net::dial("tcp", address); }).first == std::errc::connection_refused);
       auto ec = recv_for(done, 5s * kSlow);
       CHECK((ec && **ec == net::errc::closed));
     });

@@ -24,6 +24,7 @@ std::error_code poll_error(poll_result r) noexcept {
 }
 
 netfd::netfd(int fd, std::string net) : fd_(fd), net_(std::move(net)) {
+  destroyed_.add(1);
   try {
     pd_ = goro::detail::poll_open(fd);
   } catch (...) {
@@ -48,7 +49,7 @@ void netfd::release() noexcept {
   if (state_.fetch_sub(1, std::memory_order_acq_rel) == (kClosing | 1)) destroy();
 }
 
-void netfd::close() noexcept {
+void netfd::close(bool wait) {
   std::uint64_t s = state_.load(std::memory_order_relaxed);
   do {
     if (s & kClosing) return;  // closed already
@@ -59,12 +60,17 @@ void netfd::close() noexcept {
     const std::string path = laddr.string();
     if (!path.empty() && path[0] != '@') ::unlink(path.c_str());
   }
-  if (s == 0) destroy();
+  if (s == 0) {
+    destroy();
+  } else if (wait) {
+    destroyed_.wait();  // the woken operations finish, and the last one destroys
+  }
 }
 
 void netfd::destroy() noexcept {
   goro::detail::poll_close(pd_);
   ::close(fd_);
+  destroyed_.done();
 }
 
 std::error_code netfd::wait(poll_mode mode) {

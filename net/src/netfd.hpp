@@ -12,6 +12,9 @@
 //   around their attempt and wait, writers wmu_ (Go's fdMutex read and write locks).
 // - close() calls poll_evict before anything else, so a waiter wakes with `closed` and a
 //   later attempt fails at poll_prepare; the waiter's release then destroys the socket.
+//   The close() that set kClosing then waits on destroyed_ until that has happened, as Go's
+//   Close waits on fd.csema: when it returns, the descriptor is closed, so a listener's
+//   port refuses new connections at once instead of resetting them later.
 // - laddr_, raddr_ and net_ are set once, before the netfd is shared, and never change.
 #pragma once
 
@@ -77,7 +80,10 @@ class netfd {
   // Connects (the socket is fresh): waits for the connection under the write deadline.
   void connect(const addr& to, std::error_code& ec);
 
-  void close() noexcept;
+  // Blocks (parks) only while operations that it woke let go; throws only what a blocking
+  // call throws when shutdown unwinds the goroutine. Never waits from the destructor, nor
+  // with wait = false (a dial's canceller: the dialing goroutine destroys as it lets go).
+  void close(bool wait = true);
   void set_deadline(goro::detail::poll_mode mode, clock::time_point t, std::error_code& ec);
 
  private:
@@ -94,6 +100,7 @@ class netfd {
   std::string net_;
   std::atomic<std::uint64_t> state_{0};
   goro::mutex rmu_, wmu_;
+  goro::wait_group destroyed_;  // 1 until destroy(): what a close() waits on
 };
 
 }  // namespace goro::net::detail

@@ -131,7 +131,7 @@ void conn::write(std::string_view data) {
   write(std::as_bytes(std::span(data.data(), data.size())));
 }
 
-void conn::close() noexcept {
+void conn::close() {
   if (fd_) fd_->close();
 }
 
@@ -205,7 +205,7 @@ conn listener::accept() {
   return conn(std::move(c));
 }
 
-void listener::close() noexcept {
+void listener::close() {
   if (fd_) fd_->close();
 }
 
@@ -251,7 +251,7 @@ void packet_conn::write_to(std::span<const std::byte> data, const goro::net::add
   }
 }
 
-void packet_conn::close() noexcept {
+void packet_conn::close() {
   if (fd_) fd_->close();
 }
 
@@ -356,7 +356,7 @@ void dial_canceller::cancel() const noexcept {
     s_->canceled = true;
     fd = s_->connecting;
   }
-  if (fd) fd->close();
+  if (fd) fd->close(false);
 }
 
 bool dial_canceller::canceled() const noexcept {

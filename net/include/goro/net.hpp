@@ -154,9 +154,11 @@ class conn {
   void write(std::span<const std::byte> data, std::error_code& ec);
 
   // Closes the socket for every copy of the handle and wakes their blocked reads and writes
-  // with errc::closed; later operations fail with errc::closed. Never blocks; never throws;
-  // a second call does nothing. Thread-safe.
-  void close() noexcept;
+  // with errc::closed; later operations fail with errc::closed. Blocks (parks) only until
+  // the operations it woke have let go, as Go's Close: when it returns, the descriptor is
+  // closed. Throws nothing but what shutdown's unwinding throws. A second call does
+  // nothing. Thread-safe.
+  void close();
   // shutdown(SHUT_WR): the peer reads the end of the stream; reading goes on. Never
   // blocks. Throws op_error (errc::closed, ENOTCONN). Thread-safe.
   void close_write();
@@ -194,8 +196,9 @@ class listener {
   // Thread-safe: concurrent accepts are served one at a time.
   conn accept();
   // Closes the socket (and removes a unix socket's file); wakes a blocked accept with
-  // errc::closed. Never blocks or throws; a second call does nothing. Thread-safe.
-  void close() noexcept;
+  // errc::closed. Blocks like conn::close until the woken accept lets go, so the port
+  // refuses new connections once it returns. A second call does nothing. Thread-safe.
+  void close();
   // The address it listens on ("[::]:8080", "127.0.0.1:40000"). Never blocks or throws.
   goro::net::addr addr() const;
 
@@ -222,7 +225,7 @@ class packet_conn {
   // Throws op_error (errc::timeout, errc::closed, EMSGSIZE, ...). Thread-safe.
   void write_to(std::span<const std::byte> data, const goro::net::addr& to);
   // As conn's.
-  void close() noexcept;
+  void close();
   void set_deadline(clock::time_point t);
   void set_read_deadline(clock::time_point t);
   void set_write_deadline(clock::time_point t);
