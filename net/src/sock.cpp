@@ -1,6 +1,6 @@
-// The public handles (conn, listener) and the calls that make sockets: listen and dial
-// (Go's net/tcpsock.go, unixsock.go and sock_posix.go). Every socket is SOCK_NONBLOCK and
-// SOCK_CLOEXEC from its first moment.
+// The public handles (conn, listener, packet_conn) and the calls that make sockets: listen,
+// listen_packet and dial (Go's net/tcpsock.go, udpsock.go, unixsock.go, sock_posix.go). Every
+// socket is SOCK_NONBLOCK and SOCK_CLOEXEC from its first moment.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
