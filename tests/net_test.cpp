@@ -457,6 +457,47 @@ TEST_SUITE("net") {
     });
   }
 
+  TEST_CASE("dial_timeout and dial(ctx) give up on a peer that never answers") {
+    // A plain listener with a full accept queue: the kernel drops further SYNs, so a dial
+    // waits until its deadline.
+    const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(lfd >= 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    REQUIRE(::listen(lfd, 0) == 0);
+    REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+    const std::string address = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+    int fill[4];
+    for (int& f : fill) {
+      f = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      ::connect(f, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    }
+    run_on(1, [&] {
+      const auto start = goro::now();
+      auto [ec, what] = error_of([&] { net::dial_timeout("tcp", address, 50ms); });
+      CHECK(ec == net::errc::timeout);
+      CHECK(what == "dial tcp " + address + ": i/o timeout");
+      CHECK(goro::now() - start < 900ms * kSlow);  // before the SYN's first retransmission
+
+      auto [ctx, cancel] = goro::with_timeout(goro::background(), 50ms);
+      std::tie(ec, what) = error_of([&] { net::dial(ctx, "tcp", address); });
+      CHECK(ec == goro::context_errc::deadline_exceeded);
+      CHECK(what == "dial tcp " + address + ": i/o timeout");
+      cancel();
+
+      auto [ctx2, cancel2] = goro::with_cancel(goro::background());
+      goro::after_func(30ms, [cancel2] { cancel2(); });
+      std::tie(ec, what) = error_of([&] { net::dial(ctx2, "tcp", address); });
+      CHECK(ec == goro::context_errc::canceled);
+      CHECK(what == "dial tcp " + address + ": operation was canceled");
+    });
+    for (int f : fill) ::close(f);
+    ::close(lfd);
+  }
+
   TEST_CASE("one worker serves 100 concurrent connections") {
     run_on(1, [] {
       auto ln = net::listen("tcp", "127.0.0.1:0");

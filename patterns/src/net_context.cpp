@@ -7,9 +7,8 @@ namespace goro::net {
 namespace {
 
 // Go's mapErr: what a dial that ctx ended reports.
-[[noreturn]] void throw_context_error(const goro::context& ctx, std::string_view network,
+[[noreturn]] void throw_context_error(std::error_code err, std::string_view network,
                                       const op_error& e) {
-  const std::error_code err = ctx.err();
   std::string text = e.what();
   const std::string tail = ": " + e.code().message();
   // e's text ends in its own cause ("i/o timeout" or "use of closed network connection"):
@@ -28,7 +27,7 @@ namespace {
 
 conn dial(const goro::context& ctx, std::string_view network, std::string_view address) {
   const op_error ended(make_error_code(errc::closed), "dial " + std::string(network));
-  if (ctx.err()) throw_context_error(ctx, network, ended);
+  if (ctx.err()) throw_context_error(ctx.err(), network, ended);
   const clock::time_point deadline = ctx.deadline().value_or(clock::time_point{});
   dial_canceller cancel;
   auto stop = after_func(ctx, [cancel] { cancel.cancel(); });
@@ -37,13 +36,17 @@ conn dial(const goro::context& ctx, std::string_view network, std::string_view a
     // The canceller may have closed the socket just as it connected: report the context.
     if (!stop() && cancel.canceled()) {
       c.close();
-      throw_context_error(ctx, network, ended);
+      throw_context_error(ctx.err(), network, ended);
     }
     return c;
   } catch (const op_error& e) {
     stop();
+    // The dial's deadline is ctx's, and its timer may fire just before ctx's own does.
+    const bool expired =
+        e.code() == errc::timeout && deadline != clock::time_point{} && goro::now() >= deadline;
+    if (expired) throw_context_error(context_errc::deadline_exceeded, network, e);
     if (ctx.err() && (e.code() == errc::closed || e.code() == errc::timeout)) {
-      throw_context_error(ctx, network, e);
+      throw_context_error(ctx.err(), network, e);
     }
     throw;
   }
