@@ -67,7 +67,7 @@ job "test: normal" check debug
 echo "== every wake-up migrates (GORO_DEBUG_MIGRATE=1)"
 GORO_DEBUG_MIGRATE=1 job "test: migrate" check debug --suite model --suite exceptions \
   --suite runtime --suite chan --suite select --suite threads --suite time --suite patterns \
-  --suite io
+  --suite io --suite net
 
 echo "== address + undefined-behaviour sanitizers"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -1,0 +1,353 @@
+// Errors with Go's text, and addresses: printing (Go's TCPAddr.String / UnixAddr.String),
+// splitting (Go's ipsock.go SplitHostPort / JoinHostPort) and resolving (getaddrinfo inside
+// goro::blocking, so a slow resolver never stalls a worker).
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <goro/blocking.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+
+#include "errors.hpp"
+
+namespace goro::net {
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+namespace {
+
+class net_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "goro.net"; }
+  std::string message(int c) const override {
+    switch (static_cast<errc>(c)) {
+      case errc::timeout:
+        return "i/o timeout";
+      case errc::closed:
+        return "use of closed network connection";
+    }
+    return "unknown goro.net error";
+  }
+  // A timeout is also the portable std::errc::timed_out.
+  bool equivalent(int c, const std::error_condition& cond) const noexcept override {
+    if (c == static_cast<int>(errc::timeout) && cond == std::errc::timed_out) return true;
+    return default_error_condition(c) == cond;
+  }
+};
+
+class resolver_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "getaddrinfo"; }
+  std::string message(int c) const override {
+    // Go's DNSError text for a name that does not exist.
+    if (c == EAI_NONAME || c == EAI_NODATA) return "no such host";
+    return ::gai_strerror(c);
+  }
+};
+
+}  // namespace
+
+const std::error_category& net_category() noexcept {
+  static const net_category_impl c;
+  return c;
+}
+
+const std::error_category& resolver_category() noexcept {
+  static const resolver_category_impl c;
+  return c;
+}
+
+op_error::op_error(std::error_code ec, std::string text)
+    : std::system_error(ec), text_(std::make_shared<const std::string>(std::move(text))) {}
+
+namespace detail {
+
+std::string errno_text(int err) {
+  std::string s = std::generic_category().message(err);
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+std::string error_text(std::error_code ec) {
+  if (ec.category() == std::generic_category() || ec.category() == std::system_category()) {
+    return errno_text(ec.value());
+  }
+  return ec.message();
+}
+
+std::string op_text(std::string_view op, std::string_view net, const addr& source, const addr& dest,
+                    std::string_view err) {
+  std::string s(op);
+  if (!net.empty()) s.append(" ").append(net);
+  const std::string src = source.string(), dst = dest.string();
+  if (!src.empty()) s.append(" ").append(src);
+  if (!dst.empty()) s.append(src.empty() ? " " : "->").append(dst);
+  s.append(": ").append(err);
+  return s;
+}
+
+op_error make_op_error(std::string_view op, std::string_view net, const addr& source,
+                       const addr& dest, std::error_code ec, std::string_view call) {
+  std::string err = error_text(ec);
+  if (!call.empty()) err = std::string(call) + ": " + err;
+  return op_error(ec, op_text(op, net, source, dest, err));
+}
+
+}  // namespace detail
+
+namespace {
+
+[[noreturn]] void throw_bad_address(std::string_view op, std::string_view net,
+                                    std::string_view address, std::string_view why) {
+  std::string s(op);
+  if (!net.empty()) s.append(s.empty() ? "" : " ").append(net);
+  s.append(s.empty() ? "" : ": ").append("address ").append(address).append(": ").append(why);
+  throw op_error(std::make_error_code(std::errc::invalid_argument), s);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// addr
+
+addr addr::from_sockaddr(std::string network, const void* sa, std::uint32_t size) {
+  addr a;
+  a.network_ = std::move(network);
+  a.size_ = std::min<std::uint32_t>(size, sizeof a.storage_);
+  std::memcpy(a.storage_, sa, a.size_);
+  return a;
+}
+
+std::string addr::ip() const {
+  char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2] = {};
+  if (size_ == 0) return {};
+  const auto* sa = reinterpret_cast<const sockaddr*>(storage_);
+  if (sa->sa_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
+    return buf;
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    ::inet_ntop(AF_INET6, &s6->sin6_addr, buf, sizeof buf);
+    std::string s = buf;
+    char ifname[IF_NAMESIZE] = {};
+    if (s6->sin6_scope_id != 0) {
+      s += '%';
+      s += ::if_indextoname(s6->sin6_scope_id, ifname) ? std::string(ifname)
+                                                       : std::to_string(s6->sin6_scope_id);
+    }
+    return s;
+  }
+  return {};
+}
+
+std::uint16_t addr::port() const noexcept {
+  if (size_ == 0) return 0;
+  const auto* sa = reinterpret_cast<const sockaddr*>(storage_);
+  if (sa->sa_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(sa)->sin_port);
+  if (sa->sa_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port);
+  }
+  return 0;
+}
+
+std::string addr::string() const {
+  if (size_ == 0) return {};
+  const auto* sa = reinterpret_cast<const sockaddr*>(storage_);
+  if (sa->sa_family == AF_UNIX) {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(sa);
+    const std::size_t n = size_ - offsetof(sockaddr_un, sun_path);
+    if (n == 0) return {};
+    if (un->sun_path[0] == '\0') return "@" + std::string(un->sun_path + 1, n - 1);  // abstract
+    return std::string(un->sun_path, ::strnlen(un->sun_path, n));
+  }
+  return join_host_port(ip(), std::to_string(port()));
+}
+
+bool operator==(const addr& a, const addr& b) noexcept {
+  return a.network_ == b.network_ && a.size_ == b.size_ &&
+         std::memcmp(a.storage_, b.storage_, a.size_) == 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Splitting and joining (Go's ipsock.go)
+
+std::pair<std::string, std::string> split_host_port(std::string_view hostport) {
+  auto bad = [&](std::string_view why) { throw_bad_address("", "", hostport, why); };
+  const std::size_t colon = hostport.rfind(':');
+  if (colon == std::string_view::npos) bad("missing port in address");
+  std::string_view host;
+  if (!hostport.empty() && hostport[0] == '[') {
+    const std::size_t end = hostport.find(']');
+    if (end == std::string_view::npos) bad("missing ']' in address");
+    if (end + 1 == hostport.size()) bad("missing port in address");
+    if (end + 1 != colon)
+      bad(hostport[end + 1] == ':' ? "too many colons in address" : "missing port in address");
+    host = hostport.substr(1, end - 1);
+  } else {
+    host = hostport.substr(0, colon);
+    if (host.find(':') != std::string_view::npos) bad("too many colons in address");
+  }
+  if (host.find_first_of("[]") != std::string_view::npos) bad("unexpected '[' or ']' in address");
+  const std::string_view port = hostport.substr(colon + 1);
+  if (port.find_first_of("[]") != std::string_view::npos) bad("unexpected ']' in address");
+  return {std::string(host), std::string(port)};
+}
+
+std::string join_host_port(std::string_view host, std::string_view port) {
+  if (host.find(':') != std::string_view::npos) {
+    return "[" + std::string(host) + "]:" + std::string(port);
+  }
+  return std::string(host) + ":" + std::string(port);
+}
+
+// ---------------------------------------------------------------------------------------
+// Resolving
+
+namespace {
+
+struct family_of {
+  bool ok;       // a network that goro::net knows
+  bool is_unix;  // "unix"
+  int family;    // AF_INET, AF_INET6, AF_UNSPEC ("tcp", "udp"), AF_UNIX
+};
+
+family_of network_family(std::string_view network) {
+  if (network == "tcp") return {true, false, AF_UNSPEC};
+  if (network == "tcp4") return {true, false, AF_INET};
+  if (network == "tcp6") return {true, false, AF_INET6};
+  if (network == "udp") return {true, false, AF_UNSPEC};
+  if (network == "udp4") return {true, false, AF_INET};
+  if (network == "udp6") return {true, false, AF_INET6};
+  if (network == "unix") return {true, true, AF_UNIX};
+  return {false, false, 0};
+}
+
+// A unix address: a path, or "@name" in Linux's abstract namespace.
+addr unix_addr(std::string_view path) {
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  if (path.size() >= sizeof un.sun_path) {
+    throw_bad_address("", "unix", path, "path too long");
+  }
+  std::memcpy(un.sun_path, path.data(), path.size());
+  std::uint32_t len = static_cast<std::uint32_t>(offsetof(sockaddr_un, sun_path) + path.size());
+  if (!path.empty() && path[0] == '@') {
+    un.sun_path[0] = '\0';  // abstract: the length says where the name ends
+  } else if (!path.empty()) {
+    ++len;  // the terminating NUL of a path
+  }
+  return addr::from_sockaddr("unix", &un, len);
+}
+
+std::uint16_t parse_port(std::string_view address, std::string_view port) {
+  unsigned v = 0;
+  auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), v);
+  if (port.empty() || err != std::errc{} || end != port.data() + port.size() || v > 65535) {
+    throw_bad_address("", "", address, "invalid port");
+  }
+  return static_cast<std::uint16_t>(v);
+}
+
+// An IP literal ("127.0.0.1", "::1", "fe80::1%eth0") of a family that `family` allows, or
+// an empty addr if host is no literal.
+addr ip_literal(std::string_view host, int family, std::uint16_t port) {
+  const std::string h(host);
+  addrinfo hints{};
+  hints.ai_family = family;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(h.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return {};
+  addr a = addr::from_sockaddr("tcp", res->ai_addr, res->ai_addrlen);
+  ::freeaddrinfo(res);
+  return a;
+}
+
+// The unspecified address of a listener with no host: [::] for tcp (dual stack) and tcp6,
+// 0.0.0.0 for tcp4.
+addr any_addr(int family, std::uint16_t port) {
+  if (family == AF_INET) {
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_port = htons(port);
+    return addr::from_sockaddr("tcp", &in, sizeof in);
+  }
+  sockaddr_in6 in6{};
+  in6.sin6_family = AF_INET6;
+  in6.sin6_port = htons(port);
+  return addr::from_sockaddr("tcp", &in6, sizeof in6);
+}
+
+// getaddrinfo on a helper thread (goro::blocking): the addresses of host, in the resolver's
+// order. Throws op_error "lookup host: no such host".
+std::vector<addr> getaddrinfo_blocking(std::string_view host, int family, std::uint16_t port) {
+  const std::string h(host);
+  std::vector<addr> out;
+  const int rc = goro::blocking([&] {
+    addrinfo hints{};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+    addrinfo* res = nullptr;
+    const int r = ::getaddrinfo(h.c_str(), std::to_string(port).c_str(), &hints, &res);
+    if (r != 0) return r;
+    for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+      if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+      addr a = addr::from_sockaddr("tcp", ai->ai_addr, ai->ai_addrlen);
+      if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(std::move(a));
+    }
+    ::freeaddrinfo(res);
+    return 0;
+  });
+  const std::error_code ec(rc, resolver_category());
+  if (rc == EAI_SYSTEM) throw op_error(ec, "lookup " + h + ": " + detail::errno_text(errno));
+  if (rc != 0 || out.empty()) {
+    throw op_error(rc ? ec : std::error_code(EAI_NONAME, resolver_category()),
+                   "lookup " + h + ": " + (rc ? ec.message() : "no such host"));
+  }
+  return out;
+}
+
+std::vector<addr> with_network(std::vector<addr> v, std::string_view network) {
+  std::vector<addr> out;
+  for (addr& a : v)
+    out.push_back(addr::from_sockaddr(std::string(network).substr(0, 3), a.data(), a.size()));
+  return out;
+}
+
+}  // namespace
+
+std::vector<addr> resolve(std::string_view network, std::string_view address) {
+  const family_of f = network_family(network);
+  if (!f.ok) {
+    throw op_error(std::make_error_code(std::errc::invalid_argument),
+                   "unknown network " + std::string(network));
+  }
+  if (f.is_unix) return {unix_addr(address)};
+  auto [host, port_text] = split_host_port(address);
+  const std::uint16_t port = parse_port(address, port_text);
+  if (host.empty()) return with_network({any_addr(f.family, port)}, network);
+  if (addr a = ip_literal(host, f.family, port); !a.empty()) return with_network({a}, network);
+  if (ip_literal(host, AF_UNSPEC, port).size() != 0) {
+    throw_bad_address("", "", address, "no suitable address found");  // v4 literal for tcp6...
+  }
+  return with_network(getaddrinfo_blocking(host, f.family, port), network);
+}
+
+std::vector<std::string> lookup_host(std::string_view host) {
+  if (addr a = ip_literal(host, AF_UNSPEC, 0); !a.empty()) return {std::string(host)};
+  std::vector<std::string> out;
+  for (const addr& a : getaddrinfo_blocking(host, AF_UNSPEC, 0)) out.push_back(a.ip());
+  return out;
+}
+
+}  // namespace goro::net

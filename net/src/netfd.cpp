@@ -1,0 +1,239 @@
+// netfd's system-call loops (Go's internal/poll/fd_unix.go): each tries its call first and
+// waits on the poller only on EAGAIN. The invariants are at the top of netfd.hpp.
+#include "netfd.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
+
+namespace goro::net::detail {
+
+using goro::detail::poll_mode;
+using goro::detail::poll_result;
+
+std::int64_t to_deadline(clock::time_point t) noexcept {
+  if (t == clock::time_point{}) return 0;
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
+  return ns.count() > 0 ? ns.count() : 1;
+}
+
+std::error_code poll_error(poll_result r) noexcept {
+  return r == poll_result::timeout ? make_error_code(errc::timeout) : make_error_code(errc::closed);
+}
+
+netfd::netfd(int fd, std::string net) : fd_(fd), net_(std::move(net)) {
+  destroyed_.add(1);
+  try {
+    pd_ = goro::detail::poll_open(fd);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
+
+netfd::~netfd() {
+  close();
+}
+
+bool netfd::acquire() noexcept {
+  std::uint64_t s = state_.load(std::memory_order_relaxed);
+  do {
+    if (s & kClosing) return false;
+  } while (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acquire));
+  return true;
+}
+
+void netfd::release() noexcept {
+  if (state_.fetch_sub(1, std::memory_order_acq_rel) == (kClosing | 1)) destroy();
+}
+
+void netfd::close(bool wait) {
+  std::uint64_t s = state_.load(std::memory_order_relaxed);
+  do {
+    if (s & kClosing) return;  // closed already
+  } while (!state_.compare_exchange_weak(s, s | kClosing, std::memory_order_acq_rel));
+  goro::detail::poll_evict(pd_);  // wakes the waiters; they release and the last destroys
+  // A unix listener's file goes now, as in Go, not when a woken accept lets go.
+  if (unlink_on_close) {
+    const std::string path = laddr.string();
+    if (!path.empty() && path[0] != '@') ::unlink(path.c_str());
+  }
+  if (s == 0) {
+    destroy();
+  } else if (wait) {
+    destroyed_.wait();  // the woken operations finish, and the last one destroys
+  }
+}
+
+void netfd::destroy() noexcept {
+  goro::detail::poll_close(pd_);
+  ::close(fd_);
+  destroyed_.done();
+}
+
+std::error_code netfd::wait(poll_mode mode) {
+  const poll_result r = goro::detail::poll_wait(pd_, mode);
+  return r == poll_result::ready ? std::error_code{} : poll_error(r);
+}
+
+std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const char*& call) {
+  std::lock_guard lock(rmu_);
+  if (buf.empty()) return 0;
+  if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
+    ec = poll_error(r);
+    return 0;
+  }
+  for (;;) {
+    const ssize_t n = ::read(fd_, buf.data(), buf.size());
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) {
+      ec.assign(errno, std::generic_category());
+      call = "read";
+      return 0;
+    }
+    if ((ec = wait(poll_mode::read))) return 0;
+  }
+}
+
+std::size_t netfd::write(std::span<const std::byte> data, std::error_code& ec, const char*& call) {
+  std::lock_guard lock(wmu_);
+  if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::write); r != poll_result::ready) {
+    ec = poll_error(r);
+    return 0;
+  }
+  std::size_t done = 0;
+  while (done < data.size()) {
+    // MSG_NOSIGNAL: a peer that went away is EPIPE here, never SIGPIPE.
+    const ssize_t n = ::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n >= 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) {
+      ec.assign(errno, std::generic_category());
+      call = "write";
+      return done;
+    }
+    if ((ec = wait(poll_mode::write))) return done;
+  }
+  return done;
+}
+
+int netfd::accept(void* sa, std::uint32_t* len, std::error_code& ec) {
+  std::lock_guard lock(rmu_);
+  if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
+    ec = poll_error(r);
+    return -1;
+  }
+  for (;;) {
+    socklen_t n = *len;
+    const int fd = ::accept4(fd_, static_cast<sockaddr*>(sa), &n, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      *len = n;
+      return fd;
+    }
+    // A connection that was reset before we took it: take the next one, as Go does.
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno != EAGAIN) {
+      ec.assign(errno, std::generic_category());
+      return -1;
+    }
+    if ((ec = wait(poll_mode::read))) return -1;
+  }
+}
+
+std::size_t netfd::read_from(std::span<std::byte> buf, void* sa, std::uint32_t* len,
+                             std::error_code& ec) {
+  std::lock_guard lock(rmu_);
+  if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
+    ec = poll_error(r);
+    return 0;
+  }
+  for (;;) {
+    socklen_t n = *len;
+    const ssize_t k = ::recvfrom(fd_, buf.data(), buf.size(), 0, static_cast<sockaddr*>(sa), &n);
+    if (k >= 0) {
+      *len = n;
+      return static_cast<std::size_t>(k);
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) {
+      ec.assign(errno, std::generic_category());
+      return 0;
+    }
+    if ((ec = wait(poll_mode::read))) return 0;
+  }
+}
+
+void netfd::write_to(std::span<const std::byte> data, const addr& to, std::error_code& ec) {
+  std::lock_guard lock(wmu_);
+  if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::write); r != poll_result::ready) {
+    ec = poll_error(r);
+    return;
+  }
+  for (;;) {
+    const ssize_t k = ::sendto(fd_, data.data(), data.size(), MSG_NOSIGNAL,
+                               static_cast<const sockaddr*>(to.data()), to.size());
+    if (k >= 0) return;  // a datagram goes whole or not at all
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) {
+      ec.assign(errno, std::generic_category());
+      return;
+    }
+    if ((ec = wait(poll_mode::write))) return;
+  }
+}
+
+// Go's netFD.connect: connect(2) on the non-blocking socket, then wait until it is
+// writable and read the outcome from SO_ERROR.
+void netfd::connect(const addr& to, std::error_code& ec) {
+  std::lock_guard lock(wmu_);
+  if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::write); r != poll_result::ready) {
+    ec = poll_error(r);
+    return;
+  }
+  int rc;
+  do {
+    rc = ::connect(fd_, static_cast<const sockaddr*>(to.data()), to.size());
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0 || errno == EISCONN) return;
+  if (errno != EINPROGRESS && errno != EALREADY) {
+    ec.assign(errno, std::generic_category());
+    return;
+  }
+  for (;;) {
+    // A fresh registration reports writable at once: SO_ERROR then says "not yet" (0 with
+    // no peer, checked below), and the loop waits for the real edge.
+    if ((ec = wait(poll_mode::write))) return;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err == EINPROGRESS || err == EALREADY || err == EINTR) continue;
+    if (err != 0) {
+      ec.assign(err, std::generic_category());
+      return;
+    }
+    sockaddr_storage peer{};
+    socklen_t plen = sizeof peer;
+    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&peer), &plen) == 0) return;
+    if (errno != ENOTCONN) {
+      ec.assign(errno, std::generic_category());
+      return;
+    }
+  }
+}
+
+void netfd::set_deadline(poll_mode mode, clock::time_point t, std::error_code& ec) {
+  op guard(this);
+  if (!guard) {
+    ec = make_error_code(errc::closed);
+    return;
+  }
+  goro::detail::poll_set_deadline(pd_, mode, to_deadline(t));
+}
+
+}  // namespace goro::net::detail

@@ -1,0 +1,21 @@
+// goro::net::dial(ctx, ...): a dial that gives up when a context ends (Go's
+// Dialer.DialContext). It lives in the patterns layer because goro::net sits below context.
+//
+//   auto [ctx, cancel] = goro::with_timeout(goro::background(), 2s);
+//   goro::net::conn c = goro::net::dial(ctx, "tcp", "example.com:80");
+#pragma once
+
+#include <goro/context.hpp>
+#include <goro/net.hpp>
+
+namespace goro::net {
+
+// Connects as dial(network, address) does, giving up when ctx is done: at ctx's deadline, or
+// when it is canceled (an after_func closes the socket being connected). Blocks (parks)
+// while resolving and connecting; a name's resolution runs to its end. Throws op_error with
+// the context's error as its code (context_errc::canceled or deadline_exceeded) and Go's
+// text ("dial tcp 10.0.0.1:80: operation was canceled", "...: i/o timeout"), or what dial
+// throws. Thread-safe.
+conn dial(const goro::context& ctx, std::string_view network, std::string_view address);
+
+}  // namespace goro::net

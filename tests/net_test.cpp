@@ -1,0 +1,597 @@
+// API.md §8's goro::net: addresses and Go's error texts, echo over TCP (v4, v6) and Unix
+// sockets, deadlines, close from another goroutine, the faults of issue 16 (peer reset, a
+// write to a closed peer, half-close, EMFILE in accept), no descriptor leak, and one worker
+// serving many connections. Modelled on Go's net/timeout_test.go and net/conn_test.go.
+#include "io_util.hpp"
+#include "test_util.hpp"
+
+#include <goro/net.hpp>
+#include <goro/net_context.hpp>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+using namespace goro_test;
+namespace net = goro::net;
+
+namespace {
+
+std::span<const std::byte> bytes(std::string_view s) {
+  return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+// Reads exactly n bytes (or up to the end of the stream).
+std::string read_n(net::conn& c, std::size_t n) {
+  std::string out;
+  std::byte buf[4096];
+  while (out.size() < n) {
+    const std::size_t k = c.read(std::span(buf, std::min(sizeof buf, n - out.size())));
+    if (k == 0) break;
+    out.append(reinterpret_cast<const char*>(buf), k);
+  }
+  return out;
+}
+
+// An echo server on ln: one goroutine per connection, until ln is closed.
+void serve_echo(net::listener ln) {
+  goro::go([ln]() mutable {
+    for (;;) {
+      net::conn c;
+      try {
+        c = ln.accept();
+      } catch (const std::system_error&) {
+        return;  // closed
+      }
+      goro::go([c]() mutable {
+        std::byte buf[4096];
+        std::error_code ec;
+        while (std::size_t n = c.read(buf, ec)) {
+          c.write(std::span<const std::byte>(buf, n), ec);
+          if (ec) break;
+        }
+        c.close();
+      });
+    }
+  });
+}
+
+// Sends a few messages to an echo server at `address` and checks what comes back.
+void echo_round_trip(std::string_view network, const std::string& address) {
+  net::conn c = net::dial(network, address);
+  for (int i = 0; i < 10; ++i) {
+    const std::string msg = "hello " + std::to_string(i);
+    c.write(msg);
+    CHECK(read_n(c, msg.size()) == msg);
+  }
+  c.close();
+}
+
+// An error's code and what(), from f().
+template <class F>
+std::pair<std::error_code, std::string> error_of(F f) {
+  try {
+    f();
+  } catch (const std::system_error& e) {
+    return {e.code(), e.what()};
+  }
+  return {};
+}
+
+// A listener and a connection to it, both ends.
+struct tcp_pair {
+  net::listener ln;
+  net::conn client, server;
+  explicit tcp_pair(std::string_view address = "127.0.0.1:0") {
+    ln = net::listen("tcp", address);
+    client = net::dial("tcp", ln.addr().string());
+    server = ln.accept();
+  }
+  void close() {
+    client.close();
+    server.close();
+    ln.close();
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("net") {
+  TEST_CASE("addresses print and split as Go's") {
+    CHECK(net::split_host_port(":8080") == std::pair<std::string, std::string>{"", "8080"});
+    CHECK(net::split_host_port("127.0.0.1:0").first == "127.0.0.1");
+    CHECK(net::split_host_port("[::1]:9000") == std::pair<std::string, std::string>{"::1", "9000"});
+    CHECK(net::split_host_port("localhost:80").first == "localhost");
+    CHECK(net::join_host_port("::1", "9000") == "[::1]:9000");
+    CHECK(net::join_host_port("127.0.0.1", "80") == "127.0.0.1:80");
+    auto [ec, what] = error_of([] { net::split_host_port("nohostport"); });
+    CHECK(ec == std::errc::invalid_argument);
+    CHECK(what == "address nohostport: missing port in address");
+    CHECK(error_of([] { net::split_host_port("[::1]9000"); }).first == std::errc::invalid_argument);
+    CHECK(error_of([] { net::split_host_port("a:b:c"); }).second ==
+          "address a:b:c: too many colons in address");
+
+    CHECK(net::resolve("tcp", "127.0.0.1:8080").front().string() == "127.0.0.1:8080");
+    CHECK(net::resolve("tcp", "[::1]:9000").front().string() == "[::1]:9000");
+    CHECK(net::resolve("tcp", ":8080").front().string() == "[::]:8080");
+    CHECK(net::resolve("tcp4", ":8080").front().string() == "0.0.0.0:8080");
+    CHECK(net::resolve("unix", "/tmp/x.sock").front().string() == "/tmp/x.sock");
+    CHECK(net::resolve("unix", "@abstract").front().string() == "@abstract");
+    CHECK(net::resolve("tcp", "127.0.0.1:8080").front().network() == "tcp");
+    CHECK(error_of([] { net::resolve("tcp", "127.0.0.1:http2x"); }).second ==
+          "address 127.0.0.1:http2x: invalid port");
+  }
+
+  TEST_CASE("errc has its own category and Go's messages") {
+    std::error_code t = net::errc::timeout, c = net::errc::closed;
+    CHECK(t.message() == "i/o timeout");
+    CHECK(c.message() == "use of closed network connection");
+    CHECK(t == net::errc::timeout);
+    CHECK(t != c);
+    CHECK(t == std::errc::timed_out);
+    CHECK(&t.category() == &net::net_category());
+    CHECK(std::string(t.category().name()) == "goro.net");
+  }
+
+  TEST_CASE("lookup_host resolves localhost on a helper thread") {
+    run_on(1, [] {
+      CHECK(net::lookup_host("127.0.0.1") == std::vector<std::string>{"127.0.0.1"});
+      const auto v = net::lookup_host("localhost");
+      CHECK(!v.empty());
+      auto [ec, what] = error_of([] { net::lookup_host("nosuchhost.invalid"); });
+      CHECK(ec.category() == net::resolver_category());
+      CHECK(what.rfind("lookup nosuchhost.invalid: ", 0) == 0);
+    });
+  }
+
+  TEST_CASE("Go's error texts: refused, unknown network, bad address") {
+    run_on(1, [] {
+      auto [ec, what] = error_of([] { net::dial("tcp", "127.0.0.1:1"); });
+      CHECK(ec == std::errc::connection_refused);
+      CHECK(what == "dial tcp 127.0.0.1:1: connect: connection refused");
+      std::tie(ec, what) = error_of([] { net::dial("foo", "127.0.0.1:1"); });
+      CHECK(ec == std::errc::invalid_argument);
+      CHECK(what == "dial foo: unknown network foo");
+      std::tie(ec, what) = error_of([] { net::listen("foo", ":0"); });
+      CHECK(what == "listen foo: unknown network foo");
+      std::tie(ec, what) = error_of([] { net::dial("tcp", "nohostport"); });
+      CHECK(ec == std::errc::invalid_argument);
+      CHECK(what == "dial tcp: address nohostport: missing port in address");
+      std::tie(ec, what) = error_of([] { net::dial("unix", "/nonexistent/goro.sock"); });
+      CHECK(ec == std::errc::no_such_file_or_directory);
+      CHECK(what == "dial unix /nonexistent/goro.sock: connect: no such file or directory");
+      auto ln = net::listen("tcp", "127.0.0.1:0");
+      std::tie(ec, what) = error_of([&] { net::listen("tcp", ln.addr().string()); });
+      CHECK(ec == std::errc::address_in_use);
+      CHECK(what == "listen tcp " + ln.addr().string() + ": bind: address already in use");
+      ln.close();
+    });
+  }
+
+  TEST_CASE("echo over loopback IPv4, on 1 and 2 workers") {
+    for (unsigned threads : {1u, 2u}) {
+      run_on(threads, [] {
+        auto ln = net::listen("tcp", "127.0.0.1:0");
+        CHECK(ln.addr().ip() == "127.0.0.1");
+        CHECK(ln.addr().port() != 0);
+        serve_echo(ln);
+        echo_round_trip("tcp", ln.addr().string());
+        echo_round_trip("tcp4", ln.addr().string());
+        net::conn c = net::dial("tcp", ln.addr().string());
+        CHECK(c.remote_addr() == ln.addr());
+        CHECK(c.local_addr().ip() == "127.0.0.1");
+        CHECK(c.local_addr().string().rfind("127.0.0.1:", 0) == 0);
+        c.close();
+        ln.close();
+      });
+    }
+  }
+
+  TEST_CASE("echo over loopback IPv6") {
+    run_on(1, [] {
+      net::listener ln;
+      try {
+        ln = net::listen("tcp6", "[::1]:0");
+      } catch (const std::system_error& e) {
+        std::printf("net: skipping the IPv6 echo: this machine has no ::1 (%s)\n", e.what());
+        return;
+      }
+      CHECK(ln.addr().string().rfind("[::1]:", 0) == 0);
+      serve_echo(ln);
+      echo_round_trip("tcp6", ln.addr().string());
+      echo_round_trip("tcp", ln.addr().string());
+      ln.close();
+    });
+  }
+
+  TEST_CASE("a tcp listener with no host takes IPv4 dials too") {
+    run_on(1, [] {
+      auto ln = net::listen("tcp", ":0");
+      const std::string port = std::to_string(ln.addr().port());
+      serve_echo(ln);
+      echo_round_trip("tcp", "127.0.0.1:" + port);
+      echo_round_trip("tcp", ":" + port);
+      echo_round_trip("tcp", "localhost:" + port);
+      ln.close();
+    });
+  }
+
+  TEST_CASE("echo over unix sockets, a path and the abstract namespace") {
+    run_on(1, [] {
+      const std::string path = "/tmp/goro-net-test-" + std::to_string(::getpid()) + ".sock";
+      auto ln = net::listen("unix", path);
+      CHECK(ln.addr().string() == path);
+      CHECK(ln.addr().network() == "unix");
+      serve_echo(ln);
+      echo_round_trip("unix", path);
+      ln.close();
+      CHECK(::access(path.c_str(), F_OK) != 0);  // the listener removed its file
+
+      const std::string name = "@goro-net-test-" + std::to_string(::getpid());
+      auto ab = net::listen("unix", name);
+      serve_echo(ab);
+      echo_round_trip("unix", name);
+      ab.close();
+    });
+  }
+
+  TEST_CASE("a read deadline in the past fails at once; a later one re-arms") {
+    run_on(1, [] {
+      tcp_pair p;
+      p.client.set_read_deadline(goro::now() - 1s);
+      std::byte buf[16];
+      auto [ec, what] = error_of([&] { p.client.read(buf); });
+      CHECK(ec == net::errc::timeout);
+      CHECK(what == "read tcp " + p.client.local_addr().string() + "->" +
+                        p.client.remote_addr().string() + ": i/o timeout");
+      std::error_code ec2;
+      CHECK(p.client.read(buf, ec2) == 0);
+      CHECK(ec2 == net::errc::timeout);
+
+      p.client.set_read_deadline({});  // re-armed: none
+      p.server.write("x");
+      CHECK(p.client.read(buf, ec2) == 1);
+      CHECK(!ec2);
+      p.close();
+    });
+  }
+
+  TEST_CASE("a read deadline that expires while blocked, then re-armed") {
+    run_on(1, [] {
+      tcp_pair p;
+      const auto start = goro::now();
+      p.client.set_read_deadline(goro::now() + 30ms);
+      std::byte buf[16];
+      CHECK(error_of([&] { p.client.read(buf); }).first == net::errc::timeout);
+      CHECK(goro::now() - start >= 30ms);
+      p.client.set_deadline(goro::now() + 10s);
+      goro::go([s = p.server]() mutable {
+        goro::sleep(10ms);
+        s.write("late");
+      });
+      CHECK(read_n(p.client, 4) == "late");
+      // A write deadline in the past fails a write at once.
+      p.client.set_write_deadline(goro::now() - 1ms);
+      CHECK(error_of([&] { p.client.write("x"); }).first == net::errc::timeout);
+      p.close();
+    });
+  }
+
+  TEST_CASE("close from another goroutine wakes a blocked read with errc::closed") {
+    run_on(2, [] {
+      tcp_pair p;
+      auto done = goro::make_chan<std::string>(1);
+      goro::go([c = p.client, done]() mutable {
+        std::byte buf[16];
+        auto [ec, what] = error_of([&] { c.read(buf); });
+        done.send(ec == net::errc::closed ? what : "wrong error: " + what);
+      });
+      CHECK(eventually([] {
+        for (const auto& g : goro::goroutines()) {
+          if (g.state == "IO wait") return true;
+        }
+        return false;
+      }));
+      net::conn copy = p.client;
+      copy.close();
+      auto what = recv_for(done, 5s * kSlow);
+      CHECK(what.has_value());
+      if (what) {
+        CHECK(**what == "read tcp " + p.client.local_addr().string() + "->" +
+                            p.client.remote_addr().string() + ": use of closed network connection");
+      }
+      // Reading, writing and setting a deadline after close: the closed error.
+      std::byte buf[4];
+      CHECK(error_of([&] { p.client.read(buf); }).first == net::errc::closed);
+      CHECK(error_of([&] { p.client.write("x"); }).first == net::errc::closed);
+      CHECK(error_of([&] { p.client.set_deadline({}); }).first == net::errc::closed);
+      p.client.close();  // a second close does nothing
+      CHECK(error_of([] { net::conn().read({}); }).first == net::errc::closed);
+      p.close();
+    });
+  }
+
+  TEST_CASE("close wakes a blocked accept, and the port refuses dials once it returns") {
+    run_on(1, [] {
+      auto ln = net::listen("tcp", "127.0.0.1:0");
+      auto done = goro::make_chan<std::error_code>(1);
+      goro::go([ln, done]() mutable { done.send(error_of([&] { ln.accept(); }).first); });
+      settle();
+      const std::string address = ln.addr().string();
+      ln.close();  // returns once the accept let go and the descriptor is closed, as Go's
+      CHECK(error_of([&] { net::dial("tcp", address); }).first == std::errc::connection_refused);
+      auto ec = recv_for(done, 5s * kSlow);
+      CHECK((ec && **ec == net::errc::closed));
+    });
+  }
+
+  TEST_CASE("a peer that resets mid-read is an error") {
+    run_on(1, [] {
+      auto ln = net::listen("tcp", "127.0.0.1:0");
+      // The peer is a plain socket, to set SO_LINGER 0: its close sends a reset.
+      const int raw = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      REQUIRE(raw >= 0);
+      CHECK(::connect(raw, static_cast<const sockaddr*>(ln.addr().data()), ln.addr().size()) == 0);
+      net::conn s = ln.accept();
+      auto done = goro::make_chan<std::pair<std::error_code, std::string>>(1);
+      goro::go([s, done]() mutable {
+        std::byte buf[16];
+        done.send(error_of([&] { s.read(buf); }));
+      });
+      settle();
+      const linger lg{1, 0};
+      ::setsockopt(raw, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+      ::close(raw);
+      auto r = recv_for(done, 5s * kSlow);
+      CHECK(r.has_value());
+      if (r) {
+        CHECK((*r)->first == std::errc::connection_reset);
+        CHECK((*r)->second.find(": read: connection reset by peer") != std::string::npos);
+      }
+      s.close();
+      ln.close();
+    });
+  }
+
+  TEST_CASE("a write to a closed peer is an error, never SIGPIPE") {
+    ::signal(SIGPIPE, SIG_DFL);  // a SIGPIPE would end this process
+    run_on(1, [] {
+      tcp_pair p;
+      p.server.close();
+      std::error_code ec;
+      const std::string chunk(4096, 'x');
+      for (int i = 0; i < 1000 && !ec; ++i) {
+        p.client.write(bytes(chunk), ec);
+        if (!ec) goro::sleep(1ms);
+      }
+      CHECK((ec == std::errc::broken_pipe || ec == std::errc::connection_reset));
+      p.close();
+    });
+  }
+
+  TEST_CASE("half-close: the peer reads the end and can still write back") {
+    run_on(1, [] {
+      tcp_pair p;
+      p.client.write("request");
+      p.client.close_write();
+      CHECK(read_n(p.server, 100) == "request");  // then the end of the stream
+      std::byte buf[4];
+      CHECK(p.server.read(buf) == 0);
+      p.server.write("reply");
+      p.server.close();
+      CHECK(read_n(p.client, 100) == "reply");
+      p.close();
+    });
+  }
+
+  TEST_CASE("accept at the descriptor limit fails, and the accept loop goes on") {
+    const std::size_t before = open_fds();
+    run_on(1, [] {
+      auto ln = net::listen("tcp", "127.0.0.1:0");
+      net::conn c = net::dial("tcp", ln.addr().string());
+      rlimit old{};
+      REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
+      // The lowest free descriptor number is the limit: no new descriptor fits under it.
+      const int lowest = ::dup(0);
+      ::close(lowest);
+      rlimit low = old;
+      low.rlim_cur = static_cast<rlim_t>(lowest);
+      REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+      auto [ec, what] = error_of([&] { ln.accept(); });
+      ::setrlimit(RLIMIT_NOFILE, &old);
+      CHECK(ec == std::errc::too_many_files_open);
+      CHECK(what == "accept tcp " + ln.addr().string() + ": accept4: too many open files");
+      net::conn s = ln.accept();  // the connection waited in the backlog
+      c.write("ok");
+      CHECK(read_n(s, 2) == "ok");
+      s.close();
+      c.close();
+      ln.close();
+    });
+    CHECK(open_fds() == before);
+  }
+
+  TEST_CASE("no descriptor leaks: connections, errors, timeouts, dropped handles") {
+    const std::size_t before = open_fds();
+    run_on(2, [] {
+      auto ln = net::listen("tcp", "127.0.0.1:0");
+      serve_echo(ln);
+      for (int i = 0, n = iterations(30); i < n; ++i) {
+        echo_round_trip("tcp", ln.addr().string());
+        CHECK(error_of([] { net::dial("tcp", "127.0.0.1:1"); }).first ==
+              std::errc::connection_refused);
+        net::conn dropped = net::dial("tcp", ln.addr().string());  // closed by its destructor
+        dropped.set_read_deadline(goro::now() - 1s);
+        std::byte buf[1];
+        CHECK(error_of([&] { dropped.read(buf); }).first == net::errc::timeout);
+      }
+      ln.close();
+      goro::sleep(20ms * kSlow);  // the echo goroutines see the ends and close
+    });
+    CHECK(open_fds() == before);
+  }
+
+  TEST_CASE("dial_timeout and dial(ctx)") {
+    run_on(1, [] {
+      auto ln = net::listen("tcp", "127.0.0.1:0");
+      serve_echo(ln);
+      net::conn c = net::dial_timeout("tcp", ln.addr().string(), 5s);
+      c.write("a");
+      CHECK(read_n(c, 1) == "a");
+      c.close();
+      auto [ctx, cancel] = goro::with_timeout(goro::background(), 5s);
+      c = net::dial(ctx, "tcp", ln.addr().string());
+      c.close();
+      cancel();
+      auto [ec, what] = error_of([&] { net::dial(ctx, "tcp", ln.addr().string()); });
+      CHECK(ec == goro::context_errc::canceled);
+      CHECK(what == "dial tcp: operation was canceled");
+      ln.close();
+    });
+  }
+
+  TEST_CASE("dial_timeout and dial(ctx) give up on a peer that never answers") {
+    // A plain listener with a full accept queue: the kernel drops further SYNs, so a dial
+    // waits until its deadline.
+    const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(lfd >= 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    REQUIRE(::listen(lfd, 0) == 0);
+    REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+    const std::string address = "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+    int fill[4];
+    for (int& f : fill) {
+      f = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      ::connect(f, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    }
+    run_on(1, [&] {
+      const auto start = goro::now();
+      auto [ec, what] = error_of([&] { net::dial_timeout("tcp", address, 50ms); });
+      CHECK(ec == net::errc::timeout);
+      CHECK(what == "dial tcp " + address + ": i/o timeout");
+      CHECK(goro::now() - start < 900ms * kSlow);  // before the SYN's first retransmission
+
+      auto [ctx, cancel] = goro::with_timeout(goro::background(), 50ms);
+      std::tie(ec, what) = error_of([&] { net::dial(ctx, "tcp", address); });
+      CHECK(ec == goro::context_errc::deadline_exceeded);
+      CHECK(what == "dial tcp " + address + ": i/o timeout");
+      cancel();
+
+      auto [ctx2, cancel2] = goro::with_cancel(goro::background());
+      goro::after_func(30ms, [cancel2] { cancel2(); });
+      std::tie(ec, what) = error_of([&] { net::dial(ctx2, "tcp", address); });
+      CHECK(ec == goro::context_errc::canceled);
+      CHECK(what == "dial tcp " + address + ": operation was canceled");
+    });
+    for (int f : fill) ::close(f);
+    ::close(lfd);
+  }
+
+  TEST_CASE("one worker serves 100 concurrent connections") {
+    run_on(1, [] {
+      auto ln = net::listen("tcp", "127.0.0.1:0");
+      serve_echo(ln);
+      // TSan makes each goroutine (a fiber of its own there) ~2 ms to create: 25 of them.
+      const int n = kTsan ? 25 : 100;
+      goro::wait_group wg;
+      std::atomic<int> ok{0};
+      const std::string address = ln.addr().string();
+      for (int i = 0; i < n; ++i) {
+        wg.add(1);
+        goro::go([&, i] {
+          net::conn c = net::dial("tcp", address);
+          bool good = true;
+          for (int j = 0; j < 5; ++j) {
+            const std::string msg = std::to_string(i) + "/" + std::to_string(j);
+            c.write(msg);
+            good = good && read_n(c, msg.size()) == msg;
+          }
+          c.close();
+          if (good) ++ok;
+          wg.done();
+        });
+      }
+      wg.wait();
+      CHECK(ok.load() == n);
+      ln.close();
+    });
+  }
+
+  TEST_CASE("concurrent writes are each written whole") {
+    run_on(2, [] {
+      tcp_pair p;
+      const int writers = 4, rounds = iterations(20);
+      const std::size_t size = 64 * 1024;
+      goro::wait_group wg;
+      for (int w = 0; w < writers; ++w) {
+        wg.add(1);
+        goro::go([&, w, c = p.client]() mutable {
+          const std::string msg(size, static_cast<char>('a' + w));
+          for (int r = 0; r < rounds; ++r) c.write(msg);
+          wg.done();
+        });
+      }
+      bool whole = true;
+      for (int i = 0; i < writers * rounds; ++i) {
+        const std::string got = read_n(p.server, size);
+        whole = whole && got.size() == size && got.find_first_not_of(got[0]) == std::string::npos;
+      }
+      wg.wait();
+      CHECK(whole);
+      p.close();
+    });
+  }
+
+  TEST_CASE("udp: listen_packet, read_from, write_to, a dialed udp conn, deadlines") {
+    const std::size_t before = open_fds();
+    run_on(1, [] {
+      auto pc = net::listen_packet("udp", "127.0.0.1:0");
+      CHECK(pc.local_addr().network() == "udp");
+      CHECK(pc.local_addr().string().rfind("127.0.0.1:", 0) == 0);
+      goro::go([pc]() mutable {  // echoes each datagram to its sender
+        std::byte buf[2048];
+        net::addr from;
+        try {
+          for (;;) {
+            const std::size_t n = pc.read_from(buf, from);
+            pc.write_to(std::span<const std::byte>(buf, n), from);
+          }
+        } catch (const std::system_error&) {
+        }
+      });
+      net::conn c = net::dial("udp", pc.local_addr().string());
+      CHECK(c.remote_addr() == pc.local_addr());
+      c.write("ping");
+      std::byte buf[64];
+      CHECK(c.read(buf) == 4);
+      CHECK(std::memcmp(buf, "ping", 4) == 0);
+
+      auto other = net::listen_packet("udp4", "127.0.0.1:0");
+      other.write_to(bytes("hi"), pc.local_addr());
+      net::addr from;
+      CHECK(other.read_from(buf, from) == 2);
+      CHECK(from == pc.local_addr());
+      other.set_read_deadline(goro::now() - 1s);
+      CHECK(error_of([&] { other.read_from(buf, from); }).first == net::errc::timeout);
+      CHECK(error_of([] { net::listen_packet("tcp", ":0"); }).second ==
+            "listen tcp: unknown network tcp");
+      CHECK(error_of([] { net::listen("udp", ":0"); }).second == "listen udp: unknown network udp");
+      other.close();
+      c.close();
+      pc.close();
+      goro::sleep(10ms * kSlow);  // the echo goroutine sees the close
+    });
+    CHECK(open_fds() == before);
+  }
+}
