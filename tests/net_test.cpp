@@ -6,7 +6,12 @@
 #include "test_util.hpp"
 
 #include <goro/net.hpp>
+#include <goro/net/asio.hpp>
 #include <goro/net_context.hpp>
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 
 #include <netinet/in.h>
 #include <signal.h>
@@ -14,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -593,5 +599,39 @@ TEST_SUITE("net") {
       goro::sleep(10ms * kSlow);  // the echo goroutine sees the close
     });
     CHECK(open_fds() == before);
+  }
+  TEST_CASE("asio_stream: Boost.Asio's read, write and read_until on a conn") {
+    run_on(2, [] {
+      auto ln = net::listen("tcp", "127.0.0.1:0");
+      serve_echo(ln);
+      net::conn c = net::dial("tcp", ln.addr().string());
+      net::asio_stream s{c};
+      // A sequence of two buffers, written whole by asio::write through write_some.
+      const std::string a = "hello, ", b = "asio\nrest";
+      const std::array<boost::asio::const_buffer, 2> out{boost::asio::buffer(a),
+                                                         boost::asio::buffer(b)};
+      CHECK(boost::asio::write(s, out) == a.size() + b.size());
+      std::string line;
+      const std::size_t n = boost::asio::read_until(s, boost::asio::dynamic_buffer(line), '\n');
+      CHECK(line.substr(0, n) == "hello, asio\n");
+      // The rest, then the end of the stream: asio::error::eof, as Asio's sockets report it.
+      c.close_write();
+      std::string rest = line.substr(n);
+      boost::system::error_code ec;
+      char buf[64];
+      while (!ec) {
+        const std::size_t got = s.read_some(boost::asio::buffer(buf), ec);
+        rest.append(buf, got);
+      }
+      CHECK(ec == boost::asio::error::eof);
+      CHECK(rest == "rest");
+      // After close, an error (goro's errc::closed), also from the throwing form.
+      c.close();
+      s.read_some(boost::asio::buffer(buf), ec);
+      CHECK(ec.failed());
+      CHECK(ec.message() == "use of closed network connection");
+      CHECK_THROWS_AS(s.write_some(boost::asio::buffer(a)), boost::system::system_error);
+      ln.close();
+    });
   }
 }
