@@ -626,8 +626,8 @@ void exit_goroutine(g* gp) noexcept;
     } else {
       gp->entry(gp->closure);
       // main_fn returned: from now on no goroutine resumes its normal code (Go's exit ends
-      // them all at once). The workers stop taking goroutines to run; run_main unwinds
-      // what is left once they have stopped.
+      // them all at once). The workers stop taking goroutines to run; run_main releases
+      // (or unwinds) what is left once they have stopped.
       if (gp->is_main) gp->w->rt->stopping.store(true, std::memory_order_seq_cst);
     }
   } catch (const goroutine_exit&) {
@@ -996,7 +996,7 @@ void worker_loop(worker* w) {
   void* alt_stack = thread_signal_stack_enter();
   while (g* gp = find_runnable(w)) {
     // main_fn may have returned while we looked: gp stays in the registry, and run_main
-    // unwinds it instead.
+    // releases (or unwinds) it instead.
     if (w->rt->stopping.load(std::memory_order_seq_cst)) break;
     stop_spinning(w->rt, w);
     execute(w, gp);
@@ -1098,7 +1098,7 @@ void spawn_start(spawn_slot slot, void (*entry)(void*), void (*destroy)(void*),
 }
 
 // ---------------------------------------------------------------------------------------
-// run: start, wait for main, stop, unwind what is left
+// run: start, wait for main, stop, release (or unwind) what is left
 
 namespace {
 
@@ -1238,7 +1238,7 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
 
   // main_fn has returned (the main goroutine set `stopping` then). Wake the idle workers so
   // that they see it; a busy one stops when its goroutine next blocks or yields. One still
-  // computing after exit_grace would never let us unwind it: end the process as Go would.
+  // computing after exit_grace would never stop: end the process as Go would.
   rt->stopping.store(true, std::memory_order_release);
   for (auto& w : rt->workers) wake_worker(rt.get(), w.get());
   const auto grace_end = std::chrono::steady_clock::now() + opts.exit_grace;
@@ -1250,7 +1250,8 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
   }
   for (auto& w : rt->workers) w->thread.join();
 
-  // Nothing runs goroutines any more: drop what was queued, unwind what is left.
+  // Nothing runs goroutines any more: drop what was queued, release (or unwind) what is
+  // left.
   rt->global.clear();
   rt->global_size.store(0);
   for (auto& w : rt->workers) {
