@@ -20,6 +20,19 @@ using goro::detail::poll_mode;
 
 namespace {
 
+// Runs op() as one operation on fd, which close() waits for; on a closed (or empty) handle
+// op is not run and ec is errc::closed. The guard is gone when this returns, so that the
+// caller may build its error (which reads the addresses) outside it.
+template <class Op>
+auto guarded(netfd* fd, std::error_code& ec, Op op) {
+  netfd::op guard(fd);
+  if (!guard) {
+    ec = make_error_code(errc::closed);
+    return decltype(op())();
+  }
+  return op();
+}
+
 // The name of the socket as getsockname(2) or getpeername(2) gives it.
 addr sock_addr(int fd, const std::string& net, bool peer) {
   sockaddr_storage ss{};
@@ -73,26 +86,14 @@ std::vector<addr> resolve_for(std::string_view op, std::string_view network,
 
 std::size_t conn::read(std::span<std::byte> buf, std::error_code& ec) {
   ec.clear();
-  netfd::op guard(fd_.get());
-  if (!guard) {
-    ec = make_error_code(errc::closed);
-    return 0;
-  }
   const char* call = nullptr;
-  return fd_->read(buf, ec, call);
+  return guarded(fd_.get(), ec, [&] { return fd_->read(buf, ec, call); });
 }
 
 std::size_t conn::read(std::span<std::byte> buf) {
   std::error_code ec;
   const char* call = nullptr;
-  std::size_t n = 0;
-  {
-    netfd::op guard(fd_.get());
-    if (!guard)
-      ec = make_error_code(errc::closed);
-    else
-      n = fd_->read(buf, ec, call);
-  }
+  const std::size_t n = guarded(fd_.get(), ec, [&] { return fd_->read(buf, ec, call); });
   if (ec) {
     throw make_op_error("read", fd_ ? fd_->net() : "", local_addr(), remote_addr(), ec,
                         call ? call : "");
@@ -102,25 +103,14 @@ std::size_t conn::read(std::span<std::byte> buf) {
 
 void conn::write(std::span<const std::byte> data, std::error_code& ec) {
   ec.clear();
-  netfd::op guard(fd_.get());
-  if (!guard) {
-    ec = make_error_code(errc::closed);
-    return;
-  }
   const char* call = nullptr;
-  fd_->write(data, ec, call);
+  guarded(fd_.get(), ec, [&] { fd_->write(data, ec, call); });
 }
 
 void conn::write(std::span<const std::byte> data) {
   std::error_code ec;
   const char* call = nullptr;
-  {
-    netfd::op guard(fd_.get());
-    if (!guard)
-      ec = make_error_code(errc::closed);
-    else
-      fd_->write(data, ec, call);
-  }
+  guarded(fd_.get(), ec, [&] { fd_->write(data, ec, call); });
   if (ec) {
     throw make_op_error("write", fd_ ? fd_->net() : "", local_addr(), remote_addr(), ec,
                         call ? call : "");
@@ -137,13 +127,9 @@ void conn::close() {
 
 void conn::close_write() {
   std::error_code ec;
-  {
-    netfd::op guard(fd_.get());
-    if (!guard)
-      ec = make_error_code(errc::closed);
-    else if (::shutdown(fd_->fd(), SHUT_WR) != 0)
-      ec.assign(errno, std::generic_category());
-  }
+  guarded(fd_.get(), ec, [&] {
+    if (::shutdown(fd_->fd(), SHUT_WR) != 0) ec.assign(errno, std::generic_category());
+  });
   if (ec) {
     throw make_op_error("close", fd_ ? fd_->net() : "", local_addr(), remote_addr(), ec,
                         ec.category() == net_category() ? "" : "shutdown");
@@ -187,13 +173,7 @@ conn listener::accept() {
   int nfd = -1;
   sockaddr_storage ss{};
   std::uint32_t len = sizeof ss;
-  {
-    netfd::op guard(fd_.get());
-    if (!guard)
-      ec = make_error_code(errc::closed);
-    else
-      nfd = fd_->accept(&ss, &len, ec);
-  }
+  guarded(fd_.get(), ec, [&] { nfd = fd_->accept(&ss, &len, ec); });
   const std::string net = fd_ ? fd_->net() : "";
   if (ec) {
     throw make_op_error("accept", net, {}, this->addr(), ec,
@@ -220,14 +200,7 @@ std::size_t packet_conn::read_from(std::span<std::byte> buf, goro::net::addr& fr
   std::error_code ec;
   sockaddr_storage ss{};
   std::uint32_t len = sizeof ss;
-  std::size_t n = 0;
-  {
-    netfd::op guard(fd_.get());
-    if (!guard)
-      ec = make_error_code(errc::closed);
-    else
-      n = fd_->read_from(buf, &ss, &len, ec);
-  }
+  const std::size_t n = guarded(fd_.get(), ec, [&] { return fd_->read_from(buf, &ss, &len, ec); });
   if (ec) {
     throw make_op_error("read", fd_ ? fd_->net() : "", local_addr(), {}, ec,
                         ec.category() == net_category() ? "" : "recvfrom");
@@ -238,13 +211,7 @@ std::size_t packet_conn::read_from(std::span<std::byte> buf, goro::net::addr& fr
 
 void packet_conn::write_to(std::span<const std::byte> data, const goro::net::addr& to) {
   std::error_code ec;
-  {
-    netfd::op guard(fd_.get());
-    if (!guard)
-      ec = make_error_code(errc::closed);
-    else
-      fd_->write_to(data, to, ec);
-  }
+  guarded(fd_.get(), ec, [&] { fd_->write_to(data, to, ec); });
   if (ec) {
     throw make_op_error("write", fd_ ? fd_->net() : "", local_addr(), to, ec,
                         ec.category() == net_category() ? "" : "sendto");
@@ -384,13 +351,7 @@ std::shared_ptr<netfd> dial_one(const addr& a, const std::string& net, clock::ti
   }
   fd->set_deadline(poll_mode::write, deadline, ec);
   call = "connect";
-  if (!ec) {
-    netfd::op guard(fd.get());
-    if (!guard)
-      ec = make_error_code(errc::closed);
-    else
-      fd->connect(a, ec);
-  }
+  if (!ec) guarded(fd.get(), ec, [&] { fd->connect(a, ec); });
   if (cancel) {
     std::lock_guard lock(cancel->get()->mu);
     cancel->get()->connecting = nullptr;
