@@ -17,5 +17,9 @@
 #include <goro/time.hpp>
 #include <goro/unit.hpp>
 
+// The layers above the runtime (API.md: net.hpp "also through goro.hpp").
+#include <goro/net.hpp>
+
 #include <goro/context.hpp>
+#include <goro/net_context.hpp>
 #include <goro/patterns.hpp>
