@@ -183,7 +183,7 @@ void run_blocking(void (*call)(void*), void* arg) {
   unwind_if_exiting(gp);
   job j{call, arg, gp, rt, nullptr};
   pool().call_started();
-  gp->blocking_job = &j;  // for release_blocking_call
+  gp->on_stack().blocking_job = &j;  // for release_blocking_call
   park(gp, &submit_parked, &j, wait_reason::syscall);
   if (j.state.load(std::memory_order_acquire) == kRunning) {
     // Resumed by shutdown while the call runs, and may still use this stack: stay parked.
@@ -193,13 +193,14 @@ void run_blocking(void (*call)(void*), void* arg) {
     }
   }
   wait_released(j);
-  gp->blocking_job = nullptr;
+  gp->on_stack().blocking_job = nullptr;
   unwind_if_exiting(gp);
   if (j.error) std::rethrow_exception(j.error);
 }
 
 void release_blocking_call(g* gp) noexcept {
-  auto* j = static_cast<job*>(gp->blocking_job);
+  if (!gp->started) return;
+  auto* j = static_cast<job*>(gp->on_stack().blocking_job);
   if (!j) return;
   int running = kRunning;
   if (j->state.compare_exchange_strong(running, kAbandoned, std::memory_order_acq_rel)) {

@@ -62,7 +62,7 @@ std::size_t round_up(std::size_t n, std::size_t align) noexcept {
 waiter waiter_for(chan_core* c, void* elem) noexcept {
   waiter w;
   w.gp = current_g();
-  w.gp->param = nullptr;
+  w.gp->on_stack().param = nullptr;
   w.elem = elem;
   w.c = c;
   return w;
@@ -254,13 +254,14 @@ void wake_all(waiter* list) noexcept {
 void wake(waiter* w, bool success) noexcept {
   w->success = success;
   g* gp = w->gp;
-  gp->param = w;
+  g_on_stack& st = gp->on_stack();
+  st.param = w;
   // A select still on its way to parking (park_unlocked) readies itself once parked. Only
   // selects park so; the load first, since most are parked already and a failed CAS costs
   // as much as a good one.
   std::uint8_t parking = 1;
-  if (w->is_select && gp->parking.load(std::memory_order_acquire) == 1 &&
-      gp->parking.compare_exchange_strong(parking, 2, std::memory_order_acq_rel)) {
+  if (w->is_select && st.parking.load(std::memory_order_acquire) == 1 &&
+      st.parking.compare_exchange_strong(parking, 2, std::memory_order_acq_rel)) {
     return;
   }
   ready(gp);

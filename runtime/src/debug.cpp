@@ -67,15 +67,24 @@ const char* state_of(const g* gp) noexcept {
   }
 }
 
+// Its goro::set_goroutine_name name; "" if it has none (or has not started, so has none).
+// Callers hold its registry shard's lock.
+const char* name_of(const g* gp) noexcept {
+  const g_on_stack* st = gp->on_stack_ptr.load(std::memory_order_acquire);
+  return st ? st->name : "";
+}
+
 std::int64_t waited_ns(const g* gp, std::int64_t now) noexcept {
   if (gp->status.load(std::memory_order_relaxed) != g_status::waiting) return 0;
-  return std::max<std::int64_t>(0, now - gp->waiting_since.load(std::memory_order_relaxed));
+  const g_on_stack* st = gp->on_stack_ptr.load(std::memory_order_acquire);
+  if (!st) return 0;
+  return std::max<std::int64_t>(0, now - st->waiting_since.load(std::memory_order_relaxed));
 }
 
 // One goroutine's header, Go's way: "goroutine 7 [chan receive, 2 minutes]:".
 void write_goroutine(line_buffer& out, const g* gp, std::int64_t now) {
   out << "goroutine " << gp->id;
-  if (gp->name[0]) out << " (" << gp->name << ")";
+  if (const char* name = name_of(gp); name[0]) out << " (" << name << ")";
   out << " [" << state_of(gp);
   const std::uint64_t minutes = static_cast<std::uint64_t>(waited_ns(gp, now) / 60000000000);
   if (minutes > 0) out << ", " << minutes << (minutes == 1 ? " minute" : " minutes");
@@ -83,7 +92,8 @@ void write_goroutine(line_buffer& out, const g* gp, std::int64_t now) {
   if (gp->is_main) {
     out << "goro::run main function\n\n";
   } else {
-    out << "created by " << gp->created_file << ":" << std::uint64_t{gp->created_line} << "\n\n";
+    out << "created by " << gp->created.file_name() << ":" << std::uint64_t{gp->created.line()}
+        << "\n\n";
   }
 }
 
@@ -218,12 +228,12 @@ std::vector<goroutine_info> goroutines() {
   rt->all.for_each([&](detail::g* gp) {
     goroutine_info info;
     info.id = gp->id;
-    info.name = gp->name;
+    info.name = detail::name_of(gp);
     info.state = detail::state_of(gp);
     info.waiting = std::chrono::nanoseconds(detail::waited_ns(gp, now));
     if (!gp->is_main) {  // the main goroutine was not created by a go(...)
-      info.created_file = gp->created_file;
-      info.created_line = gp->created_line;
+      info.created_file = gp->created.file_name();
+      info.created_line = gp->created.line();
     }
     out.push_back(std::move(info));
   });
@@ -251,12 +261,13 @@ void set_goroutine_name(std::string_view name) {
   detail::worker* w = detail::current_worker();
   detail::g* gp = w ? w->running() : nullptr;
   if (!gp) return;
-  const std::size_t n = std::min(name.size(), sizeof gp->name - 1);
+  char* dst = gp->on_stack().name;
+  const std::size_t n = std::min(name.size(), sizeof gp->on_stack().name - 1);
   // Under the registry shard's lock, which goroutines() and the dumps hold while they read
   // names: a goroutine naming itself while another snapshots them was a data race.
   w->rt->all.locked(gp, [&] {
-    std::memcpy(gp->name, name.data(), n);
-    gp->name[n] = '\0';
+    std::memcpy(dst, name.data(), n);
+    dst[n] = '\0';
   });
 }
 

@@ -1,15 +1,18 @@
 // A goroutine (Go's g) and a parked waiter (Go's sudog).
 //
 // A goroutine's g comes from a g_pool, with its closure inside it when the closure is small;
-// its stack is taken when it first runs (a bigger closure is put at the top of the stack,
-// which is then taken at spawn). A plain OS thread that blocks on a channel is
-// represented by a g too (is_thread, no stack), woken through its parker: the channel and
-// sync code never needs to know which kind of waiter it holds.
+// its stack is taken when it first runs (a bigger closure is put near the top of the stack,
+// which is then taken at spawn). The state that only a running or parked goroutine needs
+// (g_on_stack) lives at the top of its stack, so the g itself stays at 160 bytes. A plain
+// OS thread that blocks on a channel is represented by a g too (a plain_thread_g, no stack), woken
+// through its parker: the channel and sync code never needs to know which kind of waiter
+// it holds.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <source_location>
 
 #include "fiber.hpp"
 #include "parker.hpp"
@@ -70,7 +73,12 @@ struct waiter {
   bool retry = false;
 };
 
-struct g {
+// The part of a goroutine's state that only a started goroutine needs: how it switches,
+// what it waits for, its select bookkeeping. It lives at the top of the goroutine's stack
+// (make_context puts it there), in the page that the goroutine's first frames touch anyway,
+// so a parked goroutine costs one stack page plus its small g. A plain thread's lives in
+// its plain_thread_g.
+struct alignas(16) g_on_stack {
   struct switch_request {
     enum kind_t : std::uint8_t { park, yield, exit } kind;
     g* gp;
@@ -79,36 +87,19 @@ struct g {
     void* arg;
   };
 
-  // Switching. `ctx` is valid while the goroutine is not running; `w` names the worker
-  // running it (valid while it runs).
-  fiber_context ctx = nullptr;
-  worker* w = nullptr;
+  worker* w = nullptr;  // the worker running it (valid while it runs)
   fiber_stack fstack;
-  g* schedlink = nullptr;  // g_list link (a worker's debug_migrate inbox)
-
-  std::uint64_t id = 0;
-  void (*entry)(void*) = nullptr;    // runs the closure, then destroys it
-  void (*destroy)(void*) = nullptr;  // destroys the closure without running it
-  void* closure = nullptr;           // closure_buf, or the top of the stack
-  stack_mem stack;                   // none (size 0) until the goroutine first runs
-  const char* created_file = "";
-  unsigned created_line = 0;
-  char name[32] = {};
-
-  std::atomic<g_status> status{g_status::runnable};
-  // Written by the goroutine as it parks; atomic because dumps read them from other threads.
-  std::atomic<wait_reason> reason{wait_reason::none};
-  std::atomic<std::int64_t> waiting_since{0};  // about when it parked (worker::coarse_now)
   eh_state eh;
-  switch_request request{};  // what to do once this goroutine is off its stack
-  bool started = false;
-  bool unwinding = false;  // shutdown: the next blocking call throws goroutine_exit
-  bool is_main = false;
+  // What to do once this goroutine is off its stack. Above the goroutine's frames: an
+  // exiting goroutine's frames (and the sanitizers' shadow copies of them) may be gone
+  // before the request is read, this stays until its stack is given back.
+  switch_request request{};
+  std::atomic<std::int64_t> waiting_since{0};  // about when it parked (worker::coarse_now)
   int unwind_attempts = 0;
 
   // select: each select that waits opens a new generation: select_done = ++select_gen. A
   // waker claims the select by CAS select_done: its waiter's gen -> 0, so a waiter left over
-  // from an earlier select (g::kept) can never complete a later one. param is the waiter
+  // from an earlier select (kept) can never complete a later one. param is the waiter
   // that completed the wait (null: woken without one, e.g. for shutdown).
   std::atomic<std::uint64_t> select_done{0};
   std::uint64_t select_gen = 0;
@@ -124,18 +115,64 @@ struct g {
   waiter kept;
   chan_core* kept_chan = nullptr;
 
-  // A plain thread's stand-in.
-  bool is_thread = false;
-  parker thread_parker;
+  char name[32] = {};  // goro::set_goroutine_name's; written and read under its registry lock
+};
+
+// A goroutine: what the scheduler, the registry and the dumps need, from its spawn on.
+// Kept small (one g_pool slot of 160 bytes): a goroutine that has not run yet is only this,
+// and every spawned goroutine holds one until it ends.
+struct g {
+  using switch_request = g_on_stack::switch_request;
+
+  // Switching. `ctx` is valid while the goroutine is not running.
+  fiber_context ctx = nullptr;
+  // Null until the goroutine first runs (make_context). Atomic for the dumps, which read
+  // the names of goroutines that other workers are starting.
+  std::atomic<g_on_stack*> on_stack_ptr{nullptr};
+  g* schedlink = nullptr;  // g_list link (a worker's debug_migrate inbox)
+
+  std::uint64_t id = 0;
+  // Runs the closure and then destroys it, or (run == false) only destroys it: a goroutine
+  // that shutdown ends before it ever ran.
+  void (*body)(void* closure, bool run) = nullptr;
+  void* closure = nullptr;       // closure_buf, or near the top of the stack
+  stack_mem stack;               // none (size 0) until the goroutine first runs
+  std::source_location created;  // where go(...) was called; empty for the main goroutine
+
+  std::atomic<g_status> status{g_status::runnable};
+  // Written by the goroutine as it parks; atomic because dumps read them from other threads.
+  std::atomic<wait_reason> reason{wait_reason::none};
+  bool started = false;
+  bool unwinding = false;  // shutdown: the next blocking call throws goroutine_exit
+  bool is_main = false;
+  bool is_thread = false;  // a plain thread's stand-in: a plain_thread_g
 
   // Where the registry of live goroutines keeps it.
-  std::uint32_t registry_shard = 0;
+  std::uint8_t registry_shard = 0;
   std::uint32_t registry_slot = 0;
 
   // Room for a small closure (a function and a few arguments), so that a goroutine that
   // has not run yet needs no stack.
-  static constexpr std::size_t kClosureBytes = 96;
+  static constexpr std::size_t kClosureBytes = 64;
   alignas(16) std::byte closure_buf[kClosureBytes];
+
+  // The started part; only for a goroutine that has started, or a thread's stand-in.
+  g_on_stack& on_stack() noexcept { return *on_stack_ptr.load(std::memory_order_relaxed); }
+};
+static_assert(sizeof(g) == 160, "a g is one 160-byte g_pool slot: keep it small (goroutine.hpp)");
+
+// A plain thread that blocks on a channel or sync object waits as this stand-in g, woken
+// through its parker instead of a worker (made by thread_g() in tls.cpp).
+struct plain_thread_g : g {
+  parker thread_parker;
+  g_on_stack state;
+
+  plain_thread_g() noexcept {
+    is_thread = true;
+    started = true;
+    on_stack_ptr.store(&state, std::memory_order_relaxed);
+  }
+  static plain_thread_g& of(g* gp) noexcept { return *static_cast<plain_thread_g*>(gp); }
 };
 
 // A FIFO of goroutines linked through g::schedlink (a worker's debug_migrate inbox).

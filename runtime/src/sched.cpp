@@ -301,7 +301,7 @@ bool any_work_visible(runtime* rt, worker* self) noexcept {
 // options::debug_migrate: hands gp to a worker other than the one it last ran on, and
 // wakes that worker if it is idle.
 void send_elsewhere(runtime* rt, g* gp) noexcept {
-  worker* from = gp->w;
+  worker* from = gp->started ? gp->on_stack().w : nullptr;
   const unsigned n = rt->nworkers;
   unsigned i = fastrand() % n;
   if (from && rt->workers[i].get() == from) i = (i + 1 + fastrand() % (n - 1)) % n;
@@ -381,7 +381,7 @@ void check_deadlock(runtime* rt) noexcept {
 void ready(g* gp, bool wake_idle) noexcept {
   if (gp->is_thread) {
     gp->status.store(g_status::runnable, std::memory_order_relaxed);
-    gp->thread_parker.unpark();
+    plain_thread_g::of(gp).thread_parker.unpark();
     return;
   }
   // Released at the exit of an earlier run (it was parked on an object that outlived it):
@@ -448,6 +448,13 @@ inline void free_g(runtime* rt, worker* w, g* gp) noexcept {
   }
 }
 
+// Where a started goroutine's g_on_stack goes: at the top of its stack.
+inline void* on_stack_addr(const stack_mem& s) noexcept {
+  static_assert(alignof(g_on_stack) <= 16);
+  auto addr = reinterpret_cast<std::uintptr_t>(s.top()) - sizeof(g_on_stack);
+  return reinterpret_cast<void*>(addr & ~std::uintptr_t{15});
+}
+
 inline stack_mem take_stack(runtime* rt, worker* w, std::size_t size) {
   stack_mem s;
   if (size != 0 && size != rt->stacks.stack_size()) [[unlikely]] {
@@ -487,14 +494,16 @@ inline void give_stack(runtime* rt, worker* w, const stack_mem& s) noexcept {
       fatal("runtime: out of memory (cannot map a goroutine stack)");
     }
   }
-  // The initial stack pointer sits below the closure if that is on the stack, else at the
-  // top; 16-byte aligned with a little room.
-  auto start = reinterpret_cast<std::uintptr_t>(gp->stack.top());
+  // [base ... stack grows down ... sp | closure, if on the stack | g_on_stack ] top
+  // The initial stack pointer is 16-byte aligned, with a little room.
+  auto* on_stack = ::new (on_stack_addr(gp->stack)) g_on_stack;
+  auto start = reinterpret_cast<std::uintptr_t>(on_stack);
   if (gp->closure != gp->closure_buf) start = reinterpret_cast<std::uintptr_t>(gp->closure);
   auto sp = (start - 64) & ~std::uintptr_t{15};
   const std::size_t usable = sp - reinterpret_cast<std::uintptr_t>(gp->stack.base);
   gp->ctx = fiber_make(reinterpret_cast<void*>(sp), usable, &goroutine_main);
-  gp->fstack = {gp->stack.base, gp->stack.size, fiber_tsan_create()};
+  on_stack->fstack = {gp->stack.base, gp->stack.size, fiber_tsan_create()};
+  gp->on_stack_ptr.store(on_stack, std::memory_order_release);  // for the dumps' names
 }
 
 // Carries out a switch request, on a stack other than the requester's.
@@ -535,8 +544,9 @@ fiber_transfer finish_on_top(fiber_transfer t) noexcept {
 worker* landed(g* gp, fiber_transfer t) noexcept {
   auto* w = static_cast<worker*>(t.data);
   if (t.fctx) w->sched_ctx = t.fctx;
-  gp->w = w;
-  *w->eh = gp->eh;
+  g_on_stack& st = gp->on_stack();
+  st.w = w;
+  *w->eh = st.eh;
   return w;
 }
 
@@ -570,21 +580,21 @@ g* next_local(worker* w) noexcept {
 // there is one, else to the scheduler loop; returns when some worker resumes gp.
 void switch_away(g* gp, switch_request::kind_t kind, void (*unlock)(void*) = nullptr,
                  void* arg = nullptr) noexcept {
-  worker* w = gp->w;
-  // In the g, not on the stack: an exiting goroutine's stack frames (and the sanitizers'
-  // shadow copies of them) may be gone before the request is read.
-  switch_request& req = gp->request;
+  g_on_stack& st = gp->on_stack();
+  worker* w = st.w;
+  switch_request& req = st.request;  // not in this frame: see g_on_stack::request
   req = {kind, gp, w, unlock, arg};
-  gp->eh = *w->eh;
+  st.eh = *w->eh;
   const bool exiting = kind == switch_request::exit;
   fiber_transfer t;
   if (g* next = next_local(w)) {
     w->curg.store(next, std::memory_order_relaxed);
     next->status.store(g_status::running, std::memory_order_relaxed);
-    next->w = w;
     w->started_by_loop = false;
     if (!next->ctx) make_context(w, next);
-    t = fiber_jump_ontop(next->ctx, next->fstack, &req, &finish_on_top, exiting);
+    g_on_stack& next_st = next->on_stack();
+    next_st.w = w;
+    t = fiber_jump_ontop(next->ctx, next_st.fstack, &req, &finish_on_top, exiting);
   } else {
     t = fiber_jump(w->sched_ctx, w->sched_stack, &req, exiting);
   }
@@ -603,7 +613,10 @@ void exit_goroutine(g* gp) noexcept;
   }
   flush_user_output();
   std::fprintf(stderr, "panic: %s\n\ngoroutine %" PRIu64 " [running]:\n", what.c_str(), gp->id);
-  if (!gp->is_main) std::fprintf(stderr, "created by %s:%u\n", gp->created_file, gp->created_line);
+  if (!gp->is_main) {
+    std::fprintf(stderr, "created by %s:%u\n", gp->created.file_name(),
+                 static_cast<unsigned>(gp->created.line()));
+  }
   std::fflush(stderr);
   _exit(2);
 }
@@ -617,18 +630,18 @@ void exit_goroutine(g* gp) noexcept;
   fiber_landed(nullptr);
   worker* w = current_worker();  // safe here: nothing ran on this stack before
   g* gp = w->running();
-  gp->eh = eh_state{};
+  gp->on_stack().eh = eh_state{};
   landed(gp, w->started_by_loop ? t : fiber_transfer{nullptr, w});
   gp->started = true;
   try {
     if (gp->unwinding) {
-      gp->destroy(gp->closure);  // shutdown came before it ever ran
+      gp->body(gp->closure, false);  // shutdown came before it ever ran
     } else {
-      gp->entry(gp->closure);
+      gp->body(gp->closure, true);
       // main_fn returned: from now on no goroutine resumes its normal code (Go's exit ends
       // them all at once). The workers stop taking goroutines to run; run_main releases
       // (or unwinds) what is left once they have stopped.
-      if (gp->is_main) gp->w->rt->stopping.store(true, std::memory_order_seq_cst);
+      if (gp->is_main) gp->on_stack().w->rt->stopping.store(true, std::memory_order_seq_cst);
     }
   } catch (const goroutine_exit&) {
     // Shutdown unwound this goroutine; its destructors have run.
@@ -651,10 +664,11 @@ void exit_goroutine(g* gp) noexcept {
 void execute(worker* w, g* gp) noexcept {
   w->curg.store(gp, std::memory_order_relaxed);
   gp->status.store(g_status::running, std::memory_order_relaxed);
-  gp->w = w;
   w->started_by_loop = true;
   if (!gp->ctx) make_context(w, gp);
-  fiber_transfer t = fiber_jump(gp->ctx, gp->fstack, w);
+  g_on_stack& st = gp->on_stack();
+  st.w = w;
+  fiber_transfer t = fiber_jump(gp->ctx, st.fstack, w);
   w->curg.store(nullptr, std::memory_order_relaxed);
   auto* req = static_cast<switch_request*>(t.data);
   req->gp->ctx = t.fctx;
@@ -669,7 +683,7 @@ void execute(worker* w, g* gp) noexcept {
   const stack_mem s = gp->stack;
   // A fresh ThreadSanitizer fiber per goroutine: one reused by the next goroutine on this
   // stack would keep the frames this one never returned from (it ends by switching away).
-  fiber_tsan_destroy(gp->fstack.tsan_fiber);
+  fiber_tsan_destroy(gp->on_stack().fstack.tsan_fiber);
   free_g(rt, w, gp);
   give_stack(rt, w, s);
   if (was_main) {
@@ -684,7 +698,7 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
   if (gp->is_thread) {
     gp->status.store(g_status::waiting, std::memory_order_relaxed);
     unlock(arg);
-    gp->thread_parker.park();
+    plain_thread_g::of(gp).thread_parker.park();
     return;
   }
   if (must_unwind_now(gp)) {
@@ -697,7 +711,8 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
     fatal("stack overflow");
   }
   gp->reason.store(why, std::memory_order_relaxed);
-  gp->waiting_since.store(gp->w->coarse_now, std::memory_order_relaxed);
+  g_on_stack& st = gp->on_stack();
+  st.waiting_since.store(st.w->coarse_now, std::memory_order_relaxed);
   gp->status.store(g_status::waiting, std::memory_order_relaxed);
   switch_away(gp, switch_request::park, unlock, arg);
 }
@@ -707,14 +722,15 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
 void finish_parking(void* arg) noexcept {
   g* gp = static_cast<g*>(arg);
   std::uint8_t parking = 1;
-  if (gp->parking.compare_exchange_strong(parking, 0, std::memory_order_acq_rel)) return;
-  gp->parking.store(0, std::memory_order_relaxed);
+  std::atomic<std::uint8_t>& flag = gp->on_stack().parking;
+  if (flag.compare_exchange_strong(parking, 0, std::memory_order_acq_rel)) return;
+  flag.store(0, std::memory_order_relaxed);
   ready(gp);
 }
 
 void park_abandoned(g* gp) noexcept {
   // drain abandons a goroutine that it has resumed more than 100 times.
-  gp->unwind_attempts = 1000;
+  gp->on_stack().unwind_attempts = 1000;
   gp->status.store(g_status::waiting, std::memory_order_relaxed);
   switch_away(
       gp, switch_request::park, [](void*) {}, nullptr);
@@ -1029,7 +1045,7 @@ spawn_slot spawn_alloc(std::size_t closure_size, std::size_t closure_align,
   if (w && w->rt != rt) w = nullptr;
   g* gp = new_g(rt, w);
   const bool default_stack = stack_size == 0 || stack_size == rt->stacks.stack_size();
-  if (default_stack && closure_size <= g::kClosureBytes && closure_align <= alignof(g)) {
+  if (default_stack && closure_size <= g::kClosureBytes && closure_align <= 16) {
     return {gp, gp->closure_buf};
   }
   try {
@@ -1038,8 +1054,8 @@ spawn_slot spawn_alloc(std::size_t closure_size, std::size_t closure_align,
     free_g(rt, w, gp);
     throw;
   }
-  // [base ... stack grows down ... | closure ] top
-  auto top = reinterpret_cast<std::uintptr_t>(gp->stack.top());
+  // [base ... stack grows down ... | closure | g_on_stack ] top (see make_context)
+  auto top = reinterpret_cast<std::uintptr_t>(on_stack_addr(gp->stack));
   auto caddr = (top - closure_size) & ~(std::uintptr_t{closure_align} - 1);
   return {gp, reinterpret_cast<void*>(caddr)};
 }
@@ -1065,19 +1081,17 @@ std::uint64_t new_goroutine_id(runtime* rt, worker* w) noexcept {
   return w->id_next++;
 }
 
-void start(spawn_slot slot, void (*entry)(void*), void (*destroy)(void*),
-           const std::source_location& where, bool is_main) noexcept {
+void start(spawn_slot slot, void (*body)(void*, bool), const std::source_location& where,
+           bool is_main) noexcept {
   runtime* rt = current_runtime();
   worker* w = current_worker();
   if (w && w->rt != rt) w = nullptr;
   g* gp = slot.gp;
-  gp->entry = entry;
-  gp->destroy = destroy;
+  gp->body = body;
   gp->closure = slot.closure;
   gp->is_main = is_main;
   gp->id = new_goroutine_id(rt, w);
-  gp->created_file = where.file_name();
-  gp->created_line = where.line();
+  if (!is_main) gp->created = where;
   rt->all.add(gp, w ? w->index : gp->id);
   if (w) {
     w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + 1,
@@ -1092,9 +1106,9 @@ void start(spawn_slot slot, void (*entry)(void*), void (*destroy)(void*),
 
 }  // namespace
 
-void spawn_start(spawn_slot slot, void (*entry)(void*), void (*destroy)(void*),
+void spawn_start(spawn_slot slot, void (*body)(void*, bool),
                  const std::source_location& where) noexcept {
-  start(slot, entry, destroy, where, false);
+  start(slot, body, where, false);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1156,12 +1170,15 @@ void drain_share(runtime* rt, const std::vector<g*>& left, std::size_t first, st
   const eh_state saved = *thread_eh_state();
   for (std::size_t i = first; i < left.size(); i += stride) {
     g* gp = left[i];
-    if (gp->started && (gp->eh.uncaught > 0 || gp->unwind_attempts > 100)) {
-      rt->all.remove(gp);
-      release(rt, {&gp, 1});
-      continue;
+    if (gp->started) {
+      g_on_stack& st = gp->on_stack();
+      if (st.eh.uncaught > 0 || st.unwind_attempts > 100) {
+        rt->all.remove(gp);
+        release(rt, {&gp, 1});
+        continue;
+      }
+      ++st.unwind_attempts;
     }
-    ++gp->unwind_attempts;
     gp->unwinding = true;
     execute(&w, gp);
   }
@@ -1218,15 +1235,14 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
   struct main_closure {
     void (*body)(void*);
     void* arg;
-    static void run(void* self) {
+    static void run(void* self, bool run) {
       auto* c = static_cast<main_closure*>(self);
-      c->body(c->arg);
+      if (run) c->body(c->arg);
     }
-    static void destroy(void*) {}
   };
   spawn_slot slot = spawn_alloc(sizeof(main_closure), alignof(main_closure), 0);
   ::new (slot.closure) main_closure{body, arg};
-  start(slot, &main_closure::run, &main_closure::destroy, std::source_location::current(), true);
+  start(slot, &main_closure::run, std::source_location{}, true);
 
   install_signal_handlers();
   rt->workers_running.store(n, std::memory_order_relaxed);

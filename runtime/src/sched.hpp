@@ -281,7 +281,7 @@ void park_unlocked(g* gp, Unlock unlock, wait_reason why) {
     unlock();  // shutdown: park would only unlock and return
     return;
   }
-  gp->parking.store(1, std::memory_order_relaxed);  // published by the unlock
+  gp->on_stack().parking.store(1, std::memory_order_relaxed);  // published by the unlock
   unlock();
   park(gp, &finish_parking, gp, why);
 }

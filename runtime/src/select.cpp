@@ -14,7 +14,7 @@
 // 4. Otherwise enqueue one waiter per case, take a last look at the rings of the buffered
 //    cases (back to step 3 if one became ready), release the locks and park
 //    (park_unlocked in sched.hpp). A waker completes the select by winning the CAS on its
-//    select_done (see waitq.hpp) and records the waiter it completed in gp->param.
+//    select_done (see waitq.hpp) and records the waiter it completed in st.param.
 // 5. On waking, dequeue the waiters that did not fire, each under its own channel's lock,
 //    except one receive waiter that stays queued for the next select (the kept waiter,
 //    below): Go locks everything again here. A waiter woken to try again (waiter::retry)
@@ -156,7 +156,7 @@ waitq& queue_of(const case_state* cs) noexcept {
 // case, to unlink it again. With every goroutine of the pipeline doing so from every
 // thread, that one lock was most of the contention of a pipeline with a done channel. So a
 // goroutine keeps one waiter queued: when its select wakes, one receive waiter that did not
-// fire, on an unbuffered channel, moves into g::kept instead of being unlinked, and stays
+// fire, on an unbuffered channel, moves into g_on_stack::kept instead of being unlinked, and stays
 // in the queue. Its generation is over, so no waker can complete anything through it
 // (dequeue skips it); the goroutine's next select on that channel revives it in place,
 // under the lock that pass 1 holds anyway. Only unbuffered channels: kept_chan holds a
@@ -164,19 +164,20 @@ waitq& queue_of(const case_state* cs) noexcept {
 
 // Pass 3 for one waiter that did not fire: keep it (see above) or unlink it.
 void leave_queue(g* gp, waiter* w, case_kind kind) noexcept {
-  if (w == &gp->kept || !is_queued(w)) return;
+  g_on_stack& st = gp->on_stack();
+  if (w == &st.kept || !is_queued(w)) return;
   const bool keep = !gp->is_thread && kind == case_kind::recv && w->c->cap == 0 &&
-                    (gp->kept_chan == nullptr || !is_queued(&gp->kept));
-  if (keep && gp->kept_chan != w->c) {
+                    (st.kept_chan == nullptr || !is_queued(&st.kept));
+  if (keep && st.kept_chan != w->c) {
     chan_retain(w->c);
-    if (gp->kept_chan) chan_release(gp->kept_chan);
-    gp->kept_chan = w->c;
+    if (st.kept_chan) chan_release(st.kept_chan);
+    st.kept_chan = w->c;
   }
   std::lock_guard<spinlock> lock(w->c->lock);
   if (!is_queued(w)) return;
   if (keep) {
-    gp->kept = *w;  // in w's place in the queue
-    replace(w->c->recvq, w, &gp->kept);
+    st.kept = *w;  // in w's place in the queue
+    replace(w->c->recvq, w, &st.kept);
   } else {
     unlink(kind == case_kind::recv ? w->c->recvq : w->c->sendq, w);
   }
@@ -265,6 +266,7 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
                  static_cast<std::size_t>(std::unique(chans.begin(), chans.end()) - chans.begin())};
 
   g* gp = current_g();
+  g_on_stack& st = gp->on_stack();
   small_array<waiter, 8> own(active);
   small_array<waiter*, 8> waiters(active);
   locks.lock();
@@ -280,17 +282,17 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
     }
 
     // Pass 2: a waiter on every channel, then park.
-    const std::uint64_t gen = ++gp->select_gen;
-    gp->select_done.store(gen, std::memory_order_relaxed);
-    gp->param = nullptr;
+    const std::uint64_t gen = ++st.select_gen;
+    st.select_done.store(gen, std::memory_order_relaxed);
+    st.param = nullptr;
     bool kept_taken = false;
     bool buffered = false;
     for (std::size_t k2 = 0; k2 < active; ++k2) {
       const std::uint32_t i = order[k2];
       case_state* cs = cases[i];
       waiter* w = &own[k2];
-      if (cs->chan == gp->kept_chan && cs->kind == case_kind::recv && !kept_taken) {
-        w = &gp->kept;
+      if (cs->chan == st.kept_chan && cs->kind == case_kind::recv && !kept_taken) {
+        w = &st.kept;
         kept_taken = true;
       }
       w->gp = gp;
@@ -318,15 +320,15 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
       waiter* w = waiters[k2];
       if (is_queued(w)) unlink(queue_of(cases[w->case_index]), w);
     }
-    gp->select_done.store(0, std::memory_order_relaxed);
+    st.select_done.store(0, std::memory_order_relaxed);
   }
   park_unlocked(
       gp, [&locks] { locks.unlock(); }, wait_reason::select);
 
   // Pass 3: dequeue the waiters that did not fire, each under its own channel's lock (the
   // select is claimed: nothing else can complete it now), or keep one queued.
-  waiter* fired = gp->param;
-  gp->param = nullptr;
+  waiter* fired = st.param;
+  st.param = nullptr;
   // Read before pass 3, which may reuse the kept waiter if it is the one that fired.
   const std::uint32_t index = fired ? fired->case_index : 0;
   const bool success = fired && fired->success;
@@ -334,7 +336,7 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
   for (waiter* w : waiters) {
     if (w != fired) leave_queue(gp, w, cases[w->case_index]->kind);
   }
-  gp->select_done.store(0, std::memory_order_relaxed);
+  st.select_done.store(0, std::memory_order_relaxed);
   if (!fired) throw goroutine_exit{};  // only shutdown wakes a select without a waiter
   unwind_if_exiting(gp);
   if (retry) return kNone;
@@ -389,11 +391,12 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
 }
 
 void release_kept_waiter(g* gp) noexcept {
-  chan_core* c = std::exchange(gp->kept_chan, nullptr);
+  g_on_stack& st = gp->on_stack();
+  chan_core* c = std::exchange(st.kept_chan, nullptr);
   if (!c) return;
-  if (is_queued(&gp->kept)) {
+  if (is_queued(&st.kept)) {
     std::lock_guard<spinlock> lock(c->lock);
-    if (is_queued(&gp->kept)) unlink(c->recvq, &gp->kept);
+    if (is_queued(&st.kept)) unlink(c->recvq, &st.kept);
   }
   chan_release(c);
 }

@@ -25,7 +25,7 @@ void unlock_spinlock(void* l) {
   detail::g* gp = detail::current_g();
   detail::waiter me;
   me.gp = gp;
-  gp->param = nullptr;
+  gp->on_stack().param = nullptr;
   detail::enqueue(q, &me);
   detail::park(gp, &unlock_spinlock, &lock, why);
   {

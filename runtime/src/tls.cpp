@@ -33,9 +33,8 @@ __attribute__((noinline)) void set_current_worker(worker* w) noexcept {
 // A plain thread's stand-in g, made on its first blocking call and freed at thread exit.
 __attribute__((noinline)) g* thread_g() noexcept {
   if (!tls_thread_g) {
-    static thread_local std::unique_ptr<g> owner;
-    owner = std::make_unique<g>();
-    owner->is_thread = true;
+    static thread_local std::unique_ptr<plain_thread_g> owner;
+    owner = std::make_unique<plain_thread_g>();
     tls_thread_g = owner.get();
   }
   return tls_thread_g;

@@ -2,8 +2,8 @@
 //
 // dequeue() skips (and unlinks) the waiters of a select that another waker has already
 // claimed, or that is over: a select is completed by exactly one waiter, the one whose
-// waker wins the CAS on its goroutine's select_done (see g::select_done). Callers hold the
-// lock that guards the queue.
+// waker wins the CAS on its goroutine's select_done (see g_on_stack::select_done). Callers
+// hold the lock that guards the queue.
 #pragma once
 
 #include <atomic>
@@ -91,7 +91,8 @@ inline waiter* dequeue(waitq& q) noexcept {
     bool claimed = true;
     if (w->is_select) {
       std::uint64_t open = w->gen;
-      claimed = w->gp->select_done.compare_exchange_strong(open, 0, std::memory_order_acq_rel);
+      claimed =
+          w->gp->on_stack().select_done.compare_exchange_strong(open, 0, std::memory_order_acq_rel);
     }
     unlink(q, w);
     if (claimed) return w;

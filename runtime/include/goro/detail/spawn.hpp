@@ -16,7 +16,7 @@ namespace goro::detail {
 
 struct g;
 
-// A goroutine's closure lives in its g when it is small, else at the top of its stack, so
+// A goroutine's closure lives in its g when it is small, else near the top of its stack, so
 // spawning allocates nothing but those. spawn_alloc reserves the g and room for the
 // closure; spawn_start makes the goroutine runnable; spawn_abort returns the memory if
 // constructing the closure threw.
@@ -25,7 +25,8 @@ struct spawn_slot {
   void* closure;
 };
 spawn_slot spawn_alloc(std::size_t closure_size, std::size_t closure_align, std::size_t stack_size);
-void spawn_start(spawn_slot slot, void (*entry)(void*), void (*destroy)(void*),
+// body(closure, true) runs the closure and destroys it; body(closure, false) only destroys it.
+void spawn_start(spawn_slot slot, void (*body)(void*, bool),
                  const std::source_location& where) noexcept;
 void spawn_abort(spawn_slot slot) noexcept;
 
@@ -35,17 +36,17 @@ struct closure {
   std::tuple<Args...> args;
 
   // Runs f(args...) as std::thread would, then destroys the closure, also when f throws.
-  static void run(void* self) {
+  // run == false: only destroys it (a goroutine that never ran; the runtime shut down).
+  static void body(void* self, bool run) {
     auto* c = static_cast<closure*>(self);
     struct destroy_at_end {
       closure* c;
       ~destroy_at_end() { c->~closure(); }
     } guard{c};
+    if (!run) return;
     std::apply([c](auto&&... a) { std::invoke(std::move(c->f), std::forward<decltype(a)>(a)...); },
                std::move(c->args));
   }
-  // Destroys the closure of a goroutine that never ran (the runtime shut down first).
-  static void destroy(void* self) { static_cast<closure*>(self)->~closure(); }
 };
 
 template <class F, class... Args>
@@ -60,7 +61,7 @@ void spawn(std::size_t stack_size, const std::source_location& where, F&& f, Arg
     spawn_abort(slot);
     throw;
   }
-  spawn_start(slot, &C::run, &C::destroy, where);
+  spawn_start(slot, &C::body, where);
 }
 
 // Runs `body(arg)` as the main goroutine of a fresh runtime and returns when it returns.
