@@ -636,6 +636,30 @@ TEST_SUITE("net") {
       p.close();
     });
   }
+  TEST_CASE("asio_stream: write_some gathers small buffers into one write") {
+    // Beast writes a message as several small buffers: one write_some (one system call, one
+    // packet) takes them all, up to gather_bytes; a large buffer goes alone and whole.
+    run_on(1, [] {
+      tcp_pair p;
+      net::asio_stream s{p.client};
+      const std::string a = "HTTP/1.1 200 OK\r\n", b = "Content-Length: 2\r\n\r\n", c = "hi";
+      const std::array<boost::asio::const_buffer, 4> small{
+          boost::asio::buffer(a), boost::asio::const_buffer(), boost::asio::buffer(b),
+          boost::asio::buffer(c)};
+      CHECK(s.write_some(small) == a.size() + b.size() + c.size());
+      CHECK(read_n(p.server, a.size() + b.size() + c.size()) == a + b + c);
+      // What does not fit stays for the next call; a large first buffer is written alone.
+      const std::string big(net::asio_stream::gather_bytes, 'x');
+      const std::array<boost::asio::const_buffer, 3> mixed{
+          boost::asio::buffer(a), boost::asio::buffer(big), boost::asio::buffer(c)};
+      CHECK(s.write_some(mixed) == a.size());
+      const std::array<boost::asio::const_buffer, 2> large_first{boost::asio::buffer(big),
+                                                                 boost::asio::buffer(c)};
+      CHECK(s.write_some(large_first) == big.size());
+      CHECK(read_n(p.server, a.size() + big.size()) == a + big);
+      p.close();
+    });
+  }
   TEST_CASE("asio_stream: Boost.Asio's read, write and read_until on a conn") {
     run_on(2, [] {
       auto ln = net::listen("tcp", "127.0.0.1:0");
