@@ -179,6 +179,10 @@ conn listener::accept() {
     throw make_op_error("accept", net, {}, this->addr(), ec,
                         ec.category() == net_category() ? "" : "accept4");
   }
+  if (net != "unix") {
+    const int one = 1;  // Go's default on both ends, as dial's: no Nagle delay
+    ::setsockopt(nfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
   auto c = std::make_shared<netfd>(nfd, net);
   c->laddr = sock_addr(nfd, net, false);
   c->raddr = goro::net::addr::from_sockaddr(net.substr(0, net == "unix" ? 4 : 3), &ss, len);
