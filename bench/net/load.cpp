@@ -1,0 +1,365 @@
+// netload: the load client of the network benchmarks (bench/net/run.py). Plain
+// non-blocking sockets and one epoll loop per thread, no goro, so that it is the same
+// client for every server.
+//
+//   netload --addr 127.0.0.1:PORT --mode pingpong --conns 100 --msg 512 --duration 3
+//   netload --addr 127.0.0.1:PORT --mode stream --conns 4 --depth 16
+//   netload --addr 127.0.0.1:PORT --mode idle --conns 10000
+//
+// pingpong: each connection sends one message and waits for all of its bytes to come back
+//   before it sends the next; a request is one round trip. The echo is compared with what
+//   was sent.
+// stream: each connection keeps `depth` messages in flight (it sends more as soon as
+//   echoed bytes come back); a request is one echoed message.
+// idle: opens `conns` connections, does one round trip on each (so that the server has
+//   accepted it and is waiting in a read), prints "READY", then keeps them open, doing
+//   nothing, until stdin closes or a line arrives on it.
+//
+// After --warmup seconds it prints "START" (the measured window begins), and after
+// --duration more seconds one line:
+//   RESULT mode=pingpong conns=100 requests=N secs=S rps=R client_cpu_us_per_req=C
+// then exits. Exit status 1 on an error (the line "ERROR ..." says what).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct config {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string mode = "pingpong";
+  int conns = 1;
+  int msg = 512;
+  int depth = 16;
+  double duration = 3;
+  double warmup = 1;
+  int threads = 1;
+};
+
+[[noreturn]] void die(const char* what) {
+  std::printf("ERROR %s: %s\n", what, std::strerror(errno));
+  std::fflush(stdout);
+  std::_Exit(1);
+}
+
+[[noreturn]] void fail(const std::string& what) {
+  std::printf("ERROR %s\n", what.c_str());
+  std::fflush(stdout);
+  std::_Exit(1);
+}
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// A blocking connect (the kernel completes the handshake without the server's accept, so
+// this is quick); then the socket turns non-blocking.
+int connect_one(const config& cfg) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket");
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(cfg.port));
+  if (inet_pton(AF_INET, cfg.host.c_str(), &sa.sin_addr) != 1) fail("bad address " + cfg.host);
+  for (int attempt = 0;; attempt++) {
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) break;
+    if (errno == EINTR) continue;
+    if (errno == ECONNREFUSED && attempt < 50) {  // the server is still starting
+      ::close(fd);
+      fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    die("connect");
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
+}
+
+struct connection {
+  int fd = -1;
+  // pingpong: bytes of the current message written and read back
+  std::size_t out = 0, in = 0;
+  // stream: bytes sent and received in all
+  std::uint64_t sent = 0, received = 0;
+  bool want_out = false;  // EPOLLOUT registered
+};
+
+std::atomic<std::uint64_t> g_requests{0};
+std::atomic<bool> g_stop{false};
+
+class worker {
+ public:
+  worker(const config& cfg, std::vector<int> fds) : cfg_(cfg), msg_(cfg.msg), back_(cfg.msg) {
+    for (std::size_t i = 0; i < msg_.size(); i++) msg_[i] = static_cast<char>('a' + i % 26);
+    // a stream sends from a window of `depth` messages
+    window_.resize(static_cast<std::size_t>(cfg.msg) * cfg.depth);
+    for (std::size_t i = 0; i < window_.size(); i++) window_[i] = msg_[i % msg_.size()];
+    ep_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (ep_ < 0) die("epoll_create1");
+    conns_.resize(fds.size());
+    for (std::size_t i = 0; i < fds.size(); i++) {
+      conns_[i].fd = fds[i];
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = i;
+      if (::epoll_ctl(ep_, EPOLL_CTL_ADD, fds[i], &ev) != 0) die("epoll_ctl");
+    }
+  }
+
+  void run() {
+    for (std::size_t i = 0; i < conns_.size(); i++) pump(i);
+    std::vector<epoll_event> evs(1024);
+    while (!g_stop.load(std::memory_order_relaxed)) {
+      int n = ::epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), 20);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        die("epoll_wait");
+      }
+      for (int k = 0; k < n; k++) {
+        std::size_t i = evs[k].data.u64;
+        if (evs[k].events & (EPOLLERR | EPOLLHUP)) fail("connection closed by the server");
+        if (evs[k].events & EPOLLIN) on_readable(i);
+        if (evs[k].events & EPOLLOUT) pump(i);
+      }
+      if (local_ > 0) {
+        g_requests.fetch_add(local_, std::memory_order_relaxed);
+        local_ = 0;
+      }
+    }
+  }
+
+ private:
+  void set_out(std::size_t i, bool on) {
+    connection& c = conns_[i];
+    if (c.want_out == on) return;
+    c.want_out = on;
+    epoll_event ev{};
+    ev.events = EPOLLIN | (on ? static_cast<std::uint32_t>(EPOLLOUT) : 0u);
+    ev.data.u64 = i;
+    if (::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev) != 0) die("epoll_ctl");
+  }
+
+  // Writes what the connection owes: the rest of the message (pingpong), or up to `depth`
+  // messages in flight (stream).
+  void pump(std::size_t i) {
+    connection& c = conns_[i];
+    const std::size_t m = msg_.size();
+    if (cfg_.mode == "stream") {
+      const std::uint64_t limit = c.received + window_.size();
+      while (c.sent < limit) {
+        std::size_t off = c.sent % window_.size();
+        std::size_t len = std::min<std::uint64_t>(limit - c.sent, window_.size() - off);
+        ssize_t w = ::send(c.fd, window_.data() + off, len, MSG_NOSIGNAL);
+        if (w < 0) {
+          if (errno == EAGAIN) return set_out(i, true);
+          if (errno == EINTR) continue;
+          die("send");
+        }
+        c.sent += static_cast<std::uint64_t>(w);
+      }
+      set_out(i, false);
+      return;
+    }
+    while (c.out < m) {
+      ssize_t w = ::send(c.fd, msg_.data() + c.out, m - c.out, MSG_NOSIGNAL);
+      if (w < 0) {
+        if (errno == EAGAIN) return set_out(i, true);
+        if (errno == EINTR) continue;
+        die("send");
+      }
+      c.out += static_cast<std::size_t>(w);
+    }
+    set_out(i, false);
+  }
+
+  void on_readable(std::size_t i) {
+    connection& c = conns_[i];
+    const std::size_t m = msg_.size();
+    if (cfg_.mode == "stream") {
+      char buf[65536];
+      for (;;) {
+        ssize_t r = ::recv(c.fd, buf, sizeof buf, 0);
+        if (r == 0) fail("the server closed a connection");
+        if (r < 0) {
+          if (errno == EAGAIN) break;
+          if (errno == EINTR) continue;
+          die("recv");
+        }
+        std::uint64_t before = c.received / m;
+        c.received += static_cast<std::uint64_t>(r);
+        local_ += c.received / m - before;
+        if (static_cast<std::size_t>(r) < sizeof buf) break;
+      }
+      pump(i);
+      return;
+    }
+    for (;;) {
+      ssize_t r = ::recv(c.fd, back_.data() + c.in, m - c.in, 0);
+      if (r == 0) fail("the server closed a connection");
+      if (r < 0) {
+        if (errno == EAGAIN) return;
+        if (errno == EINTR) continue;
+        die("recv");
+      }
+      c.in += static_cast<std::size_t>(r);
+      if (c.in > c.out) fail("the server sent bytes that were not asked for");
+      if (c.in < m) continue;
+      if (std::memcmp(back_.data(), msg_.data(), m) != 0) fail("the echo differs");
+      local_++;
+      c.in = c.out = 0;
+      if (idle_) return;  // idle mode: one round trip, then nothing
+      pump(i);
+      return;
+    }
+  }
+
+ public:
+  // idle mode: one round trip on every connection, then return.
+  void round_trip_all() {
+    idle_ = true;
+    for (std::size_t i = 0; i < conns_.size(); i++) pump(i);
+    std::vector<epoll_event> evs(1024);
+    std::uint64_t want = conns_.size();
+    double deadline = now() + 60;
+    while (local_ < want) {
+      int n = ::epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), 100);
+      if (n < 0 && errno != EINTR) die("epoll_wait");
+      for (int k = 0; k < n; k++) {
+        std::size_t i = evs[k].data.u64;
+        if (evs[k].events & (EPOLLERR | EPOLLHUP)) fail("connection closed by the server");
+        if (evs[k].events & EPOLLIN) on_readable(i);
+        if (evs[k].events & EPOLLOUT) pump(i);
+      }
+      if (now() > deadline) fail("idle: the round trips did not finish in 60 s");
+    }
+  }
+
+ private:
+  const config& cfg_;
+  std::vector<char> msg_, back_, window_;
+  std::vector<connection> conns_;
+  int ep_ = -1;
+  std::uint64_t local_ = 0;
+  bool idle_ = false;
+};
+
+double parse_seconds(const std::string& s) {
+  // "3", "3s", "500ms"
+  if (s.size() > 2 && s.substr(s.size() - 2) == "ms") return std::stod(s) / 1000;
+  return std::stod(s);
+}
+
+config parse(int argc, char** argv) {
+  config cfg;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    auto val = [&]() -> std::string {
+      if (i + 1 >= argc) fail("missing value after " + a);
+      return argv[++i];
+    };
+    if (a == "--addr") {
+      std::string v = val();
+      auto colon = v.rfind(':');
+      if (colon == std::string::npos) fail("--addr wants host:port");
+      cfg.host = v.substr(0, colon);
+      cfg.port = std::stoi(v.substr(colon + 1));
+    } else if (a == "--mode") {
+      cfg.mode = val();
+    } else if (a == "--conns") {
+      cfg.conns = std::stoi(val());
+    } else if (a == "--msg") {
+      cfg.msg = std::stoi(val());
+    } else if (a == "--depth") {
+      cfg.depth = std::stoi(val());
+    } else if (a == "--duration") {
+      cfg.duration = parse_seconds(val());
+    } else if (a == "--warmup") {
+      cfg.warmup = parse_seconds(val());
+    } else if (a == "--threads") {
+      cfg.threads = std::stoi(val());
+    } else {
+      fail("unknown argument " + a +
+           " (use --addr H:P --mode pingpong|stream|idle --conns N --msg B --depth K "
+           "--duration S --warmup S --threads T)");
+    }
+  }
+  if (cfg.mode != "pingpong" && cfg.mode != "stream" && cfg.mode != "idle")
+    fail("--mode is pingpong, stream or idle");
+  if (cfg.conns < 1 || cfg.msg < 1 || cfg.depth < 1 || cfg.threads < 1) fail("bad sizes");
+  return cfg;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  config cfg = parse(argc, argv);
+  std::vector<int> fds;
+  fds.reserve(cfg.conns);
+  for (int i = 0; i < cfg.conns; i++) fds.push_back(connect_one(cfg));
+
+  if (cfg.mode == "idle") {
+    worker w(cfg, fds);
+    w.round_trip_all();
+    std::printf("READY conns=%d\n", cfg.conns);
+    std::fflush(stdout);
+    char line[64];
+    (void)!::read(0, line, sizeof line);  // until a line or the end of stdin
+    for (int fd : fds) ::close(fd);
+    return 0;
+  }
+
+  int nt = std::min(cfg.threads, cfg.conns);
+  std::vector<std::vector<int>> split(nt);
+  for (int i = 0; i < cfg.conns; i++) split[i % nt].push_back(fds[i]);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < nt; t++) {
+    threads.emplace_back([&cfg, part = split[t]] {
+      worker w(cfg, part);
+      w.run();
+    });
+  }
+
+  std::this_thread::sleep_for(std::chrono::duration<double>(cfg.warmup));
+  std::uint64_t r0 = g_requests.load();
+  double t0 = now(), c0 = cpu_seconds();
+  std::printf("START\n");
+  std::fflush(stdout);
+  std::this_thread::sleep_for(std::chrono::duration<double>(cfg.duration));
+  std::uint64_t r1 = g_requests.load();
+  double t1 = now(), c1 = cpu_seconds();
+  std::uint64_t reqs = r1 - r0;
+  double secs = t1 - t0;
+  std::printf(
+      "RESULT mode=%s conns=%d requests=%llu secs=%.4f rps=%.1f client_cpu_us_per_req=%.3f\n",
+      cfg.mode.c_str(), cfg.conns, static_cast<unsigned long long>(reqs), secs, reqs / secs,
+      reqs ? (c1 - c0) * 1e6 / reqs : 0.0);
+  std::fflush(stdout);
+  // Not a clean shutdown: the servers see resets or ends of stream, which they must survive.
+  std::_Exit(0);
+}
