@@ -106,8 +106,13 @@ def check_queuing(out):
         # Little's law: the sampled L agrees with λW.
         if abs(L - lw) > 0.25 * lw + 0.3:
             return f"L = {L} but λW = {lw}: {row}"
-    # The slow stage sets the throughput, whatever the queue length.
-    if max(throughputs) > 1.6 * min(throughputs):
+    # The slow stage sets the throughput, whatever the queue length: never above its 1 ms
+    # per item, and about the same for every queue. "About": each item's 1 ms sleep
+    # overshoots by what the machine's load adds (2 of 10 runs differed by more than 1.6x at
+    # a load of 4.5-8.5 on 2 cores), so the bound on the spread is loose.
+    if max(throughputs) > 1050:
+        return f"faster than the slow stage's 1 ms per item: {throughputs}"
+    if max(throughputs) > 2.5 * min(throughputs):
         return f"throughputs differ too much: {throughputs}"
     # A longer queue means more units in the system, each staying longer.
     ws = [float(re.search(r"W =\s*([\d.]+)", r)[1]) for r in rows]
