@@ -1,24 +1,27 @@
 // select: Go's selectgo (select.go).
 //
-// 1. Shuffle the poll order of the cases.
-// 2. Try the cases in poll order: a buffered channel's on its ring, without a lock; an
-//    unbuffered one under its own channel's lock, skipped if a lock-free peek shows it
-//    cannot proceed. The first that can proceed now (a parked partner, room or elements in
-//    the buffer, a closed channel) is performed. (Go goes straight to step 3; this spares
-//    the locks of channels that are not ready, such as a done channel shared by every
-//    goroutine of a pipeline.)
-// 3. Sort the lock order by channel address, lock every channel (each once) and poll the
-//    cases again: only with every lock held is "none can proceed" true at one moment (a
-//    buffered channel's ring still moves: step 4 looks at it again). If none can and there
-//    is a default, take it.
-// 4. Otherwise enqueue one waiter per case, take a last look at the rings of the buffered
-//    cases (back to step 3 if one became ready), release the locks and park
-//    (park_unlocked in sched.hpp). A waker completes the select by winning the CAS on its
-//    select_done (see waitq.hpp) and records the waiter it completed in st.param.
-// 5. On waking, dequeue the waiters that did not fire, each under its own channel's lock,
-//    except one receive waiter that stays queued for the next select (the kept waiter,
-//    below): Go locks everything again here. A waiter woken to try again (waiter::retry)
-//    starts the select over.
+// select_impl shuffles the poll order of the cases once; select_once then runs these passes,
+// and runs them again from the start when its goroutine is woken to try again.
+//
+// Pass 0: try the cases in poll order, a buffered channel's on its ring without a lock, an
+//   unbuffered one under its own channel's lock, skipped if a lock-free peek shows it
+//   cannot proceed. The first that can proceed now (a parked partner, room or elements in
+//   the buffer, a closed channel) is performed. (Go goes straight to pass 1; this spares
+//   the locks of channels that are not ready, such as a done channel shared by every
+//   goroutine of a pipeline.)
+// Pass 1: lock every channel, each once, in address order, and try the cases again: only
+//   with every lock held is "none can proceed" true at one moment. A buffered channel's
+//   ring still moves without its lock, so before taking a default the select reads the
+//   rings' positions twice (rings_held_still) and goes round pass 1 again if one moved.
+// Pass 2: no default: enqueue one waiter per case (or revive the kept waiter, below), take
+//   a last look at the rings of the buffered cases (back to pass 1 if one became ready),
+//   release the locks and park (park_unlocked in sched.hpp). A waker completes the select
+//   by winning the CAS on its select_done (see waitq.hpp) and records the waiter it
+//   completed in st.param.
+// Pass 3: on waking, dequeue the waiters that did not fire, each under its own channel's
+//   lock, except one receive waiter that stays queued for the next select (the kept
+//   waiter): Go locks everything again here. A waiter woken to try again (waiter::retry)
+//   starts the select over at pass 0.
 // No polling loop and no helper goroutine: a select costs what the channel ops cost.
 #include <algorithm>
 #include <memory>
@@ -158,8 +161,8 @@ waitq& queue_of(const case_state* cs) noexcept {
 // goroutine keeps one waiter queued: when its select wakes, one receive waiter that did not
 // fire, on an unbuffered channel, moves into g_on_stack::kept instead of being unlinked, and stays
 // in the queue. Its generation is over, so no waker can complete anything through it
-// (dequeue skips it); the goroutine's next select on that channel revives it in place,
-// under the lock that pass 1 holds anyway. Only unbuffered channels: kept_chan holds a
+// (dequeue skips it); the goroutine's next select on that channel revives it in place in
+// pass 2, under the lock that pass 1 took anyway. Only unbuffered channels: kept_chan holds a
 // reference, which must not keep buffered elements alive past the last handle.
 
 // Pass 3 for one waiter that did not fire: keep it (see above) or unlink it.
