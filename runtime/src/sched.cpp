@@ -658,7 +658,6 @@ void exit_goroutine(g* gp) noexcept {
   __builtin_unreachable();
 }
 
-// Worker side: runs gp until it switches back, then carries out its request.
 // Worker side: runs gp (and whatever it switches to directly) until a goroutine switches
 // back to the scheduler loop; then carries out that goroutine's request.
 void execute(worker* w, g* gp) noexcept {
@@ -770,11 +769,7 @@ void run_due_timers(runtime* rt) {
   }
 }
 
-// Parks an idle worker. One of them (the timer sleeper) sleeps only until the earliest
-// timer of all workers; the rest sleep until woken.
-// Parks an idle worker until it is woken, or until `wake_at` (a nanotime: when the stack
-// pool has memory to give back, INT64_MAX: never) or the earliest timer if it is the one
-// idle worker that watches the timers.
+// Parks w on its parker until it is woken or `when` (a nanotime; INT64_MAX: until woken).
 void park_until(worker* w, std::int64_t when) noexcept {
   if (when == INT64_MAX) {
     w->park.park();
@@ -793,8 +788,10 @@ void poll_sleep(runtime* rt, worker* w, std::int64_t until, g_list& io) noexcept
   w->park.try_take();  // a waker that also broke the poll left a token: we are awake
 }
 
-// Parks an idle worker; one of them, the timer sleeper, sleeps only until the earliest timer
-// of all workers, in the poller once it is open (appending to `io` what that readied).
+// Parks an idle worker until it is woken, or until `wake_at` (a nanotime: when the stack
+// pool has memory to give back; INT64_MAX: never). One of them, the timer sleeper, also
+// wakes for the earliest timer of all workers, and sleeps in the poller once it is open
+// (appending to `io` what that readied).
 void sleep_idle(runtime* rt, worker* w, std::int64_t wake_at, g_list& io) noexcept {
   worker* none = nullptr;
   // seq_cst, with the poller's `opened`: a poller opened after we look below finds us the
@@ -1295,10 +1292,10 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
   the_runtime.store(nullptr, std::memory_order_release);
 }
 
-// ---------------------------------------------------------------------------------------
-// Public functions of runtime.hpp and debug.hpp
-
 }  // namespace goro::detail
+
+// ---------------------------------------------------------------------------------------
+// Public functions of runtime.hpp
 
 namespace goro {
 
