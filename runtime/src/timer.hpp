@@ -1,9 +1,12 @@
 // Timers: per-worker heaps of timer_state (Go keeps one heap per P).
 //
-// A goroutine's timers go to the heap of the worker it runs on; a plain thread's go to a
-// heap served by one background thread. A worker runs its due timers each time it looks for
-// work, also runs a victim's due timers when it steals, and when it parks it sleeps until
-// its own earliest timer, so a program whose goroutines only sleep uses no CPU in between.
+// A goroutine's timers go to the heap of the worker it runs on; a plain thread's (and any
+// armed while the runtime drains) go to a heap served by one background thread. Each time a
+// worker looks for work it fires the due timers of every worker's heap, not only its own
+// (run_due_timers in sched.cpp): the owner may be busy in a long computation or blocked in
+// a system call. When the workers go idle, one of them, the timer sleeper, sleeps until the
+// earliest timer of all heaps (in the poller once it is open) and the rest until woken, so
+// a program whose goroutines only sleep uses no CPU in between.
 //
 // Coalescing. A timer may fire a little late, never early: its `deadline` is `when` plus a
 // slack of 1/1024 of its delay, at most 1 ms (Go's idle timers have about 1 ms of slack
