@@ -1,4 +1,6 @@
-// Internals of the sync types: a FIFO of parked waiters (runtime/src/waiter.hpp).
+// A FIFO of parked waiters, held by channels and the sync types. Only its shape is public,
+// so that they can hold one by value; `waiter` is defined in runtime/src/goroutine.hpp and
+// the queue's operations are in runtime/src/waitq.hpp.
 #pragma once
 
 namespace goro::detail {
