@@ -4,8 +4,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "test_util.hpp"
@@ -92,6 +95,41 @@ TEST_CASE("goroutines() and dump_goroutines() name each state in Go's words") {
   CHECK(contains(dump, "(receiver) [chan receive]:\ncreated by "));
   CHECK(contains(dump, "debug_test.cpp:"));
   CHECK_FALSE(contains(dump, "minute"));  // nothing has waited that long
+}
+
+TEST_CASE("go_with_stack records its caller as the creation site") {
+  // Each goroutine reports its own entry; (file, line) of the go_with_stack that made it.
+  std::vector<std::pair<std::string, unsigned>> sites;
+  unsigned line_no_args = 0, line_seven_args = 0;
+  run_on(1, [&] {
+    goro::wait_group wg;
+    goro::mutex mu;
+    auto report = [&] {
+      const std::uint64_t id = goro::goroutine_id();
+      for (const auto& g : goro::goroutines()) {
+        if (g.id != id) continue;
+        std::lock_guard<goro::mutex> lock(mu);
+        sites.emplace_back(g.created_file, g.created_line);
+      }
+      wg.done();
+    };
+    auto report7 = [&](int, int, int, int, int, int, int) { report(); };
+    wg.add(2);
+    // One line each: the line a multi-line call is given is up to the compiler.
+    line_no_args = __LINE__ + 1;
+    goro::go_with_stack(1 << 20, report);
+    line_seven_args = __LINE__ + 1;
+    goro::go_with_stack(1 << 20, report7, 1, 2, 3, 4, 5, 6, 7);
+    wg.wait();
+  });
+  REQUIRE(sites.size() == 2);
+  std::sort(sites.begin(), sites.end());
+  for (const auto& [file, line] : sites) {
+    CAPTURE(file);
+    CHECK(file.ends_with("debug_test.cpp"));
+  }
+  CHECK(sites[0].second == line_no_args);
+  CHECK(sites[1].second == line_seven_args);
 }
 
 TEST_CASE("goroutines() is empty outside run") {

@@ -133,10 +133,25 @@ requires(sizeof...(Args) > 6) void go(F&& f, Args&&... args) {
 }
 #undef GORO_DETAIL_LOCATION
 
+namespace detail {
+// go_with_stack's stack size, with where the call stands. The size converts to it in the
+// caller's expression, so current() in the constructor's default argument names the
+// caller (current() in go_with_stack's body named this header), for any number of
+// arguments: a defaulted source_location parameter must come last, where the pack would
+// swallow it.
+struct located_stack_size {
+  std::size_t bytes;
+  std::source_location where;
+  located_stack_size(  // NOLINT(google-explicit-constructor): converts at the call site
+      std::size_t n, const std::source_location& w = std::source_location::current()) noexcept
+      : bytes(n), where(w) {}
+};
+}  // namespace detail
+
 // Like go(f, args...) with a stack of `stack_size` bytes, for deep recursion.
 template <class F, class... Args>
-void go_with_stack(std::size_t stack_size, F&& f, Args&&... args) {
-  detail::spawn(stack_size, std::source_location::current(), std::forward<F>(f),
+void go_with_stack(detail::located_stack_size stack_size, F&& f, Args&&... args) {
+  detail::spawn(stack_size.bytes, stack_size.where, std::forward<F>(f),
                 std::forward<Args>(args)...);
 }
 
