@@ -101,6 +101,8 @@ void write_goroutine(line_buffer& out, const g* gp, std::int64_t now) {
 
 struct sigaction old_quit, old_segv, old_bus;
 bool installed = false;
+// Each worker's alternate signal stack: the SIGSEGV handler writes a whole goroutine dump
+// from it, so it gets more than SIGSTKSZ (8 KiB) promises.
 constexpr std::size_t kAltStackSize = 64 * 1024;
 
 void on_sigquit(int) {
@@ -112,6 +114,16 @@ void on_sigquit(int) {
   _exit(2);
 }
 
+// How far below a goroutine's stack a fault still counts as its overflow: a function whose
+// frame is larger than the guard page may first touch a byte well below it, past the guard.
+// Frames up to 64 KiB are covered; a fault farther away is more likely a wild pointer, and
+// goes to whoever handled the signal before.
+constexpr std::size_t kOverflowReachBelow = 64 * 1024;
+// And how far above its base: the stack's lowest page (the one has_room keeps clear), so
+// that a fault reported at the boundary still counts. Mapped memory there does not fault,
+// so the margin mistakes nothing else for an overflow. A 4 KiB page, as on x86-64.
+constexpr std::size_t kOverflowReachAbove = 4096;
+
 // A fault just below the running goroutine's stack is an overflow into its guard page (or,
 // for a stack without one, into whatever lies below it).
 void on_sigsegv(int sig, siginfo_t* info, void* uctx) {
@@ -119,7 +131,7 @@ void on_sigsegv(int sig, siginfo_t* info, void* uctx) {
   if (const g* gp = w ? w->running() : nullptr) {
     auto* addr = static_cast<std::byte*>(info->si_addr);
     const std::byte* base = gp->stack.base;
-    if (addr < base + 4096 && addr + 64 * 1024 >= base) {
+    if (addr < base + kOverflowReachAbove && addr + kOverflowReachBelow >= base) {
       flush_user_output();
       line_buffer out;
       out << "goroutine " << gp->id << " stack overflow\n";

@@ -566,11 +566,19 @@ worker* landed(g* gp, fiber_transfer t) noexcept {
   }
 }
 
+// Every this many scheduling rounds a worker looks at the global queue before its own (here
+// and in find_runnable): otherwise two goroutines that keep readying each other would hold
+// the local queue forever and starve the global one. Go's schedtick fairness and Go's value:
+// often enough to bound that wait, rarely enough that sched_lock stays off the fast path; a
+// prime, so it does not fall into step with a program's own periodic pattern.
+constexpr std::uint32_t kGlobalQueueEvery = 61;
+
 // The next goroutine this worker may switch to directly, without a trip through the
-// scheduler loop: the local queue's, except every 61st switch, when the loop runs to look
-// at timers and the global queue (Go's schedtick fairness).
+// scheduler loop: the local queue's, except every kGlobalQueueEvery-th switch, when the
+// loop runs to look at timers and the global queue.
 g* next_local(worker* w) noexcept {
-  if (++w->schedtick % 61 == 0 || w->rt->stopping.load(std::memory_order_relaxed)) return nullptr;
+  if (++w->schedtick % kGlobalQueueEvery == 0 || w->rt->stopping.load(std::memory_order_relaxed))
+    return nullptr;
   g* gp = w->q.pop();
   prefetch_queued(w);
   return gp;
@@ -900,6 +908,11 @@ namespace {
 // nanoseconds, so "runnext is still full" would not do: it must still hold the same one.
 constexpr long kStealNapNs = 20000;
 
+// How long the second look waits for a running victim to take its runnext itself before
+// stealing it: Go's usleep(3) in runqgrab. A spin, not a nap: timer slack would stretch a
+// 3 us nap to ~50 us (see kStealNapNs), long past the moment the owner would take it.
+constexpr std::int64_t kRunnextGraceNs = 3000;
+
 g* steal_pass(runtime* rt, worker* w, bool take_next) noexcept {
   const unsigned start = static_cast<unsigned>(next_rand(w->rng_state) % rt->nworkers);
   for (unsigned k = 0; k < rt->nworkers; ++k) {
@@ -909,7 +922,7 @@ g* steal_pass(runtime* rt, worker* w, bool take_next) noexcept {
     g* const next = take_next ? v->q.peek_next() : nullptr;
     if (next) {
       if (v->running()) {
-        const std::int64_t until = nanotime() + 3000;
+        const std::int64_t until = nanotime() + kRunnextGraceNs;
         while (v->q.peek_next() == next && nanotime() < until) spin_pause();
       }
       if (g* gp = w->q.steal_from(v->q, next)) return gp;
@@ -942,7 +955,7 @@ g* find_runnable(worker* w) {
     if (g* gp = take_inbox(w)) return gp;
     if (g* gp = poll_nowait(rt, /*starved=*/true)) return gp;
 
-    if (++w->schedtick % 61 == 0) {
+    if (++w->schedtick % kGlobalQueueEvery == 0) {
       if (g* gp = global_get(rt, w, 1)) return gp;
     }
     if (g* gp = w->q.pop()) return gp;
