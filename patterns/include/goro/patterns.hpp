@@ -1,5 +1,5 @@
-// The Go concurrency patterns (API.md §7) and the helpers around them: errgroup, a weighted
-// semaphore, a result type and a goroutine leak check for tests.
+// The Go concurrency patterns (docs/reference.md §7) and the helpers around them: errgroup,
+// a weighted semaphore, a result type and a goroutine leak check for tests.
 //
 //   auto done = goro::make_chan<goro::unit>();
 //   auto primes = goro::take(done, goro::fan_in(done, goro::fan_out(done, ints, 4, find)), 10);
