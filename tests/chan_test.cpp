@@ -1,4 +1,5 @@
-// API.md §2, channels: handles, directions, nil, close, panics, FIFO, len/cap, move-only T.
+// docs/reference.md §2, channels: handles, directions, nil, close, panics, FIFO, len/cap,
+// move-only T.
 #include "test_util.hpp"
 
 #include <functional>

@@ -1,6 +1,6 @@
-// API.md §8: goro::io::wait_readable / wait_writable park a goroutine until a descriptor the
-// program owns is ready, or its deadline passes; the dump says "IO wait"; bad descriptors
-// are errors; nothing leaks a descriptor.
+// docs/reference.md §8: goro::io::wait_readable / wait_writable park a goroutine until a
+// descriptor the program owns is ready, or its deadline passes; the dump says "IO wait"; bad
+// descriptors are errors; nothing leaks a descriptor.
 #include "io_util.hpp"
 #include "test_util.hpp"
 

@@ -1,4 +1,4 @@
-// API.md §8's goro::net: addresses and Go's error texts, echo over TCP (v4, v6) and Unix
+// docs/reference.md §8's goro::net: addresses and Go's error texts, echo over TCP (v4, v6) and Unix
 // sockets, deadlines, close from another goroutine, the faults of issue 16 (peer reset, a
 // write to a closed peer, half-close, EMFILE in accept), no descriptor leak, and one worker
 // serving many connections. Modelled on Go's net/timeout_test.go and net/conn_test.go.

@@ -1,6 +1,7 @@
-// API.md §1: an exception escaping a goroutine or main_fn is a panic (stderr "panic: " and
-// what(), with the goroutine's id; exit status 2), and a program whose goroutines are all
-// asleep with nothing left to wake them ends with Go's deadlock message and status 2.
+// docs/reference.md §1: an exception escaping a goroutine or main_fn is a panic (stderr
+// "panic: " and what(), with the goroutine's id; exit status 2), and a program whose
+// goroutines are all asleep with nothing left to wake them ends with Go's deadlock message
+// and status 2.
 //
 // Each scenario runs in panic_helper, a separate process, since it ends that process.
 #include <doctest/doctest.h>
@@ -301,7 +302,7 @@ TEST_CASE("options::detect_deadlock = false turns the deadlock report off") {
   CHECK(o.err.find("deadlock") == std::string::npos);
 }
 
-// API.md §1: every fatal end flushes what the program printed to std::cout and stdout
+// docs/reference.md §1: every fatal end flushes what the program printed to std::cout and stdout
 // before its message, so output that goes to a pipe or a file survives. Each scenario
 // prints a line through printf and one through std::cout, without flushing, then ends.
 TEST_CASE("a fatal end keeps what the program printed, through a pipe and to a file") {
@@ -350,7 +351,7 @@ TEST_CASE("a fatal end does not hang when another thread holds stdout's lock for
   CHECK(o.err.find("panic: boom while stdout is locked") != std::string::npos);
 }
 
-// API.md §1: a goroutine still computing when main_fn returns does not keep the program
+// docs/reference.md §1: a goroutine still computing when main_fn returns does not keep the program
 // alive: after options::exit_grace the process ends with main's status, its output flushed.
 TEST_CASE("main returns while a goroutine computes: exit with main's status after the grace") {
   for (const sink to : {sink::pipe, sink::file}) {

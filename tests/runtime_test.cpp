@@ -1,4 +1,5 @@
-// API.md §1, the runtime: run, go, yield, num_goroutine, gomaxprocs, goroutine_id, options.
+// docs/reference.md §1, the runtime: run, go, yield, num_goroutine, gomaxprocs, goroutine_id,
+// options.
 #include "test_util.hpp"
 
 #include <algorithm>

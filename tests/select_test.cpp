@@ -1,4 +1,4 @@
-// API.md §3, select: static and dynamic forms, callbacks, default, random choice, nil
+// docs/reference.md §3, select: static and dynamic forms, callbacks, default, random choice, nil
 // cases, duplicate channels, closed channels.
 #include "test_util.hpp"
 

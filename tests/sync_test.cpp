@@ -1,4 +1,4 @@
-// API.md §5, sync: wait_group, mutex, rw_mutex, once.
+// docs/reference.md §5, sync: wait_group, mutex, rw_mutex, once.
 #include "test_util.hpp"
 
 #include <functional>

@@ -1,4 +1,4 @@
-// API.md §1 (last rule): channels, select, timers and sync also work from plain threads,
+// docs/reference.md §1 (last rule): channels, select, timers and sync also work from plain threads,
 // both talking to goroutines inside run and between threads with no runtime at all.
 #include "test_util.hpp"
 

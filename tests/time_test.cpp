@@ -1,4 +1,4 @@
-// API.md §4, time: sleep, after, timer, ticker, after_func, with Go 1.23's semantics.
+// docs/reference.md §4, time: sleep, after, timer, ticker, after_func, with Go 1.23's semantics.
 //
 // Timing checks appear only where the semantics are about time, and only in the safe
 // direction (something lasts at least d) or with bounds far wider than the noise of a loaded

@@ -42,7 +42,12 @@ BUILD = os.path.join(ROOT, "build-bench")
 TICK = os.sysconf("SC_CLK_TCK")
 
 SERVERS = ("goro", "go", "asio")
-TITLES = {"goro": "goro", "go": "Go", "asio": "Asio"}
+# not run by default: uring_probe's raw single-threaded servers (--servers goro,epoll,uring
+# --workers 1; bench/RESULTS.md, "io_uring: measured, and the decision")
+EXTRA = ("epoll", "epoll-short", "uring", "uring-single")
+TITLES = {"goro": "goro", "go": "Go", "asio": "Asio", "epoll": "raw epoll",
+          "epoll-short": "raw epoll-short", "uring": "raw io_uring",
+          "uring-single": "raw io_uring-single"}
 
 # name, client mode, connections, pipeline depth
 ECHO_ROWS = [
@@ -83,7 +88,8 @@ def build(args):
     if not ok:
         ok = sh(["meson", "setup", BUILD, "--buildtype=release"], cwd=ROOT)
     if ok:
-        for t in ("netload", "goro_echo", "asio_echo"):
+        for t in ("netload", "goro_echo", "asio_echo") + \
+                (("uring_probe",) if set(EXTRA) & set(args.servers) else ()):
             if args.no_build or sh(["nice", "-n", "10", "ninja", "-C", BUILD, "-j", str(args.jobs),
                                     f"bench/net/{t}"]):
                 exe = os.path.join(BUILD, "bench", "net", t)
@@ -185,6 +191,8 @@ def server_cmd(progs, server, workers, addr="127.0.0.1:0"):
         return [progs["goro_echo"], addr, str(workers)], dict(os.environ)
     if server == "asio" and "asio_echo" in progs:
         return [progs["asio_echo"], addr, str(workers)], dict(os.environ)
+    if server in EXTRA and "uring_probe" in progs:
+        return [progs["uring_probe"], "--backend", server, addr], dict(os.environ)
     if server == "go" and "go_echo" in progs:
         return [progs["go_echo"], addr], dict(os.environ, GOMAXPROCS=str(workers))
     return None
@@ -379,7 +387,7 @@ def ratio(a, b):
 
 def table(results, args):
     lines = []
-    servers = [s for s in SERVERS if s in args.servers]
+    servers = [s for s in SERVERS + EXTRA if s in args.servers]
     # echo
     head = ["row", "P"] + [f"{TITLES[s]} req/s" for s in servers] + \
            [f"{TITLES[s]} µs CPU/req" for s in servers]

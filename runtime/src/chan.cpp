@@ -256,14 +256,9 @@ void wake(waiter* w, bool success) noexcept {
   g* gp = w->gp;
   g_on_stack& st = gp->on_stack();
   st.param = w;
-  // A select still on its way to parking (park_unlocked) readies itself once parked. Only
-  // selects park so; the load first, since most are parked already and a failed CAS costs
-  // as much as a good one.
-  std::uint8_t parking = 1;
-  if (w->is_select && st.parking.load(std::memory_order_acquire) == 1 &&
-      st.parking.compare_exchange_strong(parking, 2, std::memory_order_acq_rel)) {
-    return;
-  }
+  // A select still on its way to parking (park_unlocked) readies itself once parked (the
+  // parking handshake, sched.hpp). Only selects park so.
+  if (w->is_select && wake_while_parking(st)) return;
   ready(gp);
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <source_location>
 
+#include "assert.hpp"
 #include "fiber.hpp"
 #include "parker.hpp"
 #include "stack.hpp"
@@ -42,8 +43,34 @@ enum class wait_reason : std::uint8_t {
 };
 const char* wait_reason_text(wait_reason r) noexcept;
 
-// released: abandoned when main_fn returned (see release in sched.cpp); it never runs again.
+// A goroutine's status, and its legal moves (Go's casgstatus), which set_status checks:
+//   runnable -> running     a worker switches to it (execute, switch_away)
+//   running  -> waiting     it parks (park)
+//   running  -> runnable    it yields
+//   waiting  -> runnable    it is readied (ready, ready_polled)
+//   waiting  -> running     shutdown resumes it to unwind (drain, unwind_at_exit only)
+//   running  -> dead        it has exited (free_goroutine), just before its g is freed
+//   any but dead -> released  main_fn returned and it was abandoned (release in sched.cpp);
+//                             it never runs again
+// A plain thread's stand-in only moves between runnable and waiting, both ways.
 enum class g_status : std::uint8_t { runnable, running, waiting, dead, released };
+
+constexpr bool legal_move(g_status from, g_status to) noexcept {
+  using s = g_status;
+  switch (to) {
+    case s::running:
+      return from == s::runnable || from == s::waiting;
+    case s::waiting:
+      return from == s::running;
+    case s::runnable:
+      return from == s::running || from == s::waiting;
+    case s::dead:
+      return from == s::running;
+    case s::released:
+      return from != s::dead;
+  }
+  return false;
+}
 
 // The C++ runtime's per-thread exception state (libsupc++'s __cxa_eh_globals): which
 // exceptions are being handled and how many are in flight. Each goroutine keeps its own.
@@ -106,8 +133,7 @@ struct alignas(16) g_on_stack {
   waiter* param = nullptr;
   // goro::blocking: the job (on this goroutine's stack) of the call it waits for, or null.
   void* blocking_job = nullptr;
-  // park_unlocked releases the waiter's lock before gp is off its stack: 1 while it parks
-  // so; a wake() that finds 1 sets 2 and leaves the readying to the parking side.
+  // park_unlocked's handshake with wake(): see parking_state in sched.hpp.
   std::atomic<std::uint8_t> parking{0};
   // A select's receive waiter on an unbuffered channel, left queued there when another case
   // fires, and reused by the next select on that channel (see select.cpp). kept_chan holds
@@ -160,6 +186,15 @@ struct g {
   g_on_stack& on_stack() noexcept { return *on_stack_ptr.load(std::memory_order_relaxed); }
 };
 static_assert(sizeof(g) == 160, "a g is one 160-byte g_pool slot: keep it small (goroutine.hpp)");
+
+// Moves gp to `to`; debug builds check that the move is one of the legal ones above. The
+// store is relaxed: whoever hands gp on (a queue, a lock, the switch) publishes it.
+inline void set_status(g* gp, g_status to) noexcept {
+  [[maybe_unused]] const g_status from = gp->status.load(std::memory_order_relaxed);
+  GORO_ASSERT(legal_move(from, to) || (gp->is_thread && to != g_status::running),
+              "an illegal change of a goroutine's status (see g_status)");
+  gp->status.store(to, std::memory_order_relaxed);
+}
 
 // A plain thread that blocks on a channel or sync object waits as this stand-in g, woken
 // through its parker instead of a worker (made by thread_g() in tls.cpp).

@@ -106,6 +106,15 @@ void fatal(const char* msg) noexcept {
   _exit(2);
 }
 
+void assert_failed(const char* cond, const char* message, const char* file,
+                   unsigned line) noexcept {
+  flush_user_output();
+  std::fprintf(stderr, "goro: internal error: GORO_ASSERT(%s) failed at %s:%u: %s\n", cond, file,
+               line, message);
+  std::fflush(stderr);
+  std::abort();
+}
+
 const char* wait_reason_text(wait_reason r) noexcept {
   switch (r) {
     case wait_reason::none:
@@ -380,7 +389,7 @@ void check_deadlock(runtime* rt) noexcept {
 
 void ready(g* gp, bool wake_idle) noexcept {
   if (gp->is_thread) {
-    gp->status.store(g_status::runnable, std::memory_order_relaxed);
+    set_status(gp, g_status::runnable);
     plain_thread_g::of(gp).thread_parker.unpark();
     return;
   }
@@ -389,7 +398,7 @@ void ready(g* gp, bool wake_idle) noexcept {
   if (gp->status.load(std::memory_order_relaxed) == g_status::released) [[unlikely]]
     return;
   runtime* rt = current_runtime();
-  gp->status.store(g_status::runnable, std::memory_order_relaxed);
+  set_status(gp, g_status::runnable);
   gp->reason.store(wait_reason::none, std::memory_order_relaxed);
   if (!rt || rt->draining) return;  // shutdown resumes every goroutine itself
   worker* w = current_worker();
@@ -515,7 +524,7 @@ void finish_request(switch_request* req) noexcept {
       req->unlock(req->arg);  // from here on another worker may resume gp
       break;
     case switch_request::yield:
-      gp->status.store(g_status::runnable, std::memory_order_relaxed);
+      set_status(gp, g_status::runnable);
       if (!w->rt->draining) {
         global_put(w->rt, gp);
         // The worker that yielded may go on with a goroutine that never blocks; an idle
@@ -597,7 +606,7 @@ void switch_away(g* gp, switch_request::kind_t kind, void (*unlock)(void*) = nul
   fiber_transfer t;
   if (g* next = next_local(w)) {
     w->curg.store(next, std::memory_order_relaxed);
-    next->status.store(g_status::running, std::memory_order_relaxed);
+    set_status(next, g_status::running);
     w->started_by_loop = false;
     if (!next->ctx) make_context(w, next);
     g_on_stack& next_st = next->on_stack();
@@ -670,7 +679,7 @@ void exit_goroutine(g* gp) noexcept {
 // back to the scheduler loop; then carries out that goroutine's request.
 void execute(worker* w, g* gp) noexcept {
   w->curg.store(gp, std::memory_order_relaxed);
-  gp->status.store(g_status::running, std::memory_order_relaxed);
+  set_status(gp, g_status::running);
   w->started_by_loop = true;
   if (!gp->ctx) make_context(w, gp);
   g_on_stack& st = gp->on_stack();
@@ -683,6 +692,7 @@ void execute(worker* w, g* gp) noexcept {
 }
 
 [[gnu::noinline]] void free_goroutine(worker* w, g* gp) noexcept {
+  set_status(gp, g_status::dead);
   runtime* rt = w->rt;
   rt->all.remove(gp);
   w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
@@ -703,7 +713,7 @@ void execute(worker* w, g* gp) noexcept {
 
 void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
   if (gp->is_thread) {
-    gp->status.store(g_status::waiting, std::memory_order_relaxed);
+    set_status(gp, g_status::waiting);
     unlock(arg);
     plain_thread_g::of(gp).thread_parker.park();
     return;
@@ -720,25 +730,20 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
   gp->reason.store(why, std::memory_order_relaxed);
   g_on_stack& st = gp->on_stack();
   st.waiting_since.store(st.w->coarse_now, std::memory_order_relaxed);
-  gp->status.store(g_status::waiting, std::memory_order_relaxed);
+  set_status(gp, g_status::waiting);
   switch_away(gp, switch_request::park, unlock, arg);
 }
 
-// park_unlocked's request, run once gp is off its stack: a wake() that came on the way
-// found gp->parking == 1 and set 2, leaving the readying to us.
+// park_unlocked's request, run once gp is off its stack (the parking handshake, sched.hpp).
 void finish_parking(void* arg) noexcept {
   g* gp = static_cast<g*>(arg);
-  std::uint8_t parking = 1;
-  std::atomic<std::uint8_t>& flag = gp->on_stack().parking;
-  if (flag.compare_exchange_strong(parking, 0, std::memory_order_acq_rel)) return;
-  flag.store(0, std::memory_order_relaxed);
-  ready(gp);
+  if (end_parking(gp->on_stack())) ready(gp);
 }
 
 void park_abandoned(g* gp) noexcept {
   // drain abandons a goroutine that it has resumed more than 100 times.
   gp->on_stack().unwind_attempts = 1000;
-  gp->status.store(g_status::waiting, std::memory_order_relaxed);
+  set_status(gp, g_status::waiting);
   switch_away(
       gp, switch_request::park, [](void*) {}, nullptr);
   fatal("goro: an abandoned goroutine was resumed");
@@ -832,7 +837,7 @@ g* ready_polled(runtime* rt, g_list& io) noexcept {
     const bool thread = gp->is_thread;  // gp may be gone once readied
     if (!first && !thread && !rt->migrate) {
       first = gp;
-      first->status.store(g_status::runnable, std::memory_order_relaxed);
+      set_status(first, g_status::runnable);
       first->reason.store(wait_reason::none, std::memory_order_relaxed);
       continue;
     }
@@ -1141,7 +1146,7 @@ void release(runtime* rt, std::span<g* const> gs) {
   pooled.reserve(gs.size());
   for (g* gp : gs) {
     release_blocking_call(gp);
-    gp->status.store(g_status::released, std::memory_order_relaxed);
+    set_status(gp, g_status::released);
     if (gp->stack.size == rt->stacks.stack_size()) {
       pooled.push_back(gp->stack);
     } else if (gp->stack.size != 0) {

@@ -268,20 +268,59 @@ inline void unwind_if_exiting(const g* gp) {
   }
 }
 
+// The parking handshake, all of it. park_unlocked releases the waiters' locks before gp is
+// off its stack (see below), so a waker can complete gp's select while gp still runs on
+// its way to parking; readying it then would let a second worker resume a goroutine that
+// is still running. g_on_stack::parking says who readies it:
+//   kNotParking -> kParking             gp, before it releases the locks (begin_parking)
+//   kParking -> kWokenWhileParking      a waker that finds gp on its way (wake_while_parking):
+//                                       it leaves the readying to gp's side
+//   kParking | kWoken... -> kNotParking  gp's side, once gp is off its stack (end_parking):
+//                                       it readies gp if a waker came
+enum parking_state : std::uint8_t { kNotParking = 0, kParking = 1, kWokenWhileParking = 2 };
+
+inline void begin_parking(g_on_stack& st) noexcept {
+  GORO_ASSERT(st.parking.load(std::memory_order_relaxed) == kNotParking,
+              "a goroutine parks twice at once");
+  st.parking.store(kParking, std::memory_order_relaxed);  // published by the unlock
+}
+
+// Waker side. True: gp was on its way to parking and will be readied by end_parking; the
+// waker must not ready it. The load first: most selects are parked already, and a failed
+// CAS costs as much as a good one.
+inline bool wake_while_parking(g_on_stack& st) noexcept {
+  std::uint8_t expected = kParking;
+  return st.parking.load(std::memory_order_acquire) == kParking &&
+         st.parking.compare_exchange_strong(expected, kWokenWhileParking,
+                                            std::memory_order_acq_rel);
+}
+
+// Parking side, once gp is off its stack. True: a waker came meanwhile; ready gp now.
+inline bool end_parking(g_on_stack& st) noexcept {
+  std::uint8_t expected = kParking;
+  if (st.parking.compare_exchange_strong(expected, kNotParking, std::memory_order_acq_rel)) {
+    return false;
+  }
+  GORO_ASSERT(expected == kWokenWhileParking, "end_parking without begin_parking");
+  st.parking.store(kNotParking, std::memory_order_relaxed);
+  return true;
+}
+
 // park, but calling unlock() first, before gp is off its stack, so that the lock is not held
 // across the switch. Go keeps it until the goroutine is off its stack, so that no waker can
 // ready a goroutine that still runs; but then the lock is held across the switch to the next
 // goroutine, and a pipeline's done channel, locked by every select that waits, was held that
 // way most of the time. For select only: its waiters are completed through wake()
 // (chan.cpp), which leaves the readying of a select still on its way to parking to
-// finish_parking. Inline: it is on the path of every select that waits.
+// finish_parking (the handshake above). Inline: it is on the path of every select that
+// waits.
 template <class Unlock>
 void park_unlocked(g* gp, Unlock unlock, wait_reason why) {
   if (must_unwind_now(gp)) {
     unlock();  // shutdown: park would only unlock and return
     return;
   }
-  gp->on_stack().parking.store(1, std::memory_order_relaxed);  // published by the unlock
+  begin_parking(gp->on_stack());
   unlock();
   park(gp, &finish_parking, gp, why);
 }

@@ -1,4 +1,4 @@
-// Go's context (API.md §6): Go's own context_test.go ported, plus the Go 1.20-1.21
+// Go's context (docs/reference.md §6): Go's own context_test.go ported, plus the Go 1.20-1.21
 // additions and the C++ interop.
 #include <algorithm>
 #include <atomic>

@@ -1,4 +1,4 @@
-// The Go concurrency patterns (API.md §7): each pattern's rules, and the common ones:
+// The Go concurrency patterns (docs/reference.md §7): each pattern's rules, and the common ones:
 // done first, output closed and goroutines ended when done closes or the input ends (even
 // if nobody reads), nothing lost or duplicated, chan<T> accepted for recv_chan<T>.
 #include <algorithm>

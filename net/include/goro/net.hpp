@@ -1,5 +1,5 @@
 // goro::net: TCP and Unix-domain sockets for goroutines, with Go's semantics and Go's error
-// text (API.md §8). A goroutine blocked in accept, read, write or dial parks (dump state
+// text (docs/reference.md §8). A goroutine blocked in accept, read, write or dial parks (dump state
 // "IO wait") and takes no thread.
 //
 //   auto ln = goro::net::listen("tcp", "127.0.0.1:0");

@@ -25,6 +25,11 @@
 //   - Interop with C++20 cancellation: ctx.stop_token() is a std::stop_token that is stopped
 //     when the context is done, and with_stop_token() / from_stop_source() derive a context
 //     that is canceled when a std::stop_source is asked to stop.
+//
+// Blocking, exceptions, threads (for every function below unless it says otherwise): none
+// blocks (only receiving from done() waits, as on any channel); none throws anything but
+// std::bad_alloc; every one may be called at once from any goroutine or thread, on shared
+// contexts and cancel functions alike. Reference: docs/reference.md §6.
 #pragma once
 
 #include <chrono>
@@ -140,7 +145,8 @@ class context {
 context background();
 context todo();
 
-// context.CancelFunc: cancels its context (and every context derived from it), closes its
+// context.CancelFunc: cancels its context (and every context derived from it, before it
+// returns, without waiting on anyone), closes its
 // done() channel and sets err() to context_errc::canceled. Copyable; callable through a
 // const reference, any number of times, from any goroutine or thread: only the first call
 // acts. Call it as soon as the work is done (Go's `defer cancel()`): that unlinks the context
@@ -207,7 +213,8 @@ context without_cancel(const context& parent);
 
 // context.AfterFunc (Go 1.21): runs f() in its own goroutine once ctx is done (at once if it
 // already is). The returned stop function unregisters f: it returns true if that call kept f
-// from running, false if f had already been started or stopped.
+// from running, false if f had already been started or stopped. An exception escaping f is
+// a panic, as in any goroutine.
 std::function<bool()> after_func(const context& ctx, detail::task f);
 template <class F>
 requires std::is_invocable_v < std::decay_t<F>

@@ -16,6 +16,10 @@
 // first (null if none); rethrow it, read it with goro::error_message, or ask Go's errors.Is
 // question with goro::errors_is(err, code) (result.hpp). The context of with_context() has
 // that error as its cause (goro::cause(ctx)).
+//
+// Threads: go, try_go and wait may be called at once from any goroutines or threads; set the
+// limit before starting goroutines. go and try_go throw as goro::go does (panic_error
+// outside goro::run, std::bad_alloc). Reference: docs/reference.md §7.
 #pragma once
 
 #include <concepts>
@@ -105,6 +109,7 @@ class errgroup {
   }
 
   // Runs f in a new goroutine only if the limit allows it now; reports whether it did.
+  // Never blocks.
   template <class F>
   requires std::invocable < std::decay_t<F>
   & > bool try_go(F&& f, const std::source_location& where = std::source_location::current()) {

@@ -10,6 +10,9 @@
 // Response *http.Response }`) so that the code that has the full picture decides what to do
 // with them. In C++ the error is a std::exception_ptr: whatever the goroutine threw. Build
 // one with try_invoke(f, args...), which catches it for you.
+//
+// Nothing here blocks. A result is a plain value (like std::variant): share it by copying
+// it (through a channel, say), not by mutating one object from two threads.
 #pragma once
 
 #include <exception>

@@ -10,6 +10,7 @@
 //
 // A waiter blocks the goroutine (or thread), not the worker. Waiters are served in order:
 // a large request at the head keeps smaller ones behind it waiting, so it cannot starve.
+// Every member may be called at once from any goroutine or thread. Only acquire blocks.
 #pragma once
 
 #include <cstdint>

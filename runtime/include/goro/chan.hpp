@@ -11,6 +11,12 @@
 //
 // Direction is enforced by the type system: recv_chan has no send or close, send_chan no
 // recv or range. chan<T> converts to both, as a bidirectional Go channel does.
+//
+// Thread safety: every operation may be called at once from any number of goroutines and
+// plain threads (outside goro::run a blocking operation blocks the thread) on handles to
+// the same channel. One handle object is like a std::shared_ptr: concurrent const use is
+// safe; assigning to it while another thread uses that same object is a data race.
+// Reference: docs/reference.md §2.
 #pragma once
 
 #include <cstddef>
@@ -40,6 +46,7 @@ class chan_handle {
  public:
   using value_type = T;
 
+  // A nil channel. Copying, moving, assigning and destroying a handle never block or throw.
   chan_handle() noexcept = default;
   chan_handle(std::nullptr_t) noexcept {}
   chan_handle(const chan_handle& o) noexcept : c_(o.c_) { chan_retain(c_); }
@@ -50,9 +57,12 @@ class chan_handle {
   }
   ~chan_handle() { chan_release(c_); }
 
+  // len(c): values buffered now (a snapshot); cap(c): the capacity. 0 for a nil channel.
+  // Never block or throw; any thread.
   std::size_t len() const noexcept { return c_ ? chan_len(c_) : 0; }
   std::size_t cap() const noexcept { return c_ ? chan_cap(c_) : 0; }
 
+  // c != nil, and identity: handles are equal when they refer to the same channel.
   explicit operator bool() const noexcept { return c_ != nullptr; }
   friend bool operator==(const chan_handle& a, const chan_handle& b) noexcept {
     return a.c_ == b.c_;
@@ -77,7 +87,9 @@ class chan_handle {
 };
 
 // Range-for over a channel: receives until the channel is closed and drained. The
-// element is handed out as T&&, so `for (T v : c)` moves each value out.
+// element is handed out as T&&, so `for (T v : c)` moves each value out. begin() and each
+// ++ block as recv() does. An iterator serves one loop in one goroutine; several
+// goroutines may range over the same channel, each with its own loop.
 template <class T>
 class chan_iterator {
  public:
@@ -129,7 +141,11 @@ class recv_chan : public detail::chan_handle<T> {
   recv_chan(const chan<T>& c) noexcept;
   recv_chan(chan<T>&& c) noexcept;
 
+  // v, ok := <-c: the next value, or nullopt once the channel is closed and drained.
+  // Blocks until a value is there or the channel is closed; on a nil channel, forever.
+  // Throws nothing of its own. Thread-safe.
   std::optional<T> recv() const { return this->do_recv(); }
+  // for v := range c (see chan_iterator): blocks as recv() does.
   detail::chan_iterator<T> begin() const {
     return detail::chan_iterator<T>(this, &detail::chan_access::recv<T>);
   }
@@ -144,7 +160,14 @@ class send_chan : public detail::chan_handle<T> {
   send_chan(const chan<T>& c) noexcept;
   send_chan(chan<T>&& c) noexcept;
 
+  // c <- v: moves v into the channel. Blocks until a receiver takes it (unbuffered) or
+  // there is room in the buffer; on a nil channel, forever. Throws
+  // panic_error("send on closed channel") if the channel is closed, or closed while the
+  // sender waits. Thread-safe.
   void send(std::type_identity_t<T> v) const { this->do_send(std::move(v)); }
+  // close(c): wakes every blocked receiver (they drain the buffer, then get nullopt) and
+  // every blocked sender (they throw). Never blocks. Throws panic_error("close of nil
+  // channel") or panic_error("close of closed channel"). Thread-safe: one close wins.
   void close() const { this->do_close(); }
 };
 
@@ -154,9 +177,20 @@ class chan : public detail::chan_handle<T> {
  public:
   using detail::chan_handle<T>::chan_handle;
 
+  // c <- v: moves v into the channel. Blocks until a receiver takes it (unbuffered) or
+  // there is room in the buffer; on a nil channel, forever. Throws
+  // panic_error("send on closed channel") if the channel is closed, or closed while the
+  // sender waits. Thread-safe.
   void send(std::type_identity_t<T> v) const { this->do_send(std::move(v)); }
+  // v, ok := <-c: the next value, or nullopt once the channel is closed and drained.
+  // Blocks until a value is there or the channel is closed; on a nil channel, forever.
+  // Throws nothing of its own. Thread-safe.
   std::optional<T> recv() const { return this->do_recv(); }
+  // close(c): wakes every blocked receiver (they drain the buffer, then get nullopt) and
+  // every blocked sender (they throw). Never blocks. Throws panic_error("close of nil
+  // channel") or panic_error("close of closed channel"). Thread-safe: one close wins.
   void close() const { this->do_close(); }
+  // for v := range c (see chan_iterator): blocks as recv() does.
   detail::chan_iterator<T> begin() const {
     return detail::chan_iterator<T>(this, &detail::chan_access::recv<T>);
   }
@@ -179,7 +213,10 @@ send_chan<T>::send_chan(const chan<T>& c) noexcept : detail::chan_handle<T>(c) {
 template <class T>
 send_chan<T>::send_chan(chan<T>&& c) noexcept : detail::chan_handle<T>(std::move(c)) {}
 
-// make(chan T) and make(chan T, cap).
+// make(chan T) and make(chan T, cap): unbuffered for cap 0, else a FIFO of cap values.
+// Never blocks. Throws panic_error("makechan: size out of range") for a capacity too large
+// (cap times the element's size over 1 TiB, or beyond the ring's limit), or
+// std::bad_alloc. Thread-safe.
 template <class T>
 chan<T> make_chan(std::size_t cap = 0) {
   chan<T> c;

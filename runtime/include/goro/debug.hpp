@@ -6,6 +6,9 @@
 //
 // A running program dumps every goroutine and exits with status 2 on SIGQUIT (Ctrl-\), as
 // a Go program does.
+//
+// None of these functions waits for other goroutines; they throw only std::bad_alloc (and
+// dump_goroutines what writing to `out` throws). Callable from any goroutine or thread.
 #pragma once
 
 #include <chrono>

@@ -92,6 +92,10 @@ int run(F main_fn) {
 // std::thread does. Each overload records where it was called from (std::source_location
 // after a fixed number of arguments), which goroutine dumps and panic messages name; calls
 // with more than six arguments are not located.
+// Never blocks. Throws panic_error("goro::go: no runtime is running (call it inside
+// goro::run)") outside run, std::bad_alloc, or what copying f and args throws. Callable from
+// any goroutine, and from plain threads while run is active. An exception that escapes f is
+// a panic (docs/reference.md §1).
 #define GORO_DETAIL_LOCATION const std::source_location& where = std::source_location::current()
 template <class F>
 void go(F&& f, GORO_DETAIL_LOCATION) {

@@ -245,6 +245,7 @@ class select_case {
 
   // After a select chose this receive case (without a callback): the value received, or
   // nullopt if the channel was closed. Takes the value out; T must be the channel's type.
+  // Never blocks or throws. A case belongs to one goroutine at a time.
   template <class T>
   std::optional<T> received() {
     if (!s_.has_value) return std::nullopt;
@@ -309,6 +310,9 @@ class select_case {
 // a std::string_view: keep a handle to the channel for as long as you keep the case (a
 // case that is moved, into a std::vector for instance, or built from a temporary handle,
 // holds its own reference). `select(on_recv(c), ...)` needs no thought.
+//
+// Building a case never blocks; it throws only std::bad_alloc (a callback too large to be
+// stored inline goes on the heap) or what moving f throws. Any goroutine or thread.
 template <class H, class F>
 requires detail::handle_of<H, chan, recv_chan> select_case on_recv(H&& c, F f) {
   using T = detail::elem_of<H>;
@@ -331,6 +335,7 @@ requires detail::handle_of<H, chan, recv_chan> select_case on_recv(H&& c) {
 }
 
 // case c <- value: f() runs after the send. A closed channel throws if this case is chosen.
+// value converts as for send(). Never blocks; throws as on_recv does.
 template <class H, class F>
 requires detail::handle_of<H, chan, send_chan> select_case on_send(H&& c, detail::elem_of<H> value,
                                                                    F f) {
@@ -352,7 +357,7 @@ requires detail::handle_of<H, chan, send_chan> select_case on_send(H&& c,
   return sc;
 }
 
-// default: taken when no other case is ready.
+// default: taken when no other case is ready. At most one per select. Never blocks.
 template <class F>
 select_case on_default(F f) {
   static_assert(std::is_invocable_v<F&>, "on_default's callback takes no arguments");
@@ -366,6 +371,13 @@ inline select_case on_default() {
 
 // Blocks until one of the cases can proceed, performs it, runs its callback and returns
 // its index.
+// - Blocks: until a case is ready; never with an on_default() case. With no cases, or only
+//   nil channels and no default, forever (the deadlock detector counts it).
+// - Throws: panic_error("send on closed channel") when a send case on a closed channel is
+//   chosen; panic_error("select: multiple default cases"); what the chosen case's callback
+//   throws (the case has been performed by then).
+// - Threads: any goroutine or plain thread; the channels may be shared with any number of
+//   others. See docs/reference.md §3.
 template <class... Cases>
 requires(std::same_as<std::remove_cvref_t<Cases>, select_case>&&...)
     [[gnu::always_inline]] inline std::size_t select(Cases&&... cases) {
@@ -377,7 +389,8 @@ requires(std::same_as<std::remove_cvref_t<Cases>, select_case>&&...)
       std::array<detail::case_state*, sizeof...(Cases)>{&cases.s_...});
 }
 
-// The dynamic form, like Go's reflect.Select.
+// The dynamic form, like Go's reflect.Select. Blocks and throws as the variadic form. The
+// cases may be reused by a later select; a value received and not taken is dropped then.
 std::size_t select(std::span<select_case> cases);
 
 }  // namespace goro

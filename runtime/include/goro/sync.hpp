@@ -21,7 +21,8 @@
 
 namespace goro {
 
-// sync.WaitGroup. It may be destroyed as soon as wait() returns.
+// sync.WaitGroup. It may be destroyed as soon as wait() returns. Every member may be called
+// at once from any goroutine or thread.
 class wait_group {
  public:
   wait_group() = default;
@@ -31,10 +32,13 @@ class wait_group {
   // Adds delta (may be negative) to the counter; at zero, releases every waiter. A
   // negative counter throws panic_error("sync: negative WaitGroup counter").
   void add(std::int64_t delta);
+  // Never blocks (add wakes the waiters, it does not wait for them).
   void done() { add(-1); }
-  // Blocks until the counter is zero.
+  // Blocks until the counter is zero (returns at once if it is). Throws nothing of its own.
   void wait();
-  // add(1), then runs f() in a new goroutine that calls done() when f returns.
+  // add(1), then runs f() in a new goroutine that calls done() when f returns (or throws:
+  // an exception escaping f is then a panic). Never blocks. Throws as goro::go does
+  // (panic_error outside goro::run, std::bad_alloc).
   template <class F>
   void go(F f, const std::source_location& where = std::source_location::current()) {
     add(1);
@@ -56,22 +60,26 @@ class wait_group {
 };
 
 // sync.Mutex: Lockable, so std::lock_guard and std::unique_lock work. It may be unlocked by
-// another goroutine or thread. Waiters are served in FIFO order.
+// another goroutine or thread. Waiters are served in FIFO order. Not recursive. Every member
+// may be called at once from any goroutine or thread.
 class mutex {
  public:
   mutex() = default;
   mutex(const mutex&) = delete;
   mutex& operator=(const mutex&) = delete;
 
+  // Blocks (parks) until the mutex is free. Throws nothing of its own.
   void lock() {
     std::uint32_t unlocked = 0;
     if (!state_.compare_exchange_strong(unlocked, kLocked, std::memory_order_acquire)) lock_slow();
   }
+  // Takes the mutex if it is free now; never blocks.
   bool try_lock() noexcept {
     std::uint32_t unlocked = 0;
     return state_.compare_exchange_strong(unlocked, kLocked, std::memory_order_acquire);
   }
-  // Unlocking an unlocked mutex is a fatal error, as in Go.
+  // Unlocking an unlocked mutex is a fatal error, as in Go: "fatal error: sync: unlock of
+  // unlocked mutex", exit status 2 (not an exception). Never blocks.
   void unlock() {
     std::uint32_t locked = kLocked;
     if (!state_.compare_exchange_strong(locked, 0, std::memory_order_release)) unlock_slow();
@@ -89,6 +97,10 @@ class mutex {
 
 // sync.RWMutex: also lock_shared / unlock_shared, so std::shared_lock works. A writer that
 // waits blocks new readers; when it unlocks, the readers that waited go first.
+// lock and lock_shared block (park); the try_ forms and the unlocks never do. unlock
+// without a writer is fatal ("sync: Unlock of unlocked RWMutex"), unlock_shared without a
+// reader too ("sync: RUnlock of unlocked RWMutex"), as in Go. Every member may be called at
+// once from any goroutine or thread.
 class rw_mutex {
  public:
   rw_mutex() = default;
@@ -111,7 +123,8 @@ class rw_mutex {
 };
 
 // sync.Once: call(f) runs f the first time only; later calls wait for it to finish. As in
-// Go, f counts as done even if it throws.
+// Go, f counts as done even if it throws; the exception reaches the first caller only.
+// Blocks while another goroutine's first call runs f. Any goroutine or thread.
 class once {
  public:
   template <class F>

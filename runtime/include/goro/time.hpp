@@ -16,6 +16,11 @@
 // After stop() or reset() returns, no value prepared before the call is received. As in
 // Go 1.23, a timer's or ticker's channel is unbuffered: its len() and cap() are 0, even when
 // a value waits for its receiver.
+//
+// Thread safety: every function here may be called from any goroutine or plain thread. One
+// timer or ticker object must not be used from two threads at once without
+// synchronization (like any C++ object); its channel may be received from anywhere.
+// Reference: docs/reference.md §4.
 #pragma once
 
 #include <chrono>
@@ -67,10 +72,12 @@ std::ostream& operator<<(std::ostream& os, duration_fmt f);
 // Never blocks, never throws.
 std::chrono::system_clock::time_point wall(clock::time_point t) noexcept;
 
-// time.Sleep: blocks the calling goroutine (or thread) for at least d.
+// time.Sleep: blocks the calling goroutine (or thread) for at least d; returns at once for
+// d <= 0. The goroutine parks: it takes no thread while it sleeps. Throws nothing of its own.
 void sleep(clock::duration d);
 
-// time.Timer: delivers the time on c() once, after d.
+// time.Timer: delivers the time on c() once, after d. Move-only. Constructing it never
+// blocks and throws only std::bad_alloc; no member blocks.
 class timer {
  public:
   explicit timer(clock::duration d);
@@ -86,7 +93,9 @@ class timer {
   recv_chan<clock::time_point> c() const { return c_; }
   // true if the call stops the timer, false if it had already fired or been stopped.
   bool stop() noexcept { return t_ && detail::timer_stop(t_); }
-  // Restarts the timer to fire after d; true if it had been active.
+  // Restarts the timer to fire after d; true if it had been active. After stop() or
+  // reset() returns, no value prepared before the call is received. Both return false on a
+  // moved-from timer.
   bool reset(clock::duration d) noexcept { return t_ && detail::timer_reset(t_, d, {}); }
 
  private:
@@ -97,10 +106,13 @@ class timer {
   friend timer after_func(clock::duration d, F f);
 };
 
-// time.After: a channel that receives the time once, after d.
+// time.After: a channel that receives the time once, after d. Never blocks; throws only
+// std::bad_alloc.
 recv_chan<clock::time_point> after(clock::duration d);
 
-// time.AfterFunc: runs f() in its own goroutine after d. The timer may be discarded.
+// time.AfterFunc: runs f() in its own goroutine after d. The timer may be discarded; its
+// stop() keeps f from running if it has not started. Never blocks; throws only
+// std::bad_alloc. An exception escaping f is a panic, as in any goroutine.
 template <class F>
 timer after_func(clock::duration d, F f) {
   return timer(detail::timer_new_func(d, detail::task(std::move(f))), {});
@@ -115,7 +127,9 @@ timer after_func(clock::duration d, F f) {
 recv_chan<clock::time_point> tick(clock::duration d);
 
 // time.Ticker: delivers the time on c() every d, dropping ticks for a slow reader.
-// Destroying it stops it. d must be positive (Go: "non-positive interval for NewTicker").
+// Destroying it stops it. d must be positive: otherwise the constructor throws
+// panic_error("non-positive interval for NewTicker"), as Go panics. Move-only; no member
+// blocks.
 class ticker {
  public:
   explicit ticker(clock::duration d);
@@ -138,7 +152,8 @@ class ticker {
   void stop() noexcept {
     if (t_) detail::timer_stop(t_);
   }
-  // Stops the ticker and restarts it with period d.
+  // Stops the ticker and restarts it with period d. Throws panic_error("non-positive
+  // interval for Ticker.Reset") for d <= 0.
   void reset(clock::duration d);
 
  private:

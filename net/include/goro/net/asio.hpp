@@ -1,6 +1,6 @@
 // goro::net::asio_stream: a goro::net::conn as Boost.Asio's SyncReadStream and
 // SyncWriteStream, so that Asio's synchronous read/write/read_until and Boost.Beast's
-// synchronous HTTP functions work on a goroutine's connection (API.md §8).
+// synchronous HTTP functions work on a goroutine's connection (docs/reference.md §8).
 //
 //   #include <goro/net/asio.hpp>
 //   goro::net::asio_stream s{goro::net::dial("tcp", "127.0.0.1:8080")};

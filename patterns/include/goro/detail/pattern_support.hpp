@@ -30,7 +30,8 @@ struct recv_source<recv_chan<T>> : std::true_type {};
 
 }  // namespace detail
 
-// What a pattern accepts where API.md writes recv_chan<T>: a recv_chan<T> or a chan<T>.
+// What a pattern accepts where docs/reference.md §7 writes recv_chan<T>: a recv_chan<T> or a
+// chan<T>.
 template <class C>
 concept receivable = detail::recv_source<std::remove_cvref_t<C>>::value;
 
