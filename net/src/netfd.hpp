@@ -25,7 +25,9 @@
 #include <cstdint>
 #include <string>
 
-// The runtime's internal poller API: net is the layer right above the runtime.
+// The runtime's internal poller API: net is the layer right above the runtime. The one
+// internal runtime header the net layer includes, by relative path, since the net library
+// is compiled without runtime/src on its include path (net/meson.build).
 #include "../../runtime/src/netpoll.hpp"
 #include "errors.hpp"
 

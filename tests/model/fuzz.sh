@@ -49,13 +49,13 @@ echo "fuzz.sh: using $cxx"
 # shellcheck disable=SC2054  # the commas are inside -fsanitize=, not between elements
 common=(-std=c++20 -O1 -g -fno-omit-frame-pointer -Wall -Wextra
   -fsanitize=address,undefined -fno-sanitize-recover=undefined -D__SANITIZE_ADDRESS__=1
-  -I"$root/runtime/include" -I"$root/patterns/include")
+  -I"$root/runtime/include" -I"$root/net/include" -I"$root/patterns/include")
 
 # The runtime gets coverage instrumentation too (fuzzer-no-link), so that libFuzzer is
 # guided by the runtime's branches, not only the target's. An object is rebuilt when its
 # source or any header is newer.
-newest_header=$(find "$root/runtime/include" "$root/runtime/src" "$root/patterns/include" \
-  -name '*.hpp' -printf '%T@\n' | sort -n | tail -1)
+newest_header=$(find "$root/runtime/include" "$root/runtime/src" "$root/net/include" \
+  "$root/patterns/include" -name '*.hpp' -printf '%T@\n' | sort -n | tail -1)
 # Different compiler or flags: rebuild everything.
 stamp="$cxx ${common[*]}"
 if [[ ! -f $dir/obj/flags || $(cat "$dir/obj/flags") != "$stamp" ]]; then
