@@ -14,17 +14,11 @@ namespace {
 
 // Lexical confinement is enforced by the type system: these say what compiles.
 template <class C>
-concept can_send = requires(const C& c) {
-  c.send(std::declval<typename C::value_type>());
-};
+concept can_send = requires(const C& c) { c.send(std::declval<typename C::value_type>()); };
 template <class C>
-concept can_recv = requires(const C& c) {
-  c.recv();
-};
+concept can_recv = requires(const C& c) { c.recv(); };
 template <class C>
-concept can_close = requires(const C& c) {
-  c.close();
-};
+concept can_close = requires(const C& c) { c.close(); };
 template <class C>
 concept can_range = requires(const C& c) {
   c.begin();

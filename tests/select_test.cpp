@@ -15,9 +15,7 @@ namespace {
 
 // The variadic select takes only select_cases, so it never competes with the span form.
 template <class... A>
-concept can_select = requires(A&&... a) {
-  goro::select(std::forward<A>(a)...);
-};
+concept can_select = requires(A&&... a) { goro::select(std::forward<A>(a)...); };
 static_assert(can_select<goro::select_case>);
 static_assert(can_select<goro::select_case&, goro::select_case>);
 static_assert(can_select<std::span<goro::select_case>>);
@@ -28,13 +26,9 @@ static_assert(std::is_nothrow_move_constructible_v<goro::select_case>);
 
 // Cases respect a channel's direction, as Go's `<-c` and `c <- v` do.
 template <class H>
-concept can_recv_case = requires(H h) {
-  goro::on_recv(h);
-};
+concept can_recv_case = requires(H h) { goro::on_recv(h); };
 template <class H>
-concept can_send_case = requires(H h) {
-  goro::on_send(h, 1);
-};
+concept can_send_case = requires(H h) { goro::on_send(h, 1); };
 static_assert(can_recv_case<goro::chan<int>> && can_recv_case<goro::recv_chan<int>>);
 static_assert(!can_recv_case<goro::send_chan<int>>);
 static_assert(can_send_case<goro::chan<int>> && can_send_case<goro::send_chan<int>>);

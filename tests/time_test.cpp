@@ -29,9 +29,7 @@ static_assert(std::is_same_v<decltype(goro::tick(1ms)), goro::recv_chan<goro::cl
 // so `for (auto t : goro::ticker(d).c())` would wait forever (goro::tick(d) is the spelling).
 // A temporary timer's channel is fine: destroying a timer does not stop it.
 template <class T>
-concept c_of_temporary = requires(T&& t) {
-  std::move(t).c();
-};
+concept c_of_temporary = requires(T&& t) { std::move(t).c(); };
 static_assert(!c_of_temporary<goro::ticker>);
 static_assert(c_of_temporary<goro::timer>);
 

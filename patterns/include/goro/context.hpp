@@ -174,8 +174,10 @@ class cancel_cause_func {
   void operator()(std::exception_ptr cause = nullptr) const;
   void operator()(std::error_code cause) const;
   template <class E>
-  requires std::derived_from<std::decay_t<E>, std::exception>
-  void operator()(E&& cause) const { (*this)(std::make_exception_ptr(std::forward<E>(cause))); }
+    requires std::derived_from<std::decay_t<E>, std::exception>
+  void operator()(E&& cause) const {
+    (*this)(std::make_exception_ptr(std::forward<E>(cause)));
+  }
   explicit operator bool() const noexcept { return n_ != nullptr; }
 
   explicit cancel_cause_func(std::shared_ptr<detail::cancel_node> n) noexcept : n_(std::move(n)) {}
@@ -217,8 +219,8 @@ context without_cancel(const context& parent);
 // a panic, as in any goroutine.
 std::function<bool()> after_func(const context& ctx, detail::task f);
 template <class F>
-requires std::is_invocable_v < std::decay_t<F>
-& > std::function<bool()> after_func(const context& ctx, F&& f) {
+  requires std::is_invocable_v<std::decay_t<F>&>
+std::function<bool()> after_func(const context& ctx, F&& f) {
   return after_func(ctx, detail::task(std::forward<F>(f)));
 }
 

@@ -101,8 +101,8 @@ class errgroup {
   // goroutines of the group is below it. The first error (see the top of this file) is
   // recorded and cancels the group's context.
   template <class F>
-  requires std::invocable < std::decay_t<F>
-  & > void go(F&& f, const std::source_location& where = std::source_location::current()) {
+    requires std::invocable<std::decay_t<F>&>
+  void go(F&& f, const std::source_location& where = std::source_location::current()) {
     chan<unit> sem = s_->sem;
     if (sem) sem.send(unit{});
     start(std::move(sem), std::forward<F>(f), where);
@@ -111,8 +111,8 @@ class errgroup {
   // Runs f in a new goroutine only if the limit allows it now; reports whether it did.
   // Never blocks.
   template <class F>
-  requires std::invocable < std::decay_t<F>
-  & > bool try_go(F&& f, const std::source_location& where = std::source_location::current()) {
+    requires std::invocable<std::decay_t<F>&>
+  bool try_go(F&& f, const std::source_location& where = std::source_location::current()) {
     chan<unit> sem = s_->sem;
     if (sem && goro::select(on_send(sem, unit{}), on_default()) != 0) return false;
     start(std::move(sem), std::forward<F>(f), where);

@@ -52,11 +52,10 @@ class result {
   result(T v) noexcept(std::is_nothrow_move_constructible_v<T>)
       : v_(std::in_place_index<0>, std::move(v)) {}
   template <class U>
-  requires(!std::is_same_v<std::remove_cvref_t<U>, result> &&
-           !std::is_same_v<std::remove_cvref_t<U>, T> &&
-           !std::is_convertible_v<U, std::exception_ptr> && std::is_constructible_v<T, U>)
-      result(U&& v)
-      : v_(std::in_place_index<0>, std::forward<U>(v)) {}
+    requires(!std::is_same_v<std::remove_cvref_t<U>, result> &&
+             !std::is_same_v<std::remove_cvref_t<U>, T> &&
+             !std::is_convertible_v<U, std::exception_ptr> && std::is_constructible_v<T, U>)
+  result(U&& v) : v_(std::in_place_index<0>, std::forward<U>(v)) {}
   // An error. A null exception_ptr is a programming error: value() then throws
   // std::logic_error.
   result(std::exception_ptr e) noexcept : v_(std::in_place_index<1>, std::move(e)) {}
@@ -121,7 +120,7 @@ class result<void> {
 // derived from std::exception are caught (others, and the runtime's own unwinding at the end
 // of goro::run, go through).
 template <class F, class... Args>
-requires std::invocable<F, Args...>
+  requires std::invocable<F, Args...>
 auto try_invoke(F&& f, Args&&... args) -> result<std::invoke_result_t<F, Args...>> {
   using R = std::invoke_result_t<F, Args...>;
   try {

@@ -53,7 +53,7 @@ std::vector<int> perm(int n);
 // n's type, all permutations equally likely. n < 0 throws goro::panic_error("invalid
 // argument to Shuffle"). Blocks only if swap does.
 template <std::integral N, class F>
-requires std::invocable<F&, N, N>
+  requires std::invocable<F&, N, N>
 void shuffle(N n, F&& swap) {
   if constexpr (std::is_signed_v<N>) {
     if (n < 0) throw panic_error("invalid argument to Shuffle");

@@ -131,7 +131,8 @@ void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, GORO_DETAIL
                 std::forward<A6>(a6));
 }
 template <class F, class... Args>
-requires(sizeof...(Args) > 6) void go(F&& f, Args&&... args) {
+  requires(sizeof...(Args) > 6)
+void go(F&& f, Args&&... args) {
   detail::spawn(0, std::source_location::current(), std::forward<F>(f),
                 std::forward<Args>(args)...);
 }

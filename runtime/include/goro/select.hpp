@@ -49,8 +49,8 @@ struct case_payload {
 // time, so that no code for the other place is instantiated: a placement new of a large
 // payload into inline_buf, even on a branch never taken, draws -Wplacement-new in user code.
 template <class P>
-inline constexpr bool fits_inline = sizeof(P) <= sizeof(case_state::inline_buf) &&
-                                    alignof(P) <= alignof(std::max_align_t);
+inline constexpr bool fits_inline =
+    sizeof(P) <= sizeof(case_state::inline_buf) && alignof(P) <= alignof(std::max_align_t);
 
 // A receive case's callback: f(std::optional<T>) for Go's `case v, ok := <-c`, or f(T) for
 // `case v := <-c`, which gets T{} (Go's zero value) from a closed channel. A callback that
@@ -154,8 +154,9 @@ std::pair<chan_core*, bool> case_chan(H&& h) noexcept {
 // A payload that is plain bytes (a trivially copyable value, no callback) needs no case_ops:
 // it is copied with the case and never destroyed.
 template <class T, class F>
-inline constexpr bool plain_payload = std::is_same_v<F, no_callback>&&
-    std::is_trivially_copyable_v<T>&& fits_inline<case_payload<T, F>>;
+inline constexpr bool plain_payload =
+    std::is_same_v<F, no_callback> && std::is_trivially_copyable_v<T> &&
+    fits_inline<case_payload<T, F>>;
 
 // Puts the value's room and the callback of a new case in place.
 template <class T, class F, case_kind K>
@@ -282,23 +283,23 @@ class select_case {
   detail::case_state s_;
 
   template <class H, class F>
-  requires detail::handle_of<H, chan, recv_chan>
+    requires detail::handle_of<H, chan, recv_chan>
   friend select_case on_recv(H&&, F);
   template <class H>
-  requires detail::handle_of<H, chan, recv_chan>
+    requires detail::handle_of<H, chan, recv_chan>
   friend select_case on_recv(H&&);
   template <class H, class F>
-  requires detail::handle_of<H, chan, send_chan>
+    requires detail::handle_of<H, chan, send_chan>
   friend select_case on_send(H&&, detail::elem_of<H>, F);
   template <class H>
-  requires detail::handle_of<H, chan, send_chan>
+    requires detail::handle_of<H, chan, send_chan>
   friend select_case on_send(H&&, detail::elem_of<H>);
   template <class F>
   friend select_case on_default(F);
   friend select_case on_default();
   template <class... Cases>
-  requires(std::same_as<std::remove_cvref_t<Cases>, select_case>&&...) friend std::size_t
-      select(Cases&&... cases);
+    requires(std::same_as<std::remove_cvref_t<Cases>, select_case> && ...)
+  friend std::size_t select(Cases&&... cases);
   friend std::size_t select(std::span<select_case> cases);
 };
 
@@ -314,7 +315,8 @@ class select_case {
 // Building a case never blocks; it throws only std::bad_alloc (a callback too large to be
 // stored inline goes on the heap) or what moving f throws. Any goroutine or thread.
 template <class H, class F>
-requires detail::handle_of<H, chan, recv_chan> select_case on_recv(H&& c, F f) {
+  requires detail::handle_of<H, chan, recv_chan>
+select_case on_recv(H&& c, F f) {
   using T = detail::elem_of<H>;
   static_assert(detail::takes_optional<T, F> || detail::takes_value<T, F>,
                 "on_recv's callback must take a std::optional<T> (v, ok := <-c) or a T "
@@ -327,7 +329,8 @@ requires detail::handle_of<H, chan, recv_chan> select_case on_recv(H&& c, F f) {
   return sc;
 }
 template <class H>
-requires detail::handle_of<H, chan, recv_chan> select_case on_recv(H&& c) {
+  requires detail::handle_of<H, chan, recv_chan>
+select_case on_recv(H&& c) {
   select_case sc(detail::case_kind::recv, detail::case_chan(std::forward<H>(c)));
   detail::make_payload<detail::elem_of<H>, detail::no_callback, detail::case_kind::recv>(
       sc.s_, detail::no_callback{});
@@ -337,8 +340,8 @@ requires detail::handle_of<H, chan, recv_chan> select_case on_recv(H&& c) {
 // case c <- value: f() runs after the send. A closed channel throws if this case is chosen.
 // value converts as for send(). Never blocks; throws as on_recv does.
 template <class H, class F>
-requires detail::handle_of<H, chan, send_chan> select_case on_send(H&& c, detail::elem_of<H> value,
-                                                                   F f) {
+  requires detail::handle_of<H, chan, send_chan>
+select_case on_send(H&& c, detail::elem_of<H> value, F f) {
   using T = detail::elem_of<H>;
   static_assert(std::is_invocable_v<F&>, "on_send's callback takes no arguments");
   select_case sc(detail::case_kind::send, detail::case_chan(std::forward<H>(c)));
@@ -347,8 +350,8 @@ requires detail::handle_of<H, chan, send_chan> select_case on_send(H&& c, detail
   return sc;
 }
 template <class H>
-requires detail::handle_of<H, chan, send_chan> select_case on_send(H&& c,
-                                                                   detail::elem_of<H> value) {
+  requires detail::handle_of<H, chan, send_chan>
+select_case on_send(H&& c, detail::elem_of<H> value) {
   using T = detail::elem_of<H>;
   select_case sc(detail::case_kind::send, detail::case_chan(std::forward<H>(c)));
   detail::make_payload<T, detail::no_callback, detail::case_kind::send>(sc.s_,
@@ -379,8 +382,8 @@ inline select_case on_default() {
 // - Threads: any goroutine or plain thread; the channels may be shared with any number of
 //   others. See docs/reference.md §3.
 template <class... Cases>
-requires(std::same_as<std::remove_cvref_t<Cases>, select_case>&&...)
-    [[gnu::always_inline]] inline std::size_t select(Cases&&... cases) {
+  requires(std::same_as<std::remove_cvref_t<Cases>, select_case> && ...)
+[[gnu::always_inline]] inline std::size_t select(Cases&&... cases) {
   if constexpr (sizeof...(Cases) == 2) {
     if (std::size_t i = detail::select_peek_and_complete(cases.s_...); i != detail::kNotSettled)
       return i;

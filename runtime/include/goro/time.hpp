@@ -51,8 +51,8 @@ std::string format_duration(clock::duration d);
 // Any other std::chrono duration (std::chrono::duration<double>, for one), cut toward zero to
 // whole nanoseconds first, as Go's time.Duration(f) conversion does.
 template <class Rep, class Period>
-requires(!std::is_convertible_v<std::chrono::duration<Rep, Period>, clock::duration>) std::string
-    format_duration(std::chrono::duration<Rep, Period> d) {
+  requires(!std::is_convertible_v<std::chrono::duration<Rep, Period>, clock::duration>)
+std::string format_duration(std::chrono::duration<Rep, Period> d) {
   return format_duration(std::chrono::duration_cast<clock::duration>(d));
 }
 

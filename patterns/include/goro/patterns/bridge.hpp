@@ -19,7 +19,8 @@ namespace goro {
 // `streams` is closed and its last channel drained, or done closes. Inner channels may be
 // recv_chan<T> or chan<T>.
 template <receivable C>
-requires receivable<chan_value_t<C>> recv_chan<chan_value_t<chan_value_t<C>>> bridge(
+  requires receivable<chan_value_t<C>>
+recv_chan<chan_value_t<chan_value_t<C>>> bridge(
     done_chan done, C streams,
     const std::source_location& where = std::source_location::current()) {
   using S = chan_value_t<C>;

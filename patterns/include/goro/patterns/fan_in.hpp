@@ -52,8 +52,8 @@ recv_chan<chan_value_t<C>> fan_in(
 
 // fan_in(done, a, b, ...): the same for a few channels of one type.
 template <receivable C, receivable... Cs>
-requires(std::is_same_v<chan_value_t<C>, chan_value_t<Cs>>&&...) recv_chan<chan_value_t<C>> fan_in(
-    done_chan done, C first, Cs... rest) {
+  requires(std::is_same_v<chan_value_t<C>, chan_value_t<Cs>> && ...)
+recv_chan<chan_value_t<C>> fan_in(done_chan done, C first, Cs... rest) {
   using T = chan_value_t<C>;
   return fan_in(std::move(done), std::vector<recv_chan<T>>{recv_chan<T>(std::move(first)),
                                                            recv_chan<T>(std::move(rest))...});

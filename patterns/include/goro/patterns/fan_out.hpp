@@ -23,12 +23,11 @@ namespace goro {
 // n goroutines, each running stage(done, in, f) with its own copy of f; each value of `in`
 // goes to exactly one of them. Returns their n outputs.
 template <receivable C, class F>
-requires std::invocable < std::decay_t<F>
-&, chan_value_t < C >>
-       &&std::copy_constructible<std::decay_t<F>>
-           std::vector<recv_chan<stage_result_t<F, chan_value_t<C>>>> fan_out(
-               done_chan done, C in, std::size_t n, const F& f,
-               const std::source_location& where = std::source_location::current()) {
+  requires std::invocable<std::decay_t<F>&, chan_value_t<C>> &&
+           std::copy_constructible<std::decay_t<F>>
+std::vector<recv_chan<stage_result_t<F, chan_value_t<C>>>> fan_out(
+    done_chan done, C in, std::size_t n, const F& f,
+    const std::source_location& where = std::source_location::current()) {
   using T = chan_value_t<C>;
   recv_chan<T> input(std::move(in));
   std::vector<recv_chan<stage_result_t<F, T>>> outs;

@@ -54,16 +54,16 @@ recv_chan<T> generator(done_chan done, std::initializer_list<T> values,
 }
 // generator(done, 1, 2, 3): Go's variadic `generator(done, 1, 2, 3, 4)`.
 template <class T, class... Ts>
-requires detail::single_value<T> &&
-    (std::convertible_to<Ts, T>&&...)recv_chan<T> generator(done_chan done, T first, Ts... rest) {
+  requires detail::single_value<T> && (std::convertible_to<Ts, T> && ...)
+recv_chan<T> generator(done_chan done, T first, Ts... rest) {
   return generator(std::move(done), std::vector<T>{std::move(first), T(std::move(rest))...});
 }
 
 // Sends `values` in order, over and over, until done closes. No values: closes at once.
 template <class T>
-requires std::copy_constructible<T> recv_chan<T> repeat(
-    done_chan done, std::vector<T> values,
-    const std::source_location& where = std::source_location::current()) {
+  requires std::copy_constructible<T>
+recv_chan<T> repeat(done_chan done, std::vector<T> values,
+                    const std::source_location& where = std::source_location::current()) {
   chan<T> out = make_chan<T>();
   detail::pattern_go(where, [done, values = std::move(values), out] {
     detail::close_on_exit<T> closer(out);
@@ -83,17 +83,16 @@ recv_chan<T> repeat(done_chan done, std::initializer_list<T> values,
 }
 // repeat(done, 1, 2): Go's variadic `repeat(done, 1, 2)`.
 template <class T, class... Ts>
-requires detail::single_value<T> &&
-    (std::convertible_to<Ts, T>&&...)recv_chan<T> repeat(done_chan done, T first, Ts... rest) {
+  requires detail::single_value<T> && (std::convertible_to<Ts, T> && ...)
+recv_chan<T> repeat(done_chan done, T first, Ts... rest) {
   return repeat(std::move(done), std::vector<T>{std::move(first), T(std::move(rest))...});
 }
 
 // Sends f(), f(), f()... until done closes. f may be a mutable lambda.
 template <class F>
-requires std::invocable < std::decay_t<F>
-& > recv_chan<std::decay_t<std::invoke_result_t<std::decay_t<F>&>>> repeat_fn(
-        done_chan done, F&& f,
-        const std::source_location& where = std::source_location::current()) {
+  requires std::invocable<std::decay_t<F>&>
+recv_chan<std::decay_t<std::invoke_result_t<std::decay_t<F>&>>> repeat_fn(
+    done_chan done, F&& f, const std::source_location& where = std::source_location::current()) {
   using R = std::decay_t<std::invoke_result_t<std::decay_t<F>&>>;
   static_assert(!std::is_void_v<R>, "goro::repeat_fn: f must return the value to send");
   chan<R> out = make_chan<R>();

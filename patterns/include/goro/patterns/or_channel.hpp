@@ -51,7 +51,8 @@ inline done_chan or_channel(const std::vector<chan<unit>>& chans,
 // or_channel(a, b, c): the variadic form, like Go's `or(channels ...<-chan interface{})`.
 // or_channel() is a nil channel.
 template <class... Cs>
-requires(std::convertible_to<Cs, done_chan>&&...) done_chan or_channel(Cs&&... chans) {
+  requires(std::convertible_to<Cs, done_chan> && ...)
+done_chan or_channel(Cs&&... chans) {
   return or_channel(std::vector<done_chan>{done_chan(std::forward<Cs>(chans))...});
 }
 

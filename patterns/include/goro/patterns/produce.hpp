@@ -27,10 +27,9 @@ namespace goro {
 // the exception escapes the goroutine: a panic, as in Go. f may close the channel itself.
 // f is responsible for stopping: give it a done channel or a context if it loops.
 template <class T, class F>
-requires std::invocable < std::decay_t<F>
-&, send_chan < T >>
-       recv_chan<T> produce(std::size_t cap, F&& f,
-                            const std::source_location& where = std::source_location::current()) {
+  requires std::invocable<std::decay_t<F>&, send_chan<T>>
+recv_chan<T> produce(std::size_t cap, F&& f,
+                     const std::source_location& where = std::source_location::current()) {
   chan<T> c = make_chan<T>(cap);
   detail::pattern_go(where, [c, f = std::forward<F>(f)]() mutable {
     struct closer {

@@ -24,10 +24,10 @@ using stage_result_t = std::decay_t<std::invoke_result_t<std::decay_t<F>&, T>>;
 // f(v) for each value v of `in`, in order. f may be a mutable lambda (it runs in one
 // goroutine). The output closes when `in` ends or done closes.
 template <receivable C, class F>
-requires std::invocable < std::decay_t<F>
-&, chan_value_t < C >> recv_chan<stage_result_t<F, chan_value_t<C>>> stage(
-                           done_chan done, C in, F&& f,
-                           const std::source_location& where = std::source_location::current()) {
+  requires std::invocable<std::decay_t<F>&, chan_value_t<C>>
+recv_chan<stage_result_t<F, chan_value_t<C>>> stage(
+    done_chan done, C in, F&& f,
+    const std::source_location& where = std::source_location::current()) {
   using T = chan_value_t<C>;
   using R = stage_result_t<F, T>;
   static_assert(!std::is_void_v<R>, "goro::stage: f must return the value to pass on");

@@ -20,9 +20,9 @@ namespace goro {
 // Both outputs receive every value of `in` (copied for the first, moved into the second);
 // both close when `in` ends or done closes.
 template <receivable C>
-requires std::copy_constructible<chan_value_t<C>>
-    std::pair<recv_chan<chan_value_t<C>>, recv_chan<chan_value_t<C>>> tee(
-        done_chan done, C in, const std::source_location& where = std::source_location::current()) {
+  requires std::copy_constructible<chan_value_t<C>>
+std::pair<recv_chan<chan_value_t<C>>, recv_chan<chan_value_t<C>>> tee(
+    done_chan done, C in, const std::source_location& where = std::source_location::current()) {
   using T = chan_value_t<C>;
   chan<T> out1 = make_chan<T>();
   chan<T> out2 = make_chan<T>();
