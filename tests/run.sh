@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds goro and runs the whole test suite four ways:
+# Installs what is missing, checks the formatting of the C++ files (.ci/check-format),
+# builds goro and runs the whole test suite four ways:
 #   build/debug   an optimised build with assertions: tests, samples, benchmark smoke runs
 #   (migrate)     the same, with every wake-up moving its goroutine to another worker
 #   build/asan    AddressSanitizer + UndefinedBehaviorSanitizer (leaks included): the tests
@@ -59,6 +60,9 @@ trap report EXIT
 # normal build, and under ASan+UBSan they were a quarter of the build (158 s of compile).
 SANITIZER_SETUP=(--buildtype=plain -Doptimization=1 -Ddebug=false -Dcpp_args=-g1
   -Dsamples=false -Dbench=false)
+
+echo "== format (clang-format-16, .clang-format)"
+job "format" bash .ci/check-format
 
 echo "== normal build"
 job "build: normal" build debug --buildtype=debugoptimized
