@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, checks the formatting of the C++ files (.ci/check-format),
-# builds goro and runs the whole test suite four ways:
+# Installs what is missing, checks the formatting of the C++ files (.ci/check-format) and
+# the library's lock discipline (Clang's -Wthread-safety), builds goro and runs the whole
+# test suite four ways:
 #   build/debug   an optimised build with assertions: tests, samples, benchmark smoke runs
 #   (migrate)     the same, with every wake-up moving its goroutine to another worker
 #   build/asan    AddressSanitizer + UndefinedBehaviorSanitizer (leaks included): the tests
@@ -63,6 +64,17 @@ SANITIZER_SETUP=(--buildtype=plain -Doptimization=1 -Ddebug=false -Dcpp_args=-g1
 
 echo "== format (clang-format-16, .clang-format)"
 job "format" bash .ci/check-format
+
+# Clang's thread-safety analysis (runtime/include/goro/detail/thread_safety.hpp): compiles
+# the library only, with -Wthread-safety -Werror, and runs nothing.
+thread_safety() {
+  local dir=build/thread-safety
+  [[ -f $dir/build.ninja ]] || CC=clang-16 CXX=clang++-16 meson setup "$dir" --buildtype=plain \
+    -Dsamples=false -Dbench=false -Dcpp_args="-Wthread-safety -Werror" >/dev/null
+  ninja -C "$dir" -j"$jobs" libgoro.a
+}
+echo "== thread-safety analysis (clang-16)"
+job "build: thread-safety" thread_safety
 
 echo "== normal build"
 job "build: normal" build debug --buildtype=debugoptimized

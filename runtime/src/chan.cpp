@@ -14,7 +14,10 @@ namespace goro::detail {
 
 namespace {
 
-void unlock_chan(void* c) {
+// park's unlock callback: it releases a lock that another function took, which the
+// thread-safety analysis cannot follow (so neither can it follow the functions that hand
+// c->lock to park below).
+void unlock_chan(void* c) GORO_NO_THREAD_SAFETY_ANALYSIS {
   static_cast<chan_core*>(c)->lock.unlock();
 }
 
@@ -72,7 +75,8 @@ waiter waiter_for(chan_core* c, void* elem) noexcept {
 // look at the ring: `ready` says whether the operation can proceed now. Returns false,
 // with the lock held and the waiter dequeued, if it can; true once woken.
 template <class Ready>
-bool park_after_last_look(chan_core* c, waitq& q, waiter& me, wait_reason why, Ready ready) {
+bool park_after_last_look(chan_core* c, waitq& q, waiter& me, wait_reason why,
+                          Ready ready) GORO_NO_THREAD_SAFETY_ANALYSIS {
   enqueue(q, &me);
   // The Dekker pair with a lock-free operation that filled or emptied the ring (see
   // chan_ring.hpp): it looks at this queue after its operation (after_ring_op); this side
@@ -87,7 +91,7 @@ bool park_after_last_look(chan_core* c, waitq& q, waiter& me, wait_reason why, R
   return true;
 }
 
-void send_buffered(chan_core* c, void* value) {
+void send_buffered(chan_core* c, void* value) GORO_NO_THREAD_SAFETY_ANALYSIS {
   for (;;) {
     switch (ring::send_now(c, value)) {
       case ring::push_result::pushed:
@@ -120,7 +124,7 @@ void send_buffered(chan_core* c, void* value) {
   }
 }
 
-bool recv_buffered(chan_core* c, void* out) {
+bool recv_buffered(chan_core* c, void* out) GORO_NO_THREAD_SAFETY_ANALYSIS {
   for (;;) {
     if (ring::recv_now(c, out)) return true;
     if (recv_finds_closed(c)) return false;
@@ -262,7 +266,7 @@ void wake(waiter* w, bool success) noexcept {
   ready(gp);
 }
 
-void chan_send(chan_core* c, void* value) {
+void chan_send(chan_core* c, void* value) GORO_NO_THREAD_SAFETY_ANALYSIS {
   if (!c) block_forever(wait_reason::chan_send_nil);
   if (c->cap > 0) return send_buffered(c, value);
   c->lock.lock();
@@ -283,7 +287,7 @@ void chan_send(chan_core* c, void* value) {
   if (!me.success) throw panic_error("send on closed channel");
 }
 
-bool chan_recv(chan_core* c, void* out) {
+bool chan_recv(chan_core* c, void* out) GORO_NO_THREAD_SAFETY_ANALYSIS {
   if (!c) block_forever(wait_reason::chan_receive_nil);
   if (c->cap > 0) return recv_buffered(c, out);
   // Closed is forever (nothing can be sent after close): no lock needed. The acquire pairs

@@ -153,9 +153,9 @@ const char* wait_reason_text(wait_reason r) noexcept {
 // The registry of live goroutines
 
 void registry::add(g* gp, std::uint64_t hint) noexcept {
-  gp->registry_shard = static_cast<std::uint32_t>(hint % kShards);
+  gp->registry_shard = static_cast<std::uint8_t>(hint % kShards);
   shard& s = shard_of(gp);
-  std::lock_guard<spinlock> lock(s.lock);
+  spin_guard hold(s.lock);
   if (s.free != kNoFree) {
     const std::size_t i = (s.free - 3) / 2;
     s.free = s.slots[i];
@@ -169,7 +169,7 @@ void registry::add(g* gp, std::uint64_t hint) noexcept {
 
 void registry::remove(g* gp) noexcept {
   shard& s = shard_of(gp);
-  std::lock_guard<spinlock> lock(s.lock);
+  spin_guard hold(s.lock);
   s.slots[gp->registry_slot] = s.free;
   s.free = std::uintptr_t{gp->registry_slot} * 2 + 3;
 }

@@ -80,19 +80,19 @@ class registry {
   // Runs f() holding the lock of gp's shard, which for_each holds while it visits gp.
   template <class F>
   void locked(g* gp, F&& f) {
-    std::lock_guard<spinlock> lock(shard_of(gp).lock);
+    spin_guard hold(shard_of(gp).lock);
     f();
   }
   template <class F>
   void for_each(F&& f) {
     for (shard& s : shards_) {
-      std::lock_guard<spinlock> lock(s.lock);
+      spin_guard hold(s.lock);
       s.visit(f);
     }
   }
   // The same for a signal handler: a shard whose lock stays taken is skipped.
   template <class F>
-  void for_each_try(F&& f) noexcept {
+  void for_each_try(F&& f) noexcept GORO_NO_THREAD_SAFETY_ANALYSIS {  // try_lock in a loop
     for (shard& s : shards_) {
       bool locked = false;
       for (int i = 0; i < 100000 && !(locked = s.lock.try_lock()); ++i) {
@@ -110,10 +110,10 @@ class registry {
   static constexpr std::uintptr_t kNoFree = 1;
   struct alignas(64) shard {
     spinlock lock;
-    std::vector<std::uintptr_t> slots;
-    std::uintptr_t free = kNoFree;  // the first free slot
+    std::vector<std::uintptr_t> slots GORO_GUARDED_BY(lock);
+    std::uintptr_t free GORO_GUARDED_BY(lock) = kNoFree;  // the first free slot
     template <class F>
-    void visit(F& f) {
+    void visit(F& f) GORO_REQUIRES(lock) {
       for (std::uintptr_t v : slots) {
         if (!is_free(v)) f(reinterpret_cast<g*>(v));
       }

@@ -13,7 +13,8 @@ namespace goro {
 
 namespace {
 
-void unlock_spinlock(void* l) {
+// park's unlock callback (the analysis cannot see which lock it releases).
+void unlock_spinlock(void* l) GORO_NO_THREAD_SAFETY_ANALYSIS {
   static_cast<detail::spinlock*>(l)->unlock();
 }
 
@@ -21,7 +22,10 @@ void unlock_spinlock(void* l) {
 // shutdown woke it without the wait having been granted. Returns whether the caller must
 // unwind although its wait was granted (main_fn has returned: see unwind_if_exiting); the
 // caller then gives back what it was granted and throws.
-[[nodiscard]] bool wait_on(detail::waitq& q, detail::spinlock& lock, detail::wait_reason why) {
+// (Annotated as releasing `lock`, for its callers' analysis; its own body hands the lock
+// to park, which the analysis cannot follow.)
+[[nodiscard]] bool wait_on(detail::waitq& q, detail::spinlock& lock, detail::wait_reason why)
+    GORO_RELEASE(lock) GORO_NO_THREAD_SAFETY_ANALYSIS {
   detail::g* gp = detail::current_g();
   detail::waiter me;
   me.gp = gp;

@@ -6,6 +6,8 @@
 
 #include <atomic>
 
+#include "thread_safety.hpp"
+
 namespace goro::detail {
 
 // Waits until `flag` reads false. Polls seldom, so that a holder running a burst keeps its
@@ -21,21 +23,36 @@ inline void spin_pause() noexcept {
 #endif
 }
 
-class spinlock {
+class GORO_CAPABILITY("spinlock") spinlock {
  public:
-  void lock() noexcept {
+  void lock() noexcept GORO_ACQUIRE() {
     while (locked_.exchange(true, std::memory_order_acquire)) spin_wait_slow(locked_);
   }
   // lock() for a caller whose wait holds up others: a select locking its channels (it holds
   // some of them, and in a pipeline every value waits for it).
-  void lock_eager() noexcept {
+  void lock_eager() noexcept GORO_ACQUIRE() {
     while (locked_.exchange(true, std::memory_order_acquire)) spin_wait_slow(locked_, true);
   }
-  bool try_lock() noexcept { return !locked_.exchange(true, std::memory_order_acquire); }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+  bool try_lock() noexcept GORO_TRY_ACQUIRE(true) {
+    return !locked_.exchange(true, std::memory_order_acquire);
+  }
+  void unlock() noexcept GORO_RELEASE() { locked_.store(false, std::memory_order_release); }
 
  private:
   std::atomic<bool> locked_{false};
+};
+
+// std::lock_guard for a spinlock, annotated for the thread-safety analysis (the standard
+// library's guards are not): the analysis knows the lock is held in its scope.
+class GORO_SCOPED_CAPABILITY spin_guard {
+ public:
+  explicit spin_guard(spinlock& l) noexcept GORO_ACQUIRE(l) : l_(l) { l_.lock(); }
+  ~spin_guard() GORO_RELEASE() { l_.unlock(); }
+  spin_guard(const spin_guard&) = delete;
+  spin_guard& operator=(const spin_guard&) = delete;
+
+ private:
+  spinlock& l_;
 };
 
 }  // namespace goro::detail
