@@ -58,24 +58,10 @@ ECHO_ROWS = [
 ]
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def sh(cmd, cwd=None, env=None):
-    log("+ " + " ".join(cmd))
-    r = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True)
-    if r.returncode != 0:
-        log(r.stdout[-4000:])
-    return r.returncode == 0
-
-
-def go_env():
-    env = dict(os.environ)
-    env["GOCACHE"] = os.environ.get("BENCH_GOCACHE", os.path.join(OUT, "go-cache"))
-    env["GOFLAGS"] = ""
-    return env
+# The main bench runner's helpers: log, sh (a build command, echoed) and go_env (Go's
+# build cache under bench/out, an empty GOFLAGS).
+sys.path.insert(0, BENCH)
+from run import go_env, log, sh  # noqa: E402  (bench/run.py)
 
 
 # ---- building -----------------------------------------------------------------------------
