@@ -1,6 +1,6 @@
 // goro::or_channel — one done channel that closes when any of several closes.
 //
-//   goro::done_chan any = goro::or_channel(ctx.done(), shutdown, goro::after_done(5s));
+//   goro::done_chan any = goro::or_channel(ctx.done(), shutdown);  // shutdown: a done_chan
 //   <-or(sig(2*time.Hour), sig(5*time.Minute), sig(1*time.Second))   // in Go
 //   goro::or_channel(sig(2h), sig(5min), sig(1s)).recv();              // in goro
 //
