@@ -9,7 +9,7 @@
 # Extra arguments go to every `meson test` (e.g. `--suite chan`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash .ci/install-deps
+bash .ci/install-deps --test
 
 jobs=$(nproc)
 build() {  # dir, meson setup options...
