@@ -71,8 +71,12 @@ class runq {
   // and returns one of them to run, or null. Given `next` and an empty queue, takes the
   // victim's runnext instead, but only if it is still `next` (the one the thief saw before
   // giving the owner time to run it; Go's CAS on the runnext it slept on).
+  // The thief's queue must have room for half of a full one: grab writes into its slots
+  // unchecked (the scheduler steals only once its own pop() came back empty).
   g* steal_from(runq& victim, g* next = nullptr) noexcept {
     std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    GORO_ASSERT(t - head_.load(std::memory_order_relaxed) <= kSize / 2,
+                "a thief steals into a queue without room for half a victim's");
     std::uint32_t n = victim.grab(slots_, t, next);
     if (n == 0) return nullptr;
     --n;

@@ -8,6 +8,7 @@
 
 #include <goro/time.hpp>
 
+#include "assert.hpp"
 #include "chan.hpp"
 #include "sched.hpp"
 
@@ -183,6 +184,8 @@ bool deliver(timer_state* t, std::uint32_t seq, std::int64_t now) {
 // goroutines' stacks, each level of a sift was a cache miss on a different page.)
 
 bool timer_heap::add(timer_state* t, std::int64_t when, std::int64_t deadline) {
+  GORO_ASSERT(t->heap.load(std::memory_order_relaxed) == nullptr,
+              "a timer added to a heap while it is in one");
   std::lock_guard<spinlock> lock(lock_);
   if (free_slot_ == kNoSlot) {
     if (pos_.size() >= kNoSlot) throw std::length_error("goro: too many timers on one worker");
