@@ -316,7 +316,7 @@ void send_elsewhere(runtime* rt, g* gp) noexcept {
   if (from && rt->workers[i].get() == from) i = (i + 1 + fastrand() % (n - 1)) % n;
   worker* v = rt->workers[i].get();
   {
-    std::lock_guard<spinlock> lock(v->inbox_lock);
+    spin_guard hold(v->inbox_lock);
     v->inbox.push_back(gp, gp);
     v->inbox_full.store(true, std::memory_order_release);
   }
@@ -335,7 +335,7 @@ void send_elsewhere(runtime* rt, g* gp) noexcept {
 
 g* take_inbox(worker* w) noexcept {
   if (!w->inbox_full.load(std::memory_order_acquire)) return nullptr;
-  std::lock_guard<spinlock> lock(w->inbox_lock);
+  spin_guard hold(w->inbox_lock);
   g* gp = w->inbox.pop_front();
   if (w->inbox.empty()) w->inbox_full.store(false, std::memory_order_release);
   return gp;
@@ -1293,7 +1293,10 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
   for (auto& w : rt->workers) {
     while (w->q.pop()) {
     }
-    w->inbox = {};
+    {
+      spin_guard hold(w->inbox_lock);  // the workers have stopped: for the analysis only
+      w->inbox = {};
+    }
     w->inbox_full.store(false);
     w->timers.clear();
   }

@@ -58,7 +58,7 @@ struct worker {
   std::atomic<std::int64_t> live_delta{0};  // goroutines started minus ended here
   // options::debug_migrate: goroutines that other workers readied, to run here.
   spinlock inbox_lock;
-  g_list inbox;
+  g_list inbox GORO_GUARDED_BY(inbox_lock);
   std::atomic<bool> inbox_full{false};
   // Guarded by runtime::sched_lock:
   bool idle = false;            // in runtime::idle
