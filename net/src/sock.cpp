@@ -43,13 +43,16 @@ addr sock_addr(int fd, const std::string& net, bool peer) {
   return addr::from_sockaddr(net.substr(0, net == "unix" ? 4 : 3), &ss, len);
 }
 
-// A fresh non-blocking socket for `a`'s family, registered with the poller.
-std::shared_ptr<netfd> new_socket(const addr& a, const std::string& net, int& err) {
+// A fresh non-blocking socket for `a`'s family, registered with the poller; or nullptr,
+// with ec set and call = "socket" (the system call an op_error names).
+std::shared_ptr<netfd> new_socket(const addr& a, const std::string& net, std::error_code& ec,
+                                  const char*& call) {
   const int family = static_cast<const sockaddr*>(a.data())->sa_family;
   const int type = net.starts_with("udp") ? SOCK_DGRAM : SOCK_STREAM;
   const int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    err = errno;
+    ec.assign(errno, std::generic_category());
+    call = "socket";
     return nullptr;
   }
   return std::make_shared<netfd>(fd, net);
@@ -248,13 +251,8 @@ namespace {
 // socket, SO_REUSEADDR, bind, listen: one listening socket on `a`.
 std::shared_ptr<netfd> listen_on(const addr& a, const std::string& net, std::error_code& ec,
                                  const char*& call) {
-  int err = 0;
-  call = "socket";
-  auto fd = new_socket(a, net, err);
-  if (!fd) {
-    ec.assign(err, std::generic_category());
-    return nullptr;
-  }
+  auto fd = new_socket(a, net, ec, call);
+  if (!fd) return nullptr;
   const int family = static_cast<const sockaddr*>(a.data())->sa_family;
   const int one = 1, zero = 0;
   if (family != AF_UNIX) ::setsockopt(fd->fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -341,13 +339,8 @@ namespace {
 std::shared_ptr<netfd> dial_one(const addr& a, const std::string& net, clock::time_point deadline,
                                 const dial_canceller* cancel, std::error_code& ec,
                                 const char*& call) {
-  int err = 0;
-  call = "socket";
-  auto fd = new_socket(a, net, err);
-  if (!fd) {
-    ec.assign(err, std::generic_category());
-    return nullptr;
-  }
+  auto fd = new_socket(a, net, ec, call);
+  if (!fd) return nullptr;
   if (cancel) {
     std::lock_guard lock(cancel->get()->mu);
     if (cancel->get()->canceled) fd->close();
