@@ -73,6 +73,7 @@ WORKLOADS = [
     Workload("IdleTimers10k", "ms", "prog", True, ratio_on="cpu"),
     Workload("SpawnJoin1M", "ns/goroutine", "prog", True),
     Workload("DaisyChain100k", "ms/run", "prog", True),
+    Workload("DaisyChainWarm100k", "ms/run", "prog", True),
     Workload("DaisyChainRSS100k", "MB", "prog", True),
     Workload("ExitParked40k", "ns/goroutine", "prog", False),
     Workload("ExitUnwind40k", "ns/goroutine", "prog", False),
