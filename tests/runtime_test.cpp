@@ -257,7 +257,7 @@ TEST_CASE("with unwind_at_exit, goroutines still blocked when main returns are u
 }
 
 TEST_CASE("with unwind_at_exit, many blocked goroutines are unwound by several threads") {
-  // A large drain is shared out between threads (sched.cpp, drain): each goroutine must
+  // A large drain is shared out between threads (run.cpp, drain): each goroutine must
   // still be unwound exactly once, whatever it waits on, with nothing leaked (LeakSanitizer)
   // and no race between the shares (ThreadSanitizer).
   static std::atomic<int> destroyed{0};

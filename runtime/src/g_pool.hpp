@@ -1,7 +1,7 @@
 // Memory for g structures, apart from the stacks.
 //
 // A goroutine takes its stack when it first runs, not when it is spawned (see spawn_alloc
-// in sched.cpp), so a goroutine that waits in a run queue costs one g slot (about half a
+// in spawn.cpp), so a goroutine that waits in a run queue costs one g slot (about half a
 // KiB), not a stack page: a burst of spawns (skynet's first levels, a server's accept loop
 // outrunning its handlers) faults in a slot per goroutine, not a page. Slots are cut, in
 // address order, from 2 MiB regions that ask for transparent huge pages, and, as in Go

@@ -50,7 +50,7 @@ const char* wait_reason_text(wait_reason r) noexcept;
 //   waiting  -> runnable    it is readied (ready, ready_polled)
 //   waiting  -> running     shutdown resumes it to unwind (drain, unwind_at_exit only)
 //   running  -> dead        it has exited (free_goroutine), just before its g is freed
-//   any but dead -> released  main_fn returned and it was abandoned (release in sched.cpp);
+//   any but dead -> released  main_fn returned and it was abandoned (release in run.cpp);
 //                             it never runs again
 // A plain thread's stand-in only moves between runnable and waiting, both ways.
 enum class g_status : std::uint8_t { runnable, running, waiting, dead, released };

@@ -75,7 +75,8 @@ void poll_evict(poll_desc* pd) noexcept;
 void poll_close(poll_desc* pd) noexcept;
 
 // ---------------------------------------------------------------------------------------
-// The scheduler's side (sched.cpp): one poller per runtime, opened by the first poll_open.
+// The scheduler's side (worker.cpp, idle.cpp): one poller per runtime, opened by the first
+// poll_open.
 
 class netpoller {
  public:

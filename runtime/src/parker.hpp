@@ -15,7 +15,7 @@ class parker {
   bool park_until(std::chrono::steady_clock::time_point deadline) noexcept;
   void unpark() noexcept;
   // Takes a token left by unpark() without blocking; true if there was one. seq_cst, as is
-  // unpark's exchange: the netpoller's sleeper pairs them with a flag (sched.cpp,
+  // unpark's exchange: the netpoller's sleeper pairs them with a flag (idle.cpp,
   // wake_worker); on x86 an exchange is a full barrier whatever the order says.
   bool try_take() noexcept { return token_.exchange(0, std::memory_order_seq_cst) != 0; }
 

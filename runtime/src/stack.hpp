@@ -83,7 +83,7 @@ class stack_pool {
 
 // A worker's private stack cache in front of the pool; the pool maps what it lacks in
 // batches, one mmap each. A stack from the cache may still have ASan redzones poisoned by
-// the goroutine that used it last (see take_stack in sched.cpp).
+// the goroutine that used it last (see take_stack in spawn.cpp).
 using stack_cache = batch_cache<stack_mem, stack_pool>;
 
 }  // namespace goro::detail

@@ -3,7 +3,7 @@
 // A goroutine's timers go to the heap of the worker it runs on; a plain thread's (and any
 // armed while the runtime drains) go to a heap served by one background thread. Each time a
 // worker looks for work it fires the due timers of every worker's heap, not only its own
-// (run_due_timers in sched.cpp): the owner may be busy in a long computation or blocked in
+// (run_due_timers in worker.cpp): the owner may be busy in a long computation or blocked in
 // a system call. When the workers go idle, one of them, the timer sleeper, sleeps until the
 // earliest timer of all heaps (in the poller once it is open) and the rest until woken, so
 // a program whose goroutines only sleep uses no CPU in between.
