@@ -27,7 +27,6 @@ namespace {
 
 constexpr std::size_t kDefaultStackSize = 256 * 1024;
 
-std::atomic<runtime*> the_runtime{nullptr};
 std::mutex run_mutex;  // one runtime at a time
 
 }  // namespace
@@ -42,9 +41,7 @@ unsigned default_threads() {
   return hc ? hc : 1;
 }
 
-runtime* current_runtime() noexcept {
-  return the_runtime.load(std::memory_order_acquire);
-}
+std::atomic<runtime*> the_runtime{nullptr};
 
 namespace {
 

@@ -153,8 +153,12 @@ void restore_signal_handlers() noexcept;
 void* thread_signal_stack_enter() noexcept;
 void thread_signal_stack_leave(void* stack) noexcept;
 
-// The running runtime, or null.
-runtime* current_runtime() noexcept;
+// The running runtime, or null: set and cleared by run_main (run.cpp). Inline, because
+// ready() asks for it on every wake-up.
+extern std::atomic<runtime*> the_runtime;
+inline runtime* current_runtime() noexcept {
+  return the_runtime.load(std::memory_order_acquire);
+}
 // The worker whose thread calls this, or null on a plain thread. Never cache the result
 // across a blocking call: the goroutine may resume on another worker.
 worker* current_worker() noexcept;
