@@ -13,6 +13,7 @@
 // counting itself spinning and looks at every queue once more: whoever readied a goroutine
 // after that point sees nmspinning == 0 and wakes a worker, so no goroutine is stranded.
 #include "sched.hpp"
+#include "cpu_quota.hpp"
 #include "exit.hpp"
 #include "sanitizers.hpp"
 
@@ -60,8 +61,7 @@ unsigned default_threads() {
     long n = std::strtol(env, &end, 10);
     if (end != env && *end == '\0' && n > 0) return static_cast<unsigned>(std::min(n, 1024L));
   }
-  unsigned hc = std::thread::hardware_concurrency();
-  return hc ? hc : 1;
+  return default_worker_count();  // the CPUs, lowered to the cgroup's quota (cpu_quota.cpp)
 }
 
 std::uint64_t next_rand(std::uint64_t& s) noexcept {
