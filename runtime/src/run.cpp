@@ -9,6 +9,7 @@
 //   resumes another goroutine; release and drain begin only after every worker thread has
 //   left its loop (workers_running == 0) and been joined, so they run alone.
 // - While `draining`, ready() queues nothing: shutdown resumes each goroutine itself.
+#include "cpu_quota.hpp"
 #include "exit.hpp"
 #include "sanitizers.hpp"
 #include "sched_impl.hpp"
@@ -37,8 +38,7 @@ unsigned default_threads() {
     long n = std::strtol(env, &end, 10);
     if (end != env && *end == '\0' && n > 0) return static_cast<unsigned>(std::min(n, 1024L));
   }
-  unsigned hc = std::thread::hardware_concurrency();
-  return hc ? hc : 1;
+  return default_worker_count();  // the CPUs, lowered to the cgroup's quota (cpu_quota.cpp)
 }
 
 std::atomic<runtime*> the_runtime{nullptr};
