@@ -156,8 +156,11 @@ TEST_SUITE("net") {
     CHECK(net::resolve("unix", "/tmp/x.sock").front().string() == "/tmp/x.sock");
     CHECK(net::resolve("unix", "@abstract").front().string() == "@abstract");
     CHECK(net::resolve("tcp", "127.0.0.1:8080").front().network() == "tcp");
+    // Go's texts (net.LookupPort): a name the services database lacks, a number too big.
     CHECK(error_of([] { net::resolve("tcp", "127.0.0.1:http2x"); }).second ==
-          "address 127.0.0.1:http2x: invalid port");
+          "address tcp/http2x: unknown port");
+    CHECK(error_of([] { net::resolve("tcp", "127.0.0.1:99999"); }).second ==
+          "address 99999: invalid port");
   }
 
   TEST_CASE("errc has its own category and Go's messages") {
@@ -527,6 +530,24 @@ TEST_SUITE("net") {
     });
     for (int f : fill) ::close(f);
     ::close(lfd);
+  }
+
+  TEST_CASE("ports by service name, as Go's: localhost:http, unknown port") {
+    run_on(1, [] {
+      CHECK(net::resolve("tcp", "127.0.0.1:http").front().port() == 80);
+      CHECK(net::resolve("tcp4", "127.0.0.1:HTTPS").front().port() == 443);  // any case
+      CHECK(net::resolve("udp", "127.0.0.1:domain").front().port() == 53);
+      const auto local = net::resolve("tcp", "localhost:http");  // a name and a named port
+      CHECK(!local.empty());
+      for (const net::addr& a : local) CHECK(a.port() == 80);
+      auto [ec, what] = error_of([] { net::dial("tcp", "localhost:nosuchsvc"); });
+      CHECK(ec.category() == net::resolver_category());
+      CHECK(what == "dial tcp: address tcp/nosuchsvc: unknown port");
+      std::tie(ec, what) = error_of([] { net::listen("tcp", "127.0.0.1:nosuchsvc"); });
+      CHECK(what == "listen tcp: address tcp/nosuchsvc: unknown port");
+      std::tie(ec, what) = error_of([] { net::dial("udp", "127.0.0.1:nosuchsvc"); });
+      CHECK(what == "dial udp: address udp/nosuchsvc: unknown port");
+    });
   }
 
   TEST_CASE("one worker serves 100 concurrent connections") {

@@ -248,11 +248,48 @@ addr unix_addr(std::string_view path) {
   return addr::from_sockaddr("unix", &un, len);
 }
 
-std::uint16_t parse_port(std::string_view address, std::string_view port) {
+// Go's baked-in services (net/lookup.go), for a system without /etc/services (Go's issue
+// 18213): what a port name means when the services database does not know it.
+struct known_service {
+  const char* proto;
+  const char* name;
+  std::uint16_t port;
+};
+constexpr known_service kGoServices[] = {
+    {"udp", "domain", 53}, {"tcp", "ftp", 21},    {"tcp", "ftps", 990},  {"tcp", "gopher", 70},
+    {"tcp", "http", 80},   {"tcp", "https", 443}, {"tcp", "imap2", 143}, {"tcp", "imap3", 220},
+    {"tcp", "imaps", 993}, {"tcp", "pop3", 110},  {"tcp", "pop3s", 995}, {"tcp", "smtp", 25},
+    {"tcp", "ssh", 22},    {"tcp", "telnet", 23},
+};
+
+// A port: a number, or a service name ("http") that the services database
+// (/etc/services, through getservbyname_r) or Go's own table knows for the network's
+// protocol, as Go's LookupPort; names are case-insensitive, as in Go. Throws op_error
+// "address 99999: invalid port" or "address tcp/nosuchsvc: unknown port" (Go's texts).
+std::uint16_t parse_port(std::string_view address, std::string_view network,
+                         std::string_view port) {
+  const bool numeric = !port.empty() && std::all_of(port.begin(), port.end(),
+                                                    [](char c) { return c >= '0' && c <= '9'; });
+  if (!numeric && !port.empty()) {
+    const std::string proto = network.starts_with("udp") ? "udp" : "tcp";
+    std::string name(port);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    servent se{}, *found = nullptr;
+    char buf[1024];
+    if (::getservbyname_r(name.c_str(), proto.c_str(), &se, buf, sizeof buf, &found) == 0 &&
+        found) {
+      return ntohs(static_cast<std::uint16_t>(found->s_port));
+    }
+    for (const known_service& k : kGoServices) {
+      if (proto == k.proto && name == k.name) return k.port;
+    }
+    throw op_error(std::error_code(EAI_SERVICE, resolver_category()),
+                   "address " + proto + "/" + std::string(port) + ": unknown port");
+  }
   unsigned v = 0;
   auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), v);
   if (port.empty() || err != std::errc{} || end != port.data() + port.size() || v > 65535) {
-    throw_bad_address("", "", address, "invalid port");
+    throw_bad_address("", "", port.empty() ? address : port, "invalid port");
   }
   return static_cast<std::uint16_t>(v);
 }
@@ -334,7 +371,7 @@ std::vector<addr> resolve(std::string_view network, std::string_view address) {
   }
   if (f.is_unix) return {unix_addr(address)};
   auto [host, port_text] = split_host_port(address);
-  const std::uint16_t port = parse_port(address, port_text);
+  const std::uint16_t port = parse_port(address, network, port_text);
   if (host.empty()) return with_network({any_addr(f.family, port)}, network);
   if (addr a = ip_literal(host, f.family, port); !a.empty()) return with_network({a}, network);
   if (ip_literal(host, AF_UNSPEC, port).size() != 0) {

@@ -16,8 +16,9 @@
 //
 // - Networks: "tcp", "tcp4", "tcp6", "unix"; "udp", "udp4", "udp6" for listen_packet and
 //   dial. Addresses as Go writes them: ":8080",
-//   "127.0.0.1:0", "[::1]:9000", "localhost:80", a path (or "@name", Linux's abstract
-//   namespace) for "unix". Names are resolved with getaddrinfo inside goro::blocking.
+//   "127.0.0.1:0", "[::1]:9000", "localhost:80", "localhost:http" (a service name, looked up
+//   in /etc/services as Go does), a path (or "@name", Linux's abstract namespace) for
+//   "unix". Names are resolved with getaddrinfo inside goro::blocking.
 // - listener and conn are cheap copyable handles, like goro::chan: copies share one socket,
 //   closed by close() or when the last handle goes away. They are safe for concurrent use:
 //   concurrent reads are served one at a time, and so are writes; each write is whole.
