@@ -7,6 +7,7 @@
 
 #include <goro/net.hpp>
 #include <goro/net/asio.hpp>
+#include <goro/net/detail/resolver_hook.hpp>
 #include <goro/net_context.hpp>
 
 #include <boost/asio/read.hpp>
@@ -20,11 +21,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <netdb.h>
+
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <system_error>
+#include <thread>
 
 using namespace goro_test;
 namespace net = goro::net;
@@ -123,6 +129,20 @@ int fd_of(const net::conn& c) {
     }
   }
   return -1;
+}
+
+// A resolver that hangs, as getaddrinfo does when the DNS server does not answer: each
+// call blocks its helper thread until the test lets it go (or 10 s pass), then says
+// "no such host". It counts the calls that started and those that returned.
+std::atomic<bool> resolver_released{false};
+std::atomic<int> resolver_calls{0}, resolver_returns{0};
+int hanging_getaddrinfo(const char*, const char*, const addrinfo*, addrinfo**) {
+  resolver_calls.fetch_add(1);
+  for (int i = 0; i < 10'000 && !resolver_released.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  resolver_returns.fetch_add(1);
+  return EAI_NONAME;
 }
 
 bool nodelay(const net::conn& c) {
@@ -530,6 +550,59 @@ TEST_SUITE("net") {
     });
     for (int f : fill) ::close(f);
     ::close(lfd);
+  }
+
+  TEST_CASE("a deadline or a cancelled context ends a dial or lookup whose resolver hangs") {
+    resolver_released = false;
+    resolver_calls = 0;
+    resolver_returns = 0;
+    net::detail::set_getaddrinfo_for_test(&hanging_getaddrinfo);
+    run_on(1, [] {
+      // Each call below returns while its getaddrinfo still hangs (resolver_returns stays 0):
+      // it stopped waiting at its deadline or cancellation, not at the resolver's end.
+      auto [ec, what] = error_of([] { net::dial_timeout("tcp", "example.invalid:80", 50ms); });
+      CHECK(ec == net::errc::timeout);
+      CHECK(what == "dial tcp: lookup example.invalid: i/o timeout");
+
+      auto [ctx, cancel] = goro::with_timeout(goro::background(), 50ms);
+      std::tie(ec, what) = error_of([&] { net::dial(ctx, "tcp", "example.invalid:80"); });
+      CHECK(ec == goro::context_errc::deadline_exceeded);
+      CHECK(what == "dial tcp: lookup example.invalid: i/o timeout");
+      cancel();
+
+      auto [ctx2, cancel2] = goro::with_cancel(goro::background());
+      goro::after_func(20ms, [cancel2] { cancel2(); });
+      std::tie(ec, what) = error_of([&] { net::dial(ctx2, "tcp", "example.invalid:80"); });
+      CHECK(ec == goro::context_errc::canceled);
+      CHECK(what == "dial tcp: lookup example.invalid: operation was canceled");
+
+      auto [ctx3, cancel3] = goro::with_timeout(goro::background(), 50ms);
+      std::tie(ec, what) = error_of([&] { net::lookup_host(ctx3, "example.invalid"); });
+      CHECK(ec == goro::context_errc::deadline_exceeded);
+      CHECK(what == "lookup example.invalid: i/o timeout");
+      cancel3();
+
+      auto [ctx4, cancel4] = goro::with_cancel(goro::background());
+      goro::after_func(20ms, [cancel4] { cancel4(); });
+      std::tie(ec, what) = error_of([&] { net::lookup_host(ctx4, "example.invalid"); });
+      CHECK(ec == goro::context_errc::canceled);
+      CHECK(what == "lookup example.invalid: operation was canceled");
+      CHECK(resolver_returns.load() == 0);
+
+      // An IP literal never reaches the resolver, and a context has nothing to stop there.
+      CHECK(net::lookup_host(ctx4, "127.0.0.1") == std::vector<std::string>{"127.0.0.1"});
+
+      // The hung calls end later; each then drops its result and frees its state.
+      const int started = resolver_calls.load();
+      CHECK(started == 5);
+      resolver_released = true;
+      for (int i = 0; i < 5000 && net::detail::lookups_in_flight_for_test() != 0; ++i) {
+        goro::sleep(1ms);
+      }
+      CHECK(net::detail::lookups_in_flight_for_test() == 0);
+      CHECK(resolver_returns.load() == started);
+    });
+    net::detail::set_getaddrinfo_for_test(nullptr);
   }
 
   TEST_CASE("ports by service name, as Go's: localhost:http, unknown port") {

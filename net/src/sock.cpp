@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "netfd.hpp"
+#include "resolve.hpp"
 
 namespace goro::net {
 
@@ -74,9 +75,10 @@ bool packet_network(std::string_view network) {
 
 // resolve(), its errors prefixed with "op net: " as Go's OpError prints them.
 std::vector<addr> resolve_for(std::string_view op, std::string_view network,
-                              std::string_view address) {
+                              std::string_view address, clock::time_point deadline = {},
+                              const dial_canceller* cancel = nullptr) {
   try {
-    return resolve(network, address);
+    return detail::resolve(network, address, deadline, cancel);
   } catch (const op_error& e) {
     throw op_error(e.code(), std::string(op) + " " + std::string(network) + ": " + e.what());
   }
@@ -310,21 +312,18 @@ packet_conn listen_packet(std::string_view network, std::string_view address) {
 // ---------------------------------------------------------------------------------------
 // dial
 
-struct dial_canceller::state {
-  std::mutex mu;
-  bool canceled = false;
-  std::shared_ptr<netfd> connecting;  // the socket being connected, if any
-};
-
 dial_canceller::dial_canceller() : s_(std::make_shared<state>()) {}
 
 void dial_canceller::cancel() const noexcept {
   std::shared_ptr<netfd> fd;
+  bool first;
   {
     std::lock_guard lock(s_->mu);
+    first = !s_->canceled;
     s_->canceled = true;
     fd = s_->connecting;
   }
+  if (first) s_->canceled_ch.close();  // wakes a dial waiting for its name's lookup
   if (fd) fd->close(false);
 }
 
@@ -373,7 +372,7 @@ conn dial(std::string_view network, std::string_view address, clock::time_point 
     throw_unknown_network("dial", network);
   }
   const std::string net(network);
-  std::vector<addr> addrs = resolve_for("dial", network, address);
+  std::vector<addr> addrs = resolve_for("dial", network, address, deadline, cancel);
   std::error_code first;
   const char* first_call = nullptr;
   addr first_addr;
