@@ -164,10 +164,10 @@ void conn::set_write_deadline(clock::time_point t) {
 }
 
 addr conn::local_addr() const {
-  return fd_ ? fd_->laddr : addr{};
+  return fd_ ? fd_->laddr() : addr{};
 }
 addr conn::remote_addr() const {
-  return fd_ ? fd_->raddr : addr{};
+  return fd_ ? fd_->raddr() : addr{};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -189,8 +189,8 @@ conn listener::accept() {
     ::setsockopt(nfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
   auto c = std::make_shared<netfd>(nfd, net);
-  c->laddr = sock_addr(nfd, net, false);
-  c->raddr = goro::net::addr::from_sockaddr(net.substr(0, net == "unix" ? 4 : 3), &ss, len);
+  c->set_laddr(sock_addr(nfd, net, false));
+  c->set_raddr(goro::net::addr::from_sockaddr(net.substr(0, net == "unix" ? 4 : 3), &ss, len));
   return conn(std::move(c));
 }
 
@@ -199,7 +199,7 @@ void listener::close() {
 }
 
 addr listener::addr() const {
-  return fd_ ? fd_->laddr : goro::net::addr{};
+  return fd_ ? fd_->laddr() : goro::net::addr{};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ void packet_conn::set_write_deadline(clock::time_point t) {
 }
 
 addr packet_conn::local_addr() const {
-  return fd_ ? fd_->laddr : goro::net::addr{};
+  return fd_ ? fd_->laddr() : goro::net::addr{};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ std::shared_ptr<netfd> listen_on(const addr& a, const std::string& net, std::err
     ec.assign(errno, std::generic_category());
     return nullptr;
   }
-  fd->laddr = sock_addr(fd->fd(), net, false);
+  fd->set_laddr(sock_addr(fd->fd(), net, false));
   fd->unlink_on_close = family == AF_UNIX;
   return fd;
 }
@@ -359,8 +359,8 @@ std::shared_ptr<netfd> dial_one(const addr& a, const std::string& net, clock::ti
     const int one = 1;  // Go's default: no Nagle delay
     ::setsockopt(fd->fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  fd->laddr = sock_addr(fd->fd(), net, false);
-  fd->raddr = a;
+  fd->set_laddr(sock_addr(fd->fd(), net, false));
+  fd->set_raddr(a);
   return fd;
 }
 
