@@ -7,6 +7,7 @@
 
 #include <goro/net.hpp>
 #include <goro/net/asio.hpp>
+#include <goro/net/detail/resolver_hook.hpp>
 #include <goro/net_context.hpp>
 
 #include <boost/asio/read.hpp>
@@ -20,11 +21,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <netdb.h>
+
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <system_error>
+#include <thread>
 
 using namespace goro_test;
 namespace net = goro::net;
@@ -125,6 +131,20 @@ int fd_of(const net::conn& c) {
   return -1;
 }
 
+// A resolver that hangs, as getaddrinfo does when the DNS server does not answer: each
+// call blocks its helper thread until the test lets it go (or 10 s pass), then says
+// "no such host". It counts the calls that started and those that returned.
+std::atomic<bool> resolver_released{false};
+std::atomic<int> resolver_calls{0}, resolver_returns{0};
+int hanging_getaddrinfo(const char*, const char*, const addrinfo*, addrinfo**) {
+  resolver_calls.fetch_add(1);
+  for (int i = 0; i < 10'000 && !resolver_released.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  resolver_returns.fetch_add(1);
+  return EAI_NONAME;
+}
+
 bool nodelay(const net::conn& c) {
   int on = 0;
   socklen_t len = sizeof on;
@@ -156,8 +176,11 @@ TEST_SUITE("net") {
     CHECK(net::resolve("unix", "/tmp/x.sock").front().string() == "/tmp/x.sock");
     CHECK(net::resolve("unix", "@abstract").front().string() == "@abstract");
     CHECK(net::resolve("tcp", "127.0.0.1:8080").front().network() == "tcp");
+    // Go's texts (net.LookupPort): a name the services database lacks, a number too big.
     CHECK(error_of([] { net::resolve("tcp", "127.0.0.1:http2x"); }).second ==
-          "address 127.0.0.1:http2x: invalid port");
+          "address tcp/http2x: unknown port");
+    CHECK(error_of([] { net::resolve("tcp", "127.0.0.1:99999"); }).second ==
+          "address 99999: invalid port");
   }
 
   TEST_CASE("errc has its own category and Go's messages") {
@@ -527,6 +550,77 @@ TEST_SUITE("net") {
     });
     for (int f : fill) ::close(f);
     ::close(lfd);
+  }
+
+  TEST_CASE("a deadline or a cancelled context ends a dial or lookup whose resolver hangs") {
+    resolver_released = false;
+    resolver_calls = 0;
+    resolver_returns = 0;
+    net::detail::set_getaddrinfo_for_test(&hanging_getaddrinfo);
+    run_on(1, [] {
+      // Each call below returns while its getaddrinfo still hangs (resolver_returns stays 0):
+      // it stopped waiting at its deadline or cancellation, not at the resolver's end.
+      auto [ec, what] = error_of([] { net::dial_timeout("tcp", "example.invalid:80", 50ms); });
+      CHECK(ec == net::errc::timeout);
+      CHECK(what == "dial tcp: lookup example.invalid: i/o timeout");
+
+      auto [ctx, cancel] = goro::with_timeout(goro::background(), 50ms);
+      std::tie(ec, what) = error_of([&] { net::dial(ctx, "tcp", "example.invalid:80"); });
+      CHECK(ec == goro::context_errc::deadline_exceeded);
+      CHECK(what == "dial tcp: lookup example.invalid: i/o timeout");
+      cancel();
+
+      auto [ctx2, cancel2] = goro::with_cancel(goro::background());
+      goro::after_func(20ms, [cancel2] { cancel2(); });
+      std::tie(ec, what) = error_of([&] { net::dial(ctx2, "tcp", "example.invalid:80"); });
+      CHECK(ec == goro::context_errc::canceled);
+      CHECK(what == "dial tcp: lookup example.invalid: operation was canceled");
+
+      auto [ctx3, cancel3] = goro::with_timeout(goro::background(), 50ms);
+      std::tie(ec, what) = error_of([&] { net::lookup_host(ctx3, "example.invalid"); });
+      CHECK(ec == goro::context_errc::deadline_exceeded);
+      CHECK(what == "lookup example.invalid: i/o timeout");
+      cancel3();
+
+      auto [ctx4, cancel4] = goro::with_cancel(goro::background());
+      goro::after_func(20ms, [cancel4] { cancel4(); });
+      std::tie(ec, what) = error_of([&] { net::lookup_host(ctx4, "example.invalid"); });
+      CHECK(ec == goro::context_errc::canceled);
+      CHECK(what == "lookup example.invalid: operation was canceled");
+      CHECK(resolver_returns.load() == 0);
+
+      // An IP literal never reaches the resolver, and a context has nothing to stop there.
+      CHECK(net::lookup_host(ctx4, "127.0.0.1") == std::vector<std::string>{"127.0.0.1"});
+
+      // The hung calls end later; each then drops its result and frees its state.
+      const int started = resolver_calls.load();
+      CHECK(started == 5);
+      resolver_released = true;
+      for (int i = 0; i < 5000 && net::detail::lookups_in_flight_for_test() != 0; ++i) {
+        goro::sleep(1ms);
+      }
+      CHECK(net::detail::lookups_in_flight_for_test() == 0);
+      CHECK(resolver_returns.load() == started);
+    });
+    net::detail::set_getaddrinfo_for_test(nullptr);
+  }
+
+  TEST_CASE("ports by service name, as Go's: localhost:http, unknown port") {
+    run_on(1, [] {
+      CHECK(net::resolve("tcp", "127.0.0.1:http").front().port() == 80);
+      CHECK(net::resolve("tcp4", "127.0.0.1:HTTPS").front().port() == 443);  // any case
+      CHECK(net::resolve("udp", "127.0.0.1:domain").front().port() == 53);
+      const auto local = net::resolve("tcp", "localhost:http");  // a name and a named port
+      CHECK(!local.empty());
+      for (const net::addr& a : local) CHECK(a.port() == 80);
+      auto [ec, what] = error_of([] { net::dial("tcp", "localhost:nosuchsvc"); });
+      CHECK(ec.category() == net::resolver_category());
+      CHECK(what == "dial tcp: address tcp/nosuchsvc: unknown port");
+      std::tie(ec, what) = error_of([] { net::listen("tcp", "127.0.0.1:nosuchsvc"); });
+      CHECK(what == "listen tcp: address tcp/nosuchsvc: unknown port");
+      std::tie(ec, what) = error_of([] { net::dial("udp", "127.0.0.1:nosuchsvc"); });
+      CHECK(what == "dial udp: address udp/nosuchsvc: unknown port");
+    });
   }
 
   TEST_CASE("one worker serves 100 concurrent connections") {

@@ -1,6 +1,7 @@
 // Errors with Go's text, and addresses: printing (Go's TCPAddr.String / UnixAddr.String),
 // splitting (Go's ipsock.go SplitHostPort / JoinHostPort) and resolving (getaddrinfo inside
-// goro::blocking, so a slow resolver never stalls a worker).
+// goro::blocking, so a slow resolver never stalls a worker; a deadline or a cancelled dial
+// stops the wait for it, see resolve.hpp).
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netdb.h>
@@ -9,13 +10,21 @@
 #include <sys/un.h>
 
 #include <goro/blocking.hpp>
+#include <goro/net/detail/resolver_hook.hpp>
+#include <goro/runtime.hpp>
+#include <goro/select.hpp>
+#include <goro/time.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <exception>
+#include <optional>
 
 #include "errors.hpp"
+#include "resolve.hpp"
 
 namespace goro::net {
 
@@ -248,11 +257,48 @@ addr unix_addr(std::string_view path) {
   return addr::from_sockaddr("unix", &un, len);
 }
 
-std::uint16_t parse_port(std::string_view address, std::string_view port) {
+// Go's baked-in services (net/lookup.go), for a system without /etc/services (Go's issue
+// 18213): what a port name means when the services database does not know it.
+struct known_service {
+  const char* proto;
+  const char* name;
+  std::uint16_t port;
+};
+constexpr known_service kGoServices[] = {
+    {"udp", "domain", 53}, {"tcp", "ftp", 21},    {"tcp", "ftps", 990},  {"tcp", "gopher", 70},
+    {"tcp", "http", 80},   {"tcp", "https", 443}, {"tcp", "imap2", 143}, {"tcp", "imap3", 220},
+    {"tcp", "imaps", 993}, {"tcp", "pop3", 110},  {"tcp", "pop3s", 995}, {"tcp", "smtp", 25},
+    {"tcp", "ssh", 22},    {"tcp", "telnet", 23},
+};
+
+// A port: a number, or a service name ("http") that the services database
+// (/etc/services, through getservbyname_r) or Go's own table knows for the network's
+// protocol, as Go's LookupPort; names are case-insensitive, as in Go. Throws op_error
+// "address 99999: invalid port" or "address tcp/nosuchsvc: unknown port" (Go's texts).
+std::uint16_t parse_port(std::string_view address, std::string_view network,
+                         std::string_view port) {
+  const bool numeric = !port.empty() && std::all_of(port.begin(), port.end(),
+                                                    [](char c) { return c >= '0' && c <= '9'; });
+  if (!numeric && !port.empty()) {
+    const std::string proto = network.starts_with("udp") ? "udp" : "tcp";
+    std::string name(port);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    servent se{}, *found = nullptr;
+    char buf[1024];
+    if (::getservbyname_r(name.c_str(), proto.c_str(), &se, buf, sizeof buf, &found) == 0 &&
+        found) {
+      return ntohs(static_cast<std::uint16_t>(found->s_port));
+    }
+    for (const known_service& k : kGoServices) {
+      if (proto == k.proto && name == k.name) return k.port;
+    }
+    throw op_error(std::error_code(EAI_SERVICE, resolver_category()),
+                   "address " + proto + "/" + std::string(port) + ": unknown port");
+  }
   unsigned v = 0;
   auto [end, err] = std::from_chars(port.data(), port.data() + port.size(), v);
   if (port.empty() || err != std::errc{} || end != port.data() + port.size() || v > 65535) {
-    throw_bad_address("", "", address, "invalid port");
+    throw_bad_address("", "", port.empty() ? address : port, "invalid port");
   }
   return static_cast<std::uint16_t>(v);
 }
@@ -287,34 +333,99 @@ addr any_addr(int family, std::uint16_t port) {
   return addr::from_sockaddr("tcp", &in6, sizeof in6);
 }
 
-// getaddrinfo on a helper thread (goro::blocking): the addresses of host, in the resolver's
-// order. Throws op_error "lookup host: no such host".
-std::vector<addr> getaddrinfo_blocking(std::string_view host, int family, std::uint16_t port) {
-  const std::string h(host);
-  std::vector<addr> out;
-  const int rc = goro::blocking([&] {
+std::atomic<detail::getaddrinfo_fn> the_getaddrinfo{&::getaddrinfo};
+std::atomic<std::size_t> lookups_alive{0};
+
+// One getaddrinfo call, shared by the goroutine that waits for it and the one that makes it
+// under goro::blocking (resolve.hpp): whichever lets go last frees it.
+struct lookup_call {
+  lookup_call(std::string_view h, int fam, std::uint16_t p) : host(h), family(fam), port(p) {
+    lookups_alive.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~lookup_call() { lookups_alive.fetch_sub(1, std::memory_order_release); }
+  lookup_call(const lookup_call&) = delete;
+  lookup_call& operator=(const lookup_call&) = delete;
+
+  // On the helper thread. Sets rc (and err, errno for EAI_SYSTEM) and out.
+  void run() {
     addrinfo hints{};
     hints.ai_family = family;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
     addrinfo* res = nullptr;
-    const int r = ::getaddrinfo(h.c_str(), std::to_string(port).c_str(), &hints, &res);
-    if (r != 0) return r;
+    rc = the_getaddrinfo.load(std::memory_order_acquire)(host.c_str(), std::to_string(port).c_str(),
+                                                         &hints, &res);
+    if (rc == EAI_SYSTEM) err = errno;
+    if (rc != 0) return;
     for (addrinfo* ai = res; ai; ai = ai->ai_next) {
       if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
       addr a = addr::from_sockaddr("tcp", ai->ai_addr, ai->ai_addrlen);
       if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(std::move(a));
     }
     ::freeaddrinfo(res);
-    return 0;
-  });
-  const std::error_code ec(rc, resolver_category());
-  if (rc == EAI_SYSTEM) throw op_error(ec, "lookup " + h + ": " + detail::errno_text(errno));
-  if (rc != 0 || out.empty()) {
-    throw op_error(rc ? ec : std::error_code(EAI_NONAME, resolver_category()),
-                   "lookup " + h + ": " + (rc ? ec.message() : "no such host"));
   }
-  return out;
+
+  const std::string host;
+  const int family;
+  const std::uint16_t port;
+  int rc = 0, err = 0;
+  std::vector<addr> out;
+  std::exception_ptr error;              // what goro::blocking threw instead
+  chan<unit> done = make_chan<unit>(1);  // one value once rc, err and out are set
+};
+
+// getaddrinfo on a helper thread (goro::blocking): the addresses of host, in the resolver's
+// order. Gives up at `deadline` or when `cancel` fires, as Go's lookupIPAddr gives up when
+// its ctx is done: the call then ends on its own, and its result is dropped. Throws
+// op_error "lookup host: no such host", "lookup host: i/o timeout" (errc::timeout) or
+// "lookup host: use of closed network connection" (errc::closed, which dial(ctx) turns
+// into Go's "operation was canceled").
+std::vector<addr> getaddrinfo_blocking(std::string_view host, int family, std::uint16_t port,
+                                       clock::time_point deadline, const dial_canceller* cancel) {
+  auto call = std::make_shared<lookup_call>(host, family, port);
+  const bool expired_already = deadline != clock::time_point{} && goro::now() >= deadline;
+  if (expired_already || (cancel && cancel->canceled())) {  // no lookup to start
+    const std::error_code ec = make_error_code(expired_already ? errc::timeout : errc::closed);
+    throw op_error(ec, "lookup " + call->host + ": " + ec.message());
+  }
+  if (deadline == clock::time_point{} && !cancel) {
+    goro::blocking([&] { call->run(); });  // nothing to stop the wait: no goroutine needed
+  } else {
+    // The lookup's own goroutine waits for the helper thread, so that this one can leave.
+    goro::go([call] {
+      try {
+        goro::blocking([&] { call->run(); });
+      } catch (...) {  // no helper thread, or no memory: the waiter rethrows it
+        call->error = std::current_exception();
+      }
+      call->done.send(unit{});  // never blocks: room for one value
+    });
+    std::optional<goro::timer> timer;
+    recv_chan<clock::time_point> expired;  // nil: never ready
+    if (deadline != clock::time_point{}) {
+      timer.emplace(deadline - goro::now());
+      expired = timer->c();
+    }
+    recv_chan<unit> canceled;
+    if (cancel) canceled = cancel->get()->canceled_ch;
+    const std::size_t which =
+        goro::select(goro::on_recv(call->done), goro::on_recv(expired), goro::on_recv(canceled));
+    if (timer) timer->stop();
+    if (which != 0) {
+      const std::error_code ec = make_error_code(which == 1 ? errc::timeout : errc::closed);
+      throw op_error(ec, "lookup " + call->host + ": " + ec.message());
+    }
+  }
+  if (call->error) std::rethrow_exception(call->error);
+  const int rc = call->rc;
+  const std::error_code ec(rc, resolver_category());
+  if (rc == EAI_SYSTEM)
+    throw op_error(ec, "lookup " + call->host + ": " + detail::errno_text(call->err));
+  if (rc != 0 || call->out.empty()) {
+    throw op_error(rc ? ec : std::error_code(EAI_NONAME, resolver_category()),
+                   "lookup " + call->host + ": " + (rc ? ec.message() : "no such host"));
+  }
+  return std::move(call->out);
 }
 
 std::vector<addr> with_network(std::vector<addr> v, std::string_view network) {
@@ -326,7 +437,18 @@ std::vector<addr> with_network(std::vector<addr> v, std::string_view network) {
 
 }  // namespace
 
-std::vector<addr> resolve(std::string_view network, std::string_view address) {
+namespace detail {
+
+void set_getaddrinfo_for_test(getaddrinfo_fn f) noexcept {
+  the_getaddrinfo.store(f ? f : &::getaddrinfo, std::memory_order_release);
+}
+
+std::size_t lookups_in_flight_for_test() noexcept {
+  return lookups_alive.load(std::memory_order_acquire);
+}
+
+std::vector<addr> resolve(std::string_view network, std::string_view address,
+                          clock::time_point deadline, const dial_canceller* cancel) {
   const family_of f = network_family(network);
   if (!f.ok) {
     throw op_error(std::make_error_code(std::errc::invalid_argument),
@@ -334,20 +456,33 @@ std::vector<addr> resolve(std::string_view network, std::string_view address) {
   }
   if (f.is_unix) return {unix_addr(address)};
   auto [host, port_text] = split_host_port(address);
-  const std::uint16_t port = parse_port(address, port_text);
+  const std::uint16_t port = parse_port(address, network, port_text);
   if (host.empty()) return with_network({any_addr(f.family, port)}, network);
   if (addr a = ip_literal(host, f.family, port); !a.empty()) return with_network({a}, network);
   if (ip_literal(host, AF_UNSPEC, port).size() != 0) {
     throw_bad_address("", "", address, "no suitable address found");  // v4 literal for tcp6...
   }
-  return with_network(getaddrinfo_blocking(host, f.family, port), network);
+  return with_network(getaddrinfo_blocking(host, f.family, port, deadline, cancel), network);
+}
+
+}  // namespace detail
+
+std::vector<addr> resolve(std::string_view network, std::string_view address) {
+  return detail::resolve(network, address, clock::time_point{}, nullptr);
+}
+
+std::vector<std::string> lookup_host(std::string_view host, clock::time_point deadline,
+                                     const dial_canceller* cancel) {
+  if (addr a = ip_literal(host, AF_UNSPEC, 0); !a.empty()) return {std::string(host)};
+  std::vector<std::string> out;
+  for (const addr& a : getaddrinfo_blocking(host, AF_UNSPEC, 0, deadline, cancel)) {
+    out.push_back(a.ip());
+  }
+  return out;
 }
 
 std::vector<std::string> lookup_host(std::string_view host) {
-  if (addr a = ip_literal(host, AF_UNSPEC, 0); !a.empty()) return {std::string(host)};
-  std::vector<std::string> out;
-  for (const addr& a : getaddrinfo_blocking(host, AF_UNSPEC, 0)) out.push_back(a.ip());
-  return out;
+  return lookup_host(host, clock::time_point{}, nullptr);
 }
 
 }  // namespace goro::net

@@ -2,10 +2,12 @@
 // waits on the poller only on EAGAIN. The invariants are at the top of netfd.hpp.
 #include "netfd.hpp"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 
 namespace goro::net::detail {
@@ -17,6 +19,34 @@ std::int64_t to_deadline(clock::time_point t) noexcept {
   if (t == clock::time_point{}) return 0;
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
   return ns.count() > 0 ? ns.count() : 1;
+}
+
+namespace {
+// The network of a netfd's addresses: "tcp", "udp" or "unix", as sock_addr names them.
+std::string addr_network(const std::string& net) {
+  return net.substr(0, net == "unix" ? 4 : 3);
+}
+}  // namespace
+
+static_assert(sizeof(sockaddr_in6) <= 28 && sizeof(sockaddr_in) <= 28,
+              "stored_addr keeps an IP sockaddr inline");
+
+void stored_addr::set(const addr& a, const std::string& net) {
+  other_.reset();
+  size_ = 0;
+  if (a.empty()) return;
+  if (a.size() <= sizeof sa_ && a.network() == addr_network(net)) {
+    std::memcpy(sa_, a.data(), a.size());
+    size_ = static_cast<std::uint8_t>(a.size());
+  } else {
+    other_ = std::make_unique<addr>(a);
+  }
+}
+
+addr stored_addr::get(const std::string& net) const {
+  if (other_) return *other_;
+  if (size_ == 0) return {};
+  return addr::from_sockaddr(addr_network(net), sa_, size_);
 }
 
 std::error_code poll_error(poll_result r) noexcept {
@@ -57,7 +87,7 @@ void netfd::close(bool wait) {
   goro::detail::poll_evict(pd_);  // wakes the waiters; they release and the last destroys
   // A unix listener's file goes now, as in Go, not when a woken accept lets go.
   if (unlink_on_close) {
-    const std::string path = laddr.string();
+    const std::string path = laddr().string();
     if (!path.empty() && path[0] != '@') ::unlink(path.c_str());
   }
   if (s == 0) {

@@ -16,6 +16,7 @@
 //   Close waits on fd.csema: when it returns, the descriptor is closed, so a listener's
 //   port refuses new connections at once instead of resetting them later.
 // - laddr_, raddr_ and net_ are set once, before the netfd is shared, and never change.
+//   An IP endpoint is kept as its sockaddr alone (stored_addr), its network being net_'s.
 #pragma once
 
 #include <goro/net.hpp>
@@ -23,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 // The runtime's internal poller API: net is the layer right above the runtime. The one
@@ -39,6 +41,21 @@ std::int64_t to_deadline(clock::time_point t) noexcept;
 // The error of a poll_result that is not `ready`.
 std::error_code poll_error(goro::detail::poll_result r) noexcept;
 
+// An endpoint as a netfd keeps it: an IP sockaddr inline, in 32 bytes where an addr takes
+// 168 (a sockaddr_storage-sized buffer and a network string). A connection holds two, and
+// in bench/net's idle row they were ~330 of its ~830 bytes of state; anything else (a
+// unix path) is an addr on the heap.
+class stored_addr {
+ public:
+  void set(const addr& a, const std::string& net);
+  addr get(const std::string& net) const;
+
+ private:
+  std::unique_ptr<addr> other_;           // a unix address, or one whose network is not net's
+  std::uint8_t size_ = 0;                 // of the inline sockaddr; 0: see other_, or empty
+  alignas(4) unsigned char sa_[28] = {};  // a sockaddr_in or sockaddr_in6
+};
+
 class netfd {
  public:
   // Takes ownership of fd (non-blocking, close-on-exec) and registers it with the poller.
@@ -51,7 +68,10 @@ class netfd {
   int fd() const noexcept { return fd_; }
   goro::detail::poll_desc* pd() const noexcept { return pd_; }
   const std::string& net() const noexcept { return net_; }
-  addr laddr, raddr;             // set before sharing
+  addr laddr() const { return laddr_.get(net_); }
+  addr raddr() const { return raddr_.get(net_); }
+  void set_laddr(const addr& a) { laddr_.set(a, net_); }  // before sharing
+  void set_raddr(const addr& a) { raddr_.set(a, net_); }  // before sharing
   bool unlink_on_close = false;  // a unix listener removes its socket file on close
 
   // An operation in flight: holds the socket open; false when closed.
@@ -100,6 +120,7 @@ class netfd {
   int fd_;
   goro::detail::poll_desc* pd_ = nullptr;
   std::string net_;
+  stored_addr laddr_, raddr_;
   std::atomic<std::uint64_t> state_{0};
   goro::mutex rmu_, wmu_;
   goro::wait_group destroyed_;  // 1 until destroy(): what a close() waits on

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "netfd.hpp"
+#include "resolve.hpp"
 
 namespace goro::net {
 
@@ -74,9 +75,10 @@ bool packet_network(std::string_view network) {
 
 // resolve(), its errors prefixed with "op net: " as Go's OpError prints them.
 std::vector<addr> resolve_for(std::string_view op, std::string_view network,
-                              std::string_view address) {
+                              std::string_view address, clock::time_point deadline = {},
+                              const dial_canceller* cancel = nullptr) {
   try {
-    return resolve(network, address);
+    return detail::resolve(network, address, deadline, cancel);
   } catch (const op_error& e) {
     throw op_error(e.code(), std::string(op) + " " + std::string(network) + ": " + e.what());
   }
@@ -162,10 +164,10 @@ void conn::set_write_deadline(clock::time_point t) {
 }
 
 addr conn::local_addr() const {
-  return fd_ ? fd_->laddr : addr{};
+  return fd_ ? fd_->laddr() : addr{};
 }
 addr conn::remote_addr() const {
-  return fd_ ? fd_->raddr : addr{};
+  return fd_ ? fd_->raddr() : addr{};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -187,8 +189,8 @@ conn listener::accept() {
     ::setsockopt(nfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
   auto c = std::make_shared<netfd>(nfd, net);
-  c->laddr = sock_addr(nfd, net, false);
-  c->raddr = goro::net::addr::from_sockaddr(net.substr(0, net == "unix" ? 4 : 3), &ss, len);
+  c->set_laddr(sock_addr(nfd, net, false));
+  c->set_raddr(goro::net::addr::from_sockaddr(net.substr(0, net == "unix" ? 4 : 3), &ss, len));
   return conn(std::move(c));
 }
 
@@ -197,7 +199,7 @@ void listener::close() {
 }
 
 addr listener::addr() const {
-  return fd_ ? fd_->laddr : goro::net::addr{};
+  return fd_ ? fd_->laddr() : goro::net::addr{};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -240,7 +242,7 @@ void packet_conn::set_write_deadline(clock::time_point t) {
 }
 
 addr packet_conn::local_addr() const {
-  return fd_ ? fd_->laddr : goro::net::addr{};
+  return fd_ ? fd_->laddr() : goro::net::addr{};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -271,7 +273,7 @@ std::shared_ptr<netfd> listen_on(const addr& a, const std::string& net, std::err
     ec.assign(errno, std::generic_category());
     return nullptr;
   }
-  fd->laddr = sock_addr(fd->fd(), net, false);
+  fd->set_laddr(sock_addr(fd->fd(), net, false));
   fd->unlink_on_close = family == AF_UNIX;
   return fd;
 }
@@ -310,21 +312,18 @@ packet_conn listen_packet(std::string_view network, std::string_view address) {
 // ---------------------------------------------------------------------------------------
 // dial
 
-struct dial_canceller::state {
-  std::mutex mu;
-  bool canceled = false;
-  std::shared_ptr<netfd> connecting;  // the socket being connected, if any
-};
-
 dial_canceller::dial_canceller() : s_(std::make_shared<state>()) {}
 
 void dial_canceller::cancel() const noexcept {
   std::shared_ptr<netfd> fd;
+  bool first;
   {
     std::lock_guard lock(s_->mu);
+    first = !s_->canceled;
     s_->canceled = true;
     fd = s_->connecting;
   }
+  if (first) s_->canceled_ch.close();  // wakes a dial waiting for its name's lookup
   if (fd) fd->close(false);
 }
 
@@ -360,8 +359,8 @@ std::shared_ptr<netfd> dial_one(const addr& a, const std::string& net, clock::ti
     const int one = 1;  // Go's default: no Nagle delay
     ::setsockopt(fd->fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  fd->laddr = sock_addr(fd->fd(), net, false);
-  fd->raddr = a;
+  fd->set_laddr(sock_addr(fd->fd(), net, false));
+  fd->set_raddr(a);
   return fd;
 }
 
@@ -373,7 +372,7 @@ conn dial(std::string_view network, std::string_view address, clock::time_point 
     throw_unknown_network("dial", network);
   }
   const std::string net(network);
-  std::vector<addr> addrs = resolve_for("dial", network, address);
+  std::vector<addr> addrs = resolve_for("dial", network, address, deadline, cancel);
   std::error_code first;
   const char* first_call = nullptr;
   addr first_addr;

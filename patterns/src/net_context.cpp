@@ -1,14 +1,15 @@
-// dial(ctx, ...): dial's deadline is ctx's, and an after_func on ctx cancels the dial, which
-// closes the socket being connected and so wakes the goroutine that waits on it.
+// dial(ctx, ...) and lookup_host(ctx, ...): the deadline is ctx's, and an after_func on ctx
+// fires a dial_canceller, which closes the socket being connected or stops the wait for a
+// name's lookup, and so wakes the goroutine that waits.
 #include <goro/net_context.hpp>
 
 namespace goro::net {
 
 namespace {
 
-// Go's mapErr: what a dial that ctx ended reports.
+// Go's mapErr: what a dial (or lookup) that ctx ended reports.
 [[noreturn]] void throw_context_error(std::error_code err, std::string_view network,
-                                      const op_error& e) {
+                                      const op_error& e, std::string_view op = "dial ") {
   std::string text = e.what();
   const std::string tail = ": " + e.code().message();
   // e's text ends in its own cause ("i/o timeout" or "use of closed network connection"):
@@ -17,7 +18,7 @@ namespace {
       text.compare(text.size() - tail.size(), tail.size(), tail) == 0) {
     text.resize(text.size() - tail.size());
   } else {
-    text = "dial " + std::string(network);
+    text = std::string(op) + std::string(network);
   }
   text += err == context_errc::canceled ? ": operation was canceled" : ": i/o timeout";
   throw op_error(err, text);
@@ -47,6 +48,28 @@ conn dial(const goro::context& ctx, std::string_view network, std::string_view a
     if (expired) throw_context_error(context_errc::deadline_exceeded, network, e);
     if (ctx.err() && (e.code() == errc::closed || e.code() == errc::timeout)) {
       throw_context_error(ctx.err(), network, e);
+    }
+    throw;
+  }
+}
+
+std::vector<std::string> lookup_host(const goro::context& ctx, std::string_view host) {
+  const clock::time_point deadline = ctx.deadline().value_or(clock::time_point{});
+  dial_canceller cancel;
+  // An IP literal is its own answer even when ctx is done, as in Go; a name is not looked up.
+  if (ctx.err()) cancel.cancel();
+  auto stop = after_func(ctx, [cancel] { cancel.cancel(); });
+  try {
+    std::vector<std::string> out = lookup_host(host, deadline, &cancel);
+    stop();
+    return out;
+  } catch (const op_error& e) {
+    stop();
+    const bool expired =
+        e.code() == errc::timeout && deadline != clock::time_point{} && goro::now() >= deadline;
+    if (expired) throw_context_error(context_errc::deadline_exceeded, host, e, "lookup ");
+    if (ctx.err() && (e.code() == errc::closed || e.code() == errc::timeout)) {
+      throw_context_error(ctx.err(), host, e, "lookup ");
     }
     throw;
   }

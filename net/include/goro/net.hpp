@@ -16,8 +16,9 @@
 //
 // - Networks: "tcp", "tcp4", "tcp6", "unix"; "udp", "udp4", "udp6" for listen_packet and
 //   dial. Addresses as Go writes them: ":8080",
-//   "127.0.0.1:0", "[::1]:9000", "localhost:80", a path (or "@name", Linux's abstract
-//   namespace) for "unix". Names are resolved with getaddrinfo inside goro::blocking.
+//   "127.0.0.1:0", "[::1]:9000", "localhost:80", "localhost:http" (a service name, looked up
+//   in /etc/services as Go does), a path (or "@name", Linux's abstract namespace) for
+//   "unix". Names are resolved with getaddrinfo inside goro::blocking.
 // - listener and conn are cheap copyable handles, like goro::chan: copies share one socket,
 //   closed by close() or when the last handle goes away. They are safe for concurrent use:
 //   concurrent reads are served one at a time, and so are writes; each write is whole.
@@ -257,12 +258,14 @@ listener listen(std::string_view network, std::string_view address);
 conn dial(std::string_view network, std::string_view address);
 
 // dial that gives up with errc::timeout ("dial tcp 10.0.0.1:80: i/o timeout") once `d`
-// has passed. The deadline bounds the connection attempts; a name's resolution runs to its
-// own end (the resolver's timeout).
+// has passed. The deadline bounds the name's resolution too ("dial tcp: lookup
+// example.com: i/o timeout", as Go's): a getaddrinfo that is still running then ends on its
+// helper thread and its result is dropped.
 conn dial_timeout(std::string_view network, std::string_view address, clock::duration d);
 
 // dial with a deadline (clock::time_point{}: none), and a canceller that another goroutine
-// may fire to make it give up. dial(ctx, ...) is built on it.
+// may fire to make it give up, while it resolves the name or connects. dial(ctx, ...) is
+// built on it.
 class dial_canceller {
  public:
   dial_canceller();
@@ -279,6 +282,13 @@ class dial_canceller {
 };
 conn dial(std::string_view network, std::string_view address, clock::time_point deadline,
           const dial_canceller* cancel = nullptr);
+
+// lookup_host that gives up with errc::timeout ("lookup example.com: i/o timeout") at
+// `deadline` (clock::time_point{}: none) or with errc::closed once `cancel` fires; the
+// getaddrinfo that still runs then ends on its helper thread, and its result is dropped.
+// lookup_host(ctx, host) is built on it.
+std::vector<std::string> lookup_host(std::string_view host, clock::time_point deadline,
+                                     const dial_canceller* cancel = nullptr);
 
 }  // namespace goro::net
 
