@@ -18,6 +18,7 @@
 #include "exit.hpp"
 #include "sanitizers.hpp"
 #include "sched.hpp"
+#include "trace.hpp"
 
 namespace goro::detail {
 
@@ -281,6 +282,7 @@ void set_goroutine_name(std::string_view name) {
     std::memcpy(dst, name.data(), n);
     dst[n] = '\0';
   });
+  if (GORO_UNLIKELY(detail::trace::on())) detail::trace::named(gp->id, dst);
 }
 
 }  // namespace goro

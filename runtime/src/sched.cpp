@@ -15,6 +15,7 @@
 #include "sched.hpp"
 #include "exit.hpp"
 #include "sanitizers.hpp"
+#include "trace.hpp"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -377,6 +378,7 @@ void check_deadlock(runtime* rt) noexcept {
   std::lock_guard<spinlock> lock(rt->sched_lock);
   if (rt->nidle.load() != rt->nworkers || rt->global_size.load() != 0) return;
   flush_user_output();
+  trace::write_now();
   write_all(2, "fatal error: all goroutines are asleep - deadlock!\n\n");
   dump_goroutines(rt, 2);
   _exit(2);
@@ -402,6 +404,7 @@ void ready(g* gp, bool wake_idle) noexcept {
   gp->reason.store(wait_reason::none, std::memory_order_relaxed);
   if (!rt || rt->draining) return;  // shutdown resumes every goroutine itself
   worker* w = current_worker();
+  if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::woken, gp->id);
   if (rt->migrate) {
     send_elsewhere(rt, gp);
     return;
@@ -603,10 +606,12 @@ void switch_away(g* gp, switch_request::kind_t kind, void (*unlock)(void*) = nul
   req = {kind, gp, w, unlock, arg};
   st.eh = *w->eh;
   const bool exiting = kind == switch_request::exit;
+  if (GORO_UNLIKELY(trace::on())) trace::switched_out(w, gp, kind);
   fiber_transfer t;
   if (g* next = next_local(w)) {
     w->curg.store(next, std::memory_order_relaxed);
     set_status(next, g_status::running);
+    if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::start, next->id);
     w->started_by_loop = false;
     if (!next->ctx) make_context(w, next);
     g_on_stack& next_st = next->on_stack();
@@ -629,6 +634,7 @@ void exit_goroutine(g* gp) noexcept;
   } catch (...) {
   }
   flush_user_output();
+  trace::write_now();
   std::fprintf(stderr, "panic: %s\n\ngoroutine %" PRIu64 " [running]:\n", what.c_str(), gp->id);
   if (!gp->is_main) {
     std::fprintf(stderr, "created by %s:%u\n", gp->created.file_name(),
@@ -680,6 +686,7 @@ void exit_goroutine(g* gp) noexcept {
 void execute(worker* w, g* gp) noexcept {
   w->curg.store(gp, std::memory_order_relaxed);
   set_status(gp, g_status::running);
+  if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::start, gp->id);
   w->started_by_loop = true;
   if (!gp->ctx) make_context(w, gp);
   g_on_stack& st = gp->on_stack();
@@ -839,6 +846,7 @@ g* ready_polled(runtime* rt, g_list& io) noexcept {
       first = gp;
       set_status(first, g_status::runnable);
       first->reason.store(wait_reason::none, std::memory_order_relaxed);
+      if (GORO_UNLIKELY(trace::on())) trace::event(current_worker(), trace::kind::woken, first->id);
       continue;
     }
     ready(gp, /*wake_idle=*/false);
@@ -923,14 +931,18 @@ g* steal_pass(runtime* rt, worker* w, bool take_next) noexcept {
   for (unsigned k = 0; k < rt->nworkers; ++k) {
     worker* v = rt->workers[(start + k) % rt->nworkers].get();
     if (v == w) continue;
-    if (g* gp = w->q.steal_from(v->q)) return gp;
+    g* gp = w->q.steal_from(v->q);
+    if (GORO_UNLIKELY(trace::on() && gp)) trace::event(w, trace::kind::steal, gp->id, v->index);
+    if (gp) return gp;
     g* const next = take_next ? v->q.peek_next() : nullptr;
     if (next) {
       if (v->running()) {
         const std::int64_t until = nanotime() + kRunnextGraceNs;
         while (v->q.peek_next() == next && nanotime() < until) spin_pause();
       }
-      if (g* gp = w->q.steal_from(v->q, next)) return gp;
+      gp = w->q.steal_from(v->q, next);
+      if (GORO_UNLIKELY(trace::on() && gp)) trace::event(w, trace::kind::steal, gp->id, v->index);
+      if (gp) return gp;
     }
   }
   return nullptr;
@@ -1113,6 +1125,7 @@ void start(spawn_slot slot, void (*body)(void*, bool), const std::source_locatio
   gp->id = new_goroutine_id(rt, w);
   if (!is_main) gp->created = where;
   rt->all.add(gp, w ? w->index : gp->id);
+  if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::created, gp->id);
   if (w) {
     w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + 1,
                         std::memory_order_relaxed);
@@ -1246,6 +1259,7 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
   std::size_t stack_size = opts.stack_size ? opts.stack_size : kDefaultStackSize;
   stack_size = std::max<std::size_t>(stack_size, 16 * 1024);
   auto rt = std::make_unique<runtime>(n, stack_size);
+  trace::begin(n);
   rt->detect_deadlock = opts.detect_deadlock;
   const char* migrate_env = std::getenv("GORO_DEBUG_MIGRATE");
   rt->migrate =
@@ -1311,6 +1325,7 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
   }
   restore_signal_handlers();
   the_runtime.store(nullptr, std::memory_order_release);
+  trace::end();
 }
 
 }  // namespace goro::detail
