@@ -232,10 +232,20 @@ def parse_result(rc, out):
     return s
 
 
-def run_cpp(exe, w, threads, args):
+def run_cpp(exe, w, threads, args, trace=False):
     env = dict(os.environ, GOMAXPROCS=str(threads))
     cmd = [exe, "--threads", str(threads), "--benchtime", args.benchtime, w.name]
-    return parse_result(*run_process(cmd, env, args.timeout)[:2])
+    if not trace:
+        return parse_result(*run_process(cmd, env, args.timeout)[:2])
+    # --trace: GORO_TRACE on, into a file that is dropped after the run (the write happens
+    # once goro::run returns, after the measured loop).
+    os.makedirs(OUT, exist_ok=True)
+    env["GORO_TRACE"] = os.path.join(OUT, f"trace-{os.getpid()}.json")
+    try:
+        return parse_result(*run_process(cmd, env, args.timeout)[:2])
+    finally:
+        if os.path.exists(env["GORO_TRACE"]):
+            os.remove(env["GORO_TRACE"])
 
 
 def run_go(progs, w, threads, args):
@@ -269,7 +279,7 @@ def run_one(progs, w, impl, threads, args):
             return Sample(status="unbuilt")
         if w.name not in progs.goro_workloads:
             return Sample(status="TODO")
-        return run_cpp(progs.goro, w, threads, args)
+        return run_cpp(progs.goro, w, threads, args, trace=args.trace)
     if impl == "base":
         if w.name not in progs.base_workloads:
             return Sample(status="TODO")
@@ -445,6 +455,8 @@ def print_report(results, workloads, meta, failures, ratio_on=None):
     if meta.get("load"):
         print(f"Load average (1 min) seen at the start and end of the runs: "
               f"{min(meta['load'])} to {max(meta['load'])}.")
+    if meta.get("trace"):
+        print("goro's cells ran with GORO_TRACE on (--trace); goro base's, if any, with it off.")
     print("n/a: Boost.Fiber has no select. TODO: goro lacks the feature yet.")
     if any(k[1] == "xcore" for k in results):
         print("x-core ns: median core-to-core round trip of a cache line, measured just before "
@@ -521,6 +533,10 @@ def main():
     p.add_argument("--goro-base", metavar="EXE",
                    help="another build of bench_goro (a baseline), run beside goro in every "
                         "row as 'goro base', with a goro/base ratio column (A/B)")
+    p.add_argument("--trace", action="store_true",
+                   help="run goro's cells with GORO_TRACE on (the runtime's event trace); with "
+                        "--goro-base set to the same bench_goro, the goro/base column is the "
+                        "cost of tracing")
     p.add_argument("--timeout", type=float, default=float(os.environ.get("BENCH_TIMEOUT", "300")),
                    help="seconds before one process counts as hung (default 300)")
     p.add_argument("--pause", type=float, default=float(os.environ.get("BENCH_PAUSE", "0")),
@@ -584,6 +600,7 @@ def main():
     meta = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
             "machine": describe_machine(), "reps": args.reps, "benchtime": args.benchtime,
             "threads": args.threads, "impls": args.impl, "problems": progs.problems,
+            "trace": args.trace,
             "load": [round(os.getloadavg()[0], 2)]}
     results = run_all(progs, workloads, args)
     meta["load"].append(round(os.getloadavg()[0], 2))

@@ -1,4 +1,5 @@
 #include "exit.hpp"
+#include "trace.hpp"
 
 #include <unistd.h>
 
@@ -45,6 +46,7 @@ void flush_user_output() noexcept {
 
 void exit_process(int status) noexcept {
   flush_user_output();
+  trace::write_now();
   _exit(status);
 }
 

@@ -16,6 +16,7 @@
 //   (poll_sleeper); wake_worker breaks either sleep.
 #include "exit.hpp"
 #include "sched_impl.hpp"
+#include "trace.hpp"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -111,6 +112,7 @@ void check_deadlock(runtime* rt) noexcept {
   std::lock_guard<spinlock> lock(rt->sched_lock);
   if (rt->nidle.load() != rt->nworkers || rt->global_size.load() != 0) return;
   flush_user_output();
+  trace::write_now();
   write_all(2, "fatal error: all goroutines are asleep - deadlock!\n\n");
   dump_goroutines(rt, 2);
   _exit(2);
@@ -227,14 +229,18 @@ g* steal_pass(runtime* rt, worker* w, bool take_next) noexcept {
   for (unsigned k = 0; k < rt->nworkers; ++k) {
     worker* v = rt->workers[(start + k) % rt->nworkers].get();
     if (v == w) continue;
-    if (g* gp = w->q.steal_from(v->q)) return gp;
+    g* gp = w->q.steal_from(v->q);
+    if (GORO_UNLIKELY(trace::on() && gp)) trace::event(w, trace::kind::steal, gp->id, v->index);
+    if (gp) return gp;
     g* const next = take_next ? v->q.peek_next() : nullptr;
     if (next) {
       if (v->running()) {
         const std::int64_t until = nanotime() + kRunnextGraceNs;
         while (v->q.peek_next() == next && nanotime() < until) spin_pause();
       }
-      if (g* gp = w->q.steal_from(v->q, next)) return gp;
+      gp = w->q.steal_from(v->q, next);
+      if (GORO_UNLIKELY(trace::on() && gp)) trace::event(w, trace::kind::steal, gp->id, v->index);
+      if (gp) return gp;
     }
   }
   return nullptr;

@@ -13,6 +13,7 @@
 #include "exit.hpp"
 #include "sanitizers.hpp"
 #include "sched_impl.hpp"
+#include "trace.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -155,6 +156,7 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
   std::size_t stack_size = opts.stack_size ? opts.stack_size : kDefaultStackSize;
   stack_size = std::max<std::size_t>(stack_size, 16 * 1024);
   auto rt = std::make_unique<runtime>(n, stack_size);
+  trace::begin(n);
   rt->detect_deadlock = opts.detect_deadlock;
   const char* migrate_env = std::getenv("GORO_DEBUG_MIGRATE");
   rt->migrate =
@@ -220,6 +222,7 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
   }
   restore_signal_handlers();
   the_runtime.store(nullptr, std::memory_order_release);
+  trace::end();
 }
 
 }  // namespace goro::detail

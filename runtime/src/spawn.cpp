@@ -16,6 +16,7 @@
 #include "exit.hpp"
 #include "sanitizers.hpp"
 #include "sched_impl.hpp"
+#include "trace.hpp"
 
 #include <cinttypes>
 #include <cstdio>
@@ -132,6 +133,7 @@ namespace {
   } catch (...) {
   }
   flush_user_output();
+  trace::write_now();
   std::fprintf(stderr, "panic: %s\n\ngoroutine %" PRIu64 " [running]:\n", what.c_str(), gp->id);
   if (!gp->is_main) {
     std::fprintf(stderr, "created by %s:%u\n", gp->created.file_name(),
@@ -255,6 +257,7 @@ void start(spawn_slot slot, void (*body)(void*, bool), const std::source_locatio
   gp->id = new_goroutine_id(rt, w);
   if (!is_main) gp->created = where;
   rt->all.add(gp, w ? w->index : gp->id);
+  if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::created, gp->id);
   if (w) {
     w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + 1,
                         std::memory_order_relaxed);

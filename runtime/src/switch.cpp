@@ -17,6 +17,7 @@
 //   slot; from outside the runtime, on the global queue; a released one never runs again.
 #include "exit.hpp"
 #include "sched_impl.hpp"
+#include "trace.hpp"
 
 #include <cinttypes>
 #include <cstdio>
@@ -49,6 +50,7 @@ void ready(g* gp, bool wake_idle) noexcept {
   gp->reason.store(wait_reason::none, std::memory_order_relaxed);
   if (!rt || rt->draining) return;  // shutdown resumes every goroutine itself
   worker* w = current_worker();
+  if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::woken, gp->id);
   if (rt->migrate) {
     send_elsewhere(rt, gp);
     return;
@@ -153,10 +155,12 @@ void switch_away(g* gp, switch_request::kind_t kind, void (*unlock)(void*) = nul
   req = {kind, gp, w, unlock, arg};
   st.eh = *w->eh;
   const bool exiting = kind == switch_request::exit;
+  if (GORO_UNLIKELY(trace::on())) trace::switched_out(w, gp, kind);
   fiber_transfer t;
   if (g* next = next_local(w)) {
     w->curg.store(next, std::memory_order_relaxed);
     set_status(next, g_status::running);
+    if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::start, next->id);
     w->started_by_loop = false;
     if (!next->ctx) make_context(w, next);
     g_on_stack& next_st = next->on_stack();
@@ -180,6 +184,7 @@ void exit_goroutine(g* gp) noexcept {
 void execute(worker* w, g* gp) noexcept {
   w->curg.store(gp, std::memory_order_relaxed);
   set_status(gp, g_status::running);
+  if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::start, gp->id);
   w->started_by_loop = true;
   if (!gp->ctx) make_context(w, gp);
   g_on_stack& st = gp->on_stack();

@@ -11,6 +11,7 @@
 #include "assert.hpp"
 #include "chan.hpp"
 #include "sched.hpp"
+#include "trace.hpp"
 
 namespace goro::detail {
 
@@ -141,6 +142,7 @@ bool deliver(timer_state* t, std::uint32_t seq, std::int64_t now) {
   {
     std::lock_guard<spinlock> lock(t->mu);
     if (static_cast<std::uint32_t>(t->seq.load(std::memory_order_relaxed)) == seq) {
+      if (GORO_UNLIKELY(trace::on())) trace::timer_fired(t);
       if (t->period > 0 && !t->heap.load(std::memory_order_relaxed)) {
         // Next tick on the period's grid, skipping the ticks already missed.
         std::int64_t next = t->when + t->period;

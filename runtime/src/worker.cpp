@@ -13,6 +13,7 @@
 // - Once `stopping` is set a worker runs no further goroutine and leaves its loop; the
 //   last to leave unparks run_main.
 #include "sched_impl.hpp"
+#include "trace.hpp"
 
 #include <pthread.h>
 
@@ -88,6 +89,7 @@ g* ready_polled(runtime* rt, g_list& io) noexcept {
       first = gp;
       set_status(first, g_status::runnable);
       first->reason.store(wait_reason::none, std::memory_order_relaxed);
+      if (GORO_UNLIKELY(trace::on())) trace::event(current_worker(), trace::kind::woken, first->id);
       continue;
     }
     ready(gp, /*wake_idle=*/false);
