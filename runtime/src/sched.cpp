@@ -15,6 +15,7 @@
 #include "sched.hpp"
 #include "exit.hpp"
 #include "sanitizers.hpp"
+#include "synctest.hpp"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -145,6 +146,18 @@ const char* wait_reason_text(wait_reason r) noexcept {
       return "IO wait";
     case wait_reason::syscall:
       return "syscall";
+    case wait_reason::chan_receive_durable:
+      return "chan receive (durable)";
+    case wait_reason::chan_send_durable:
+      return "chan send (durable)";
+    case wait_reason::select_durable:
+      return "select (durable)";
+    case wait_reason::wait_group_durable:
+      return "sync.WaitGroup.Wait (durable)";
+    case wait_reason::synctest_run:
+      return "synctest.Run";
+    case wait_reason::synctest_wait:
+      return "synctest.Wait";
   }
   return "unknown";
 }
@@ -397,6 +410,8 @@ void ready(g* gp, bool wake_idle) noexcept {
   // it never runs again.
   if (gp->status.load(std::memory_order_relaxed) == g_status::released) [[unlikely]]
     return;
+  if (gp->bubble_slot) [[unlikely]]
+    bubble_readied(gp);
   runtime* rt = current_runtime();
   set_status(gp, g_status::runnable);
   gp->reason.store(wait_reason::none, std::memory_order_relaxed);
@@ -666,6 +681,8 @@ void exit_goroutine(g* gp) noexcept;
     report_panic(gp, std::current_exception());
   }
   release_kept_waiter(gp);
+  if (gp->bubble_slot) [[unlikely]]
+    bubble_exiting(gp);
   exit_goroutine(gp);
   __builtin_unreachable();
 }
@@ -727,6 +744,8 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
     std::fprintf(stderr, "goroutine %" PRIu64 " stack overflow\n", gp->id);
     fatal("stack overflow");
   }
+  if (gp->bubble_slot) [[unlikely]]
+    bubble_parking(gp, why, unlock, arg);
   gp->reason.store(why, std::memory_order_relaxed);
   g_on_stack& st = gp->on_stack();
   st.waiting_since.store(st.w->coarse_now, std::memory_order_relaxed);
@@ -1112,6 +1131,8 @@ void start(spawn_slot slot, void (*body)(void*, bool), const std::source_locatio
   gp->is_main = is_main;
   gp->id = new_goroutine_id(rt, w);
   if (!is_main) gp->created = where;
+  if (w && w->running() && w->running()->bubble_slot) [[unlikely]]
+    bubble_started(w->running(), gp);
   rt->all.add(gp, w ? w->index : gp->id);
   if (w) {
     w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + 1,
