@@ -238,3 +238,113 @@ TEST_CASE("synctest: misuse panics with Go's messages") {
     CHECK(*plain.recv() == 7);
   });
 }
+
+// ---------------------------------------------------------------------------------------
+// options::seed: one worker thread, a bubble, and the seed decide the schedule.
+
+namespace {
+
+// Four goroutines take turns (yield, a select between two ready channels, a channel
+// hand-off); the order in which their steps ran, as a string.
+std::string interleaving(std::uint64_t seed) {
+  std::string order;
+  goro::run(goro::options{.threads = 1, .seed = seed}, [&] {
+    goro::synctest::run([&] {
+      auto a = goro::make_chan<int>(8);
+      auto b = goro::make_chan<int>(8);
+      auto relay = goro::make_chan<int>();
+      goro::wait_group wg;
+      for (int i = 0; i < 4; ++i) {
+        wg.go([&, i] {
+          for (int k = 0; k < 3; ++k) {
+            order += static_cast<char>('a' + i);
+            a.send(k);
+            b.send(k);
+            // Both cases are ready: select's poll order picks one; then the other is taken.
+            const auto i = goro::select(goro::on_recv(a, [&](int) { order += 'x'; }),
+                                        goro::on_recv(b, [&](int) { order += 'y'; }));
+            (i == 0 ? b : a).recv();
+            goro::yield();
+          }
+        });
+      }
+      wg.go([&] {
+        for (int k = 0; k < 4; ++k) relay.send(k);
+      });
+      wg.go([&] {
+        for (int k = 0; k < 4; ++k) order += static_cast<char>('0' + *relay.recv());
+      });
+      wg.wait();
+    });
+  });
+  return order;
+}
+
+// The planted bug: a check-then-act race. Two goroutines each withdraw 60 from a balance of
+// 100 if it is enough, and report the withdrawal to an auditor between the check and the
+// act. If the auditor is not already waiting, the report blocks, and the other goroutine may
+// run its check before the first one's act: both withdraw. Only some schedules do that.
+bool withdrawals_stay_covered(std::uint64_t seed, int* final_balance = nullptr) {
+  int balance = 100;
+  goro::run(goro::options{.threads = 1, .seed = seed}, [&] {
+    goro::synctest::run([&] {
+      auto audit = goro::make_chan<int>();
+      goro::go([audit] {
+        for (int i = 0; i < 2; ++i) {
+          if (!audit.recv()) return;
+        }
+      });
+      goro::wait_group wg;
+      for (int i = 0; i < 2; ++i) {
+        wg.go([&] {
+          if (balance >= 60) {  // check
+            audit.send(60);     // may block, and let the other goroutine check
+            balance -= 60;      // act
+          }
+        });
+      }
+      wg.wait();
+      audit.close();
+    });
+  });
+  if (final_balance) *final_balance = balance;
+  return balance >= 0;
+}
+
+}  // namespace
+
+TEST_CASE("seed: the same seed gives the same interleaving at one worker") {
+  for (std::uint64_t seed : {1u, 42u, 977u}) {
+    const std::string first = interleaving(seed);
+    CAPTURE(seed);
+    CHECK(first.size() == 4 * 3 * 2 + 4);
+    CHECK(interleaving(seed) == first);
+    CHECK(interleaving(seed) == first);
+  }
+}
+
+TEST_CASE("seed: different seeds give different interleavings") {
+  std::vector<std::string> seen;
+  for (std::uint64_t seed = 100; seed < 120; ++seed) {
+    const std::string order = interleaving(seed);
+    if (std::find(seen.begin(), seen.end(), order) == seen.end()) seen.push_back(order);
+  }
+  CAPTURE(seen.front());
+  CHECK(seen.size() >= 10);  // of 20 seeds
+}
+
+TEST_CASE("seed search finds a planted check-then-act race, and its seed replays it") {
+  // Some schedules expose the bug and some do not.
+  int passed = 0;
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) passed += withdrawals_stay_covered(seed);
+  CHECK(passed > 0);
+  const auto failing =
+      seed_search([](std::uint64_t s) { return withdrawals_stay_covered(s); }, 1, 200);
+  REQUIRE(failing.has_value());
+  // Replaying the seed gives the same failure, every time.
+  for (int i = 0; i < 3; ++i) {
+    int balance = 0;
+    CHECK_FALSE(withdrawals_stay_covered(*failing, &balance));
+    CHECK(balance == -20);
+  }
+}

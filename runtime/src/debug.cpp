@@ -18,6 +18,7 @@
 #include "exit.hpp"
 #include "sanitizers.hpp"
 #include "sched.hpp"
+#include "seed.hpp"
 
 namespace goro::detail {
 
@@ -174,6 +175,7 @@ void dump_goroutines(runtime* rt, int fd) noexcept {
     write_goroutine(out, gp, now);
     out.flush(fd);
   });
+  write_seed_line(fd);  // the seed that replays this run, if one was given (seed.hpp)
 }
 
 void install_signal_handlers() noexcept {

@@ -15,6 +15,7 @@
 #include "sched.hpp"
 #include "exit.hpp"
 #include "sanitizers.hpp"
+#include "seed.hpp"
 #include "synctest.hpp"
 
 #include <dirent.h>
@@ -65,13 +66,6 @@ unsigned default_threads() {
   return hc ? hc : 1;
 }
 
-std::uint64_t next_rand(std::uint64_t& s) noexcept {
-  // wyrand: fast and good enough for poll orders and victim choice.
-  s += 0xa0761d6478bd642full;
-  __uint128_t m = static_cast<__uint128_t>(s) * (s ^ 0xe7037ed1a0b428dbull);
-  return static_cast<std::uint64_t>(m >> 64) ^ static_cast<std::uint64_t>(m);
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -104,6 +98,7 @@ void fatal(const char* msg) noexcept {
   flush_user_output();
   std::fprintf(stderr, "fatal error: %s\n", msg);
   std::fflush(stderr);
+  write_seed_line(2);
   _exit(2);
 }
 
@@ -235,6 +230,8 @@ g* global_get(runtime* rt, worker* w, std::size_t max) noexcept {
 
 // Puts gp on w's local queue; when it is full, moves half of it to the global queue.
 void local_put(runtime* rt, worker* w, g* gp, bool next) noexcept {
+  if (next && rt->randomize) [[unlikely]]
+    next = next_rand(w->rng_state) & 1;  // seed.hpp
   if (next) {
     gp = w->q.push_next(gp);
     if (!gp) return;
@@ -603,7 +600,7 @@ constexpr std::uint32_t kGlobalQueueEvery = 61;
 g* next_local(worker* w) noexcept {
   if (++w->schedtick % kGlobalQueueEvery == 0 || w->rt->stopping.load(std::memory_order_relaxed))
     return nullptr;
-  g* gp = w->q.pop();
+  g* gp = w->rt->randomize ? randomized_pop(w->q, w->rng_state) : w->q.pop();
   prefetch_queued(w);
   return gp;
 }
@@ -650,6 +647,7 @@ void exit_goroutine(g* gp) noexcept;
                  static_cast<unsigned>(gp->created.line()));
   }
   std::fflush(stderr);
+  write_seed_line(2);
   _exit(2);
 }
 
@@ -982,7 +980,7 @@ g* find_runnable(worker* w) {
     if (++w->schedtick % kGlobalQueueEvery == 0) {
       if (g* gp = global_get(rt, w, 1)) return gp;
     }
-    if (g* gp = w->q.pop()) return gp;
+    if (g* gp = rt->randomize ? randomized_pop(w->q, w->rng_state) : w->q.pop()) return gp;
     if (g* gp = global_get(rt, w, runq::kSize / 2)) return gp;
     if (g* gp = poll_nowait(rt, /*starved=*/false)) return gp;
 
@@ -1263,11 +1261,16 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
   std::unique_lock<std::mutex> one_at_a_time(run_mutex, std::try_to_lock);
   if (!one_at_a_time) throw panic_error("goro::run: a runtime is already running");
 
+  const run_seed seed = choose_seed(opts);
   const unsigned n = opts.threads ? opts.threads : default_threads();
   std::size_t stack_size = opts.stack_size ? opts.stack_size : kDefaultStackSize;
   stack_size = std::max<std::size_t>(stack_size, 16 * 1024);
   auto rt = std::make_unique<runtime>(n, stack_size);
   rt->detect_deadlock = opts.detect_deadlock;
+  if (seed.given) {
+    rt->randomize = true;
+    for (auto& w : rt->workers) w->rng_state = worker_rng_seed(seed.value, w->index);
+  }
   const char* migrate_env = std::getenv("GORO_DEBUG_MIGRATE");
   rt->migrate =
       n > 1 && (opts.debug_migrate || (migrate_env && std::strcmp(migrate_env, "1") == 0));
