@@ -73,6 +73,24 @@ int scenario(const std::string& name) {
       return survived();
     });
   }
+  if (name == "seeded_panic") {
+    // A run given a seed prints it when it ends in a panic, so that it can be replayed.
+    return goro::run(goro::options{.threads = 1, .seed = 12345}, [] {
+      goro::go([] {
+        print_id();
+        throw std::runtime_error("boom under a seed");
+      });
+      linger();
+      return survived();
+    });
+  }
+  if (name == "seeded_deadlock") {
+    // GORO_SEED (set by the test) wins over options::seed.
+    return goro::run(goro::options{.threads = 1, .seed = 1}, [] {
+      goro::make_chan<int>().recv();
+      return survived();
+    });
+  }
   if (name == "main_throw") {
     return goro::run(goro::options{.threads = 2}, []() -> int {
       print_id();

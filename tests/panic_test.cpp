@@ -265,6 +265,23 @@ TEST_CASE("a goroutine in IO wait is not a deadlock; once it is done, a real one
   CHECK(o.err.find("chan receive") != std::string::npos);
 }
 
+TEST_CASE("a run given a seed prints it when it panics or deadlocks, for the replay") {
+  check_panic("seeded_panic", "boom under a seed");
+  outcome o = run_helper("seeded_panic");
+  CAPTURE(o.err);
+  CHECK(o.err.find("goro: seed 12345\n") != std::string::npos);
+  ::setenv("GORO_SEED", "4242", 1);
+  o = run_helper("seeded_deadlock");
+  ::unsetenv("GORO_SEED");
+  CAPTURE(o.err);
+  CHECK(o.status == 2);
+  CHECK(o.err.find("all goroutines are asleep - deadlock!") != std::string::npos);
+  CHECK(o.err.find("goro: seed 4242\n") != std::string::npos);
+  // No seed given: none printed.
+  o = run_helper("goroutine_throw");
+  CHECK(o.err.find("goro: seed") == std::string::npos);
+}
+
 TEST_CASE("SIGQUIT dumps every goroutine, with names and states, and exits with status 2") {
   const outcome o = run_helper("sigquit");
   CAPTURE(o.err);

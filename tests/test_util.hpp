@@ -17,6 +17,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <sstream>
@@ -169,6 +171,23 @@ inline bool wait_parked(std::size_t k, clock::duration limit = 10s) {
 // correctness, only for exercising the blocked (rather than the fast) path.
 inline void settle() {
   goro::sleep(20ms * kSlow);
+}
+
+// Seed search (docs/reference.md §10): runs program(seed) for `count` seeds from `first`
+// on and returns the first seed for which it returns false, after printing it as
+// "seed search: seed N fails (replay: GORO_SEED=N)"; nullopt if every seed passed. The
+// program runs goro::run with options::seed = seed (one worker thread, its goroutines in a
+// synctest bubble, for a replayable schedule); a failure it finds replays with that seed.
+template <class P>
+std::optional<std::uint64_t> seed_search(P&& program, std::uint64_t first, int count) {
+  for (std::uint64_t seed = first; seed < first + static_cast<std::uint64_t>(count); ++seed) {
+    if (!program(seed)) {
+      std::printf("seed search: seed %llu fails (replay: GORO_SEED=%llu)\n",
+                  static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+      return seed;
+    }
+  }
+  return std::nullopt;
 }
 
 // A value that counts its copies and moves, to check that channels move and never copy.

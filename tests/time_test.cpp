@@ -122,72 +122,76 @@ TEST_CASE("after delivers the time once, at least d later") {
 }
 
 TEST_CASE("timer: fires once on c(); stop and reset report and prevent stale values") {
+  // In a synctest bubble: the values carry exact times, and the waits for values that must
+  // not come cost no real time.
   run_on(2, [] {
-    {
-      const auto start = clock::now();
-      goro::timer t(15ms);
-      CHECK(t.c() == t.c());
-      CHECK(t.c() != nullptr);
-      auto v = recv_for(t.c(), 10s);
-      CHECK(v.has_value());
-      if (v && *v) CHECK(**v >= start + 15ms);
-      CHECK_FALSE(recv_for(t.c(), 30ms).has_value());  // once
-      // Fired and received: stop and reset report that it was not active.
-      CHECK_FALSE(t.stop());
-    }
-    {
-      // Stopped while pending: stop reports true, and nothing ever arrives.
-      goro::timer t(20ms);
-      CHECK(t.stop());
-      CHECK_FALSE(t.stop());  // already stopped
-      CHECK_FALSE(recv_for(t.c(), 60ms).has_value());
-    }
-    {
-      // Go 1.23: fired but not yet received counts as not received: stop returns true and
-      // the stale value is gone.
-      goro::timer t(1ms);
-      goro::sleep(30ms);
-      CHECK(t.stop());
-      CHECK(goro::select(goro::on_recv(t.c()), goro::on_default()) == 1);
-      CHECK_FALSE(recv_for(t.c(), 30ms).has_value());
-    }
-    {
-      // reset of a pending timer: true, and it fires after the new duration, not the old.
-      goro::timer t(1h);
-      const auto at = clock::now();
-      CHECK(t.reset(20ms));
-      auto v = recv_for(t.c(), 10s);
-      CHECK(v.has_value());
-      if (v && *v) CHECK(**v >= at + 20ms);
-      // Fired and received: reset reports false and re-arms it.
-      CHECK_FALSE(t.reset(10ms));
-      CHECK(recv_for(t.c(), 10s).has_value());
-    }
-    {
-      // reset of a stopped timer: false, and it fires again.
-      goro::timer t(1h);
-      CHECK(t.stop());
-      CHECK_FALSE(t.reset(5ms));
-      CHECK(recv_for(t.c(), 10s).has_value());
-    }
-    {
-      // Go 1.23: reset of a timer that fired but was not received reports true, and the
-      // value received afterwards is the new one, not the stale one.
-      goro::timer t(1ms);
-      goro::sleep(30ms);
-      const auto at = clock::now();
-      CHECK(t.reset(50ms));
-      CHECK(goro::select(goro::on_recv(t.c()), goro::on_default()) == 1);  // nothing stale
-      auto v = recv_for(t.c(), 10s);
-      CHECK(v.has_value());
-      if (v && *v) CHECK(**v >= at + 50ms);
-    }
-    {
-      // A reset to an earlier time takes effect.
-      goro::timer t(1h);
-      CHECK(t.reset(5ms));
-      CHECK(recv_for(t.c(), 10s).has_value());
-    }
+    goro::synctest::run([] {
+      {
+        const auto start = goro::now();
+        goro::timer t(15ms);
+        CHECK(t.c() == t.c());
+        CHECK(t.c() != nullptr);
+        auto v = recv_for(t.c(), 10s);
+        CHECK(v.has_value());
+        if (v && *v) CHECK(**v == start + 15ms);
+        CHECK_FALSE(recv_for(t.c(), 30ms).has_value());  // once
+        // Fired and received: stop and reset report that it was not active.
+        CHECK_FALSE(t.stop());
+      }
+      {
+        // Stopped while pending: stop reports true, and nothing ever arrives.
+        goro::timer t(20ms);
+        CHECK(t.stop());
+        CHECK_FALSE(t.stop());  // already stopped
+        CHECK_FALSE(recv_for(t.c(), 60ms).has_value());
+      }
+      {
+        // Go 1.23: fired but not yet received counts as not received: stop returns true and
+        // the stale value is gone.
+        goro::timer t(1ms);
+        goro::sleep(30ms);
+        CHECK(t.stop());
+        CHECK(goro::select(goro::on_recv(t.c()), goro::on_default()) == 1);
+        CHECK_FALSE(recv_for(t.c(), 30ms).has_value());
+      }
+      {
+        // reset of a pending timer: true, and it fires after the new duration, not the old.
+        goro::timer t(1h);
+        const auto at = goro::now();
+        CHECK(t.reset(20ms));
+        auto v = recv_for(t.c(), 10s);
+        CHECK(v.has_value());
+        if (v && *v) CHECK(**v == at + 20ms);
+        // Fired and received: reset reports false and re-arms it.
+        CHECK_FALSE(t.reset(10ms));
+        CHECK(recv_for(t.c(), 10s).has_value());
+      }
+      {
+        // reset of a stopped timer: false, and it fires again.
+        goro::timer t(1h);
+        CHECK(t.stop());
+        CHECK_FALSE(t.reset(5ms));
+        CHECK(recv_for(t.c(), 10s).has_value());
+      }
+      {
+        // Go 1.23: reset of a timer that fired but was not received reports true, and the
+        // value received afterwards is the new one, not the stale one.
+        goro::timer t(1ms);
+        goro::sleep(30ms);
+        const auto at = goro::now();
+        CHECK(t.reset(50ms));
+        CHECK(goro::select(goro::on_recv(t.c()), goro::on_default()) == 1);  // nothing stale
+        auto v = recv_for(t.c(), 10s);
+        CHECK(v.has_value());
+        if (v && *v) CHECK(**v == at + 50ms);
+      }
+      {
+        // A reset to an earlier time takes effect.
+        goro::timer t(1h);
+        CHECK(t.reset(5ms));
+        CHECK(recv_for(t.c(), 10s).has_value());
+      }
+    });
   });
 }
 
@@ -317,62 +321,69 @@ TEST_CASE("ticker ticks every d") {
 }
 
 TEST_CASE("ticker drops ticks for a slow reader") {
+  // In a synctest bubble: exact, and 400 ms of ticks cost no real time.
   run_on(2, [] {
-    goro::ticker k(20ms);
-    goro::sleep(400ms);  // 20 ticks' worth
-    const auto start = clock::now();
-    int ready = 0;
-    while (goro::select(goro::on_recv(k.c()), goro::on_default()) == 0) ++ready;
-    // At most one tick waits for the reader (a second may be cut while this loop runs on a
-    // slow machine); a ticker that queued them would have ~20 ready.
-    CHECK(ready <= 2);
-    CHECK(clock::now() - start < 1s * kSlow);  // the loop did not receive a stream of ticks
-    // It keeps ticking afterwards.
-    CHECK(recv_for(k.c(), 10s).has_value());
+    goro::synctest::run([] {
+      const auto start = goro::now();
+      goro::ticker k(20ms);
+      goro::sleep(390ms);  // 19 ticks' worth
+      int ready = 0;
+      while (goro::select(goro::on_recv(k.c()), goro::on_default()) == 0) ++ready;
+      // One tick waits for the reader; a ticker that queued them would have 19 ready.
+      CHECK(ready == 1);
+      CHECK(goro::now() == start + 390ms);  // the loop did not receive a stream of ticks
+      // It keeps ticking afterwards, on its grid.
+      CHECK(k.c().recv() == start + 400ms);
+    });
   });
 }
 
 TEST_CASE("ticker stop, reset and destruction") {
+  // In a synctest bubble: the ticks come at exact times, and the waits for ticks that must
+  // not come cost no real time.
   run_on(2, [] {
-    {
-      goro::ticker k(5ms);
-      CHECK(recv_for(k.c(), 10s).has_value());
-      goro::sleep(30ms);  // a tick is waiting now
-      k.stop();
-      // Go 1.23: after stop returns, no tick is received, not even one from before.
-      CHECK_FALSE(recv_for(k.c(), 60ms).has_value());
-      // reset restarts a stopped ticker with the new period.
-      k.reset(10ms);
-      CHECK(recv_for(k.c(), 10s).has_value());
-      CHECK(recv_for(k.c(), 10s).has_value());
-    }
-    {
-      goro::ticker k(1h);
-      const auto at = clock::now();
-      k.reset(10ms);
-      auto v = recv_for(k.c(), 10s);
-      CHECK(v.has_value());
-      if (v && *v) CHECK(**v >= at + 10ms);
-    }
-    {
-      // Destroying a ticker stops it: a handle to its channel sees no more ticks.
-      goro::recv_chan<goro::clock::time_point> c;
+    goro::synctest::run([] {
       {
+        const auto start = goro::now();
         goro::ticker k(5ms);
-        c = k.c();
-        CHECK(recv_for(c, 10s).has_value());
-        goro::sleep(30ms);
+        CHECK(k.c().recv() == start + 5ms);
+        goro::sleep(8ms);  // the tick of 10 ms is waiting now
+        k.stop();
+        // Go 1.23: after stop returns, no tick is received, not even one from before.
+        CHECK_FALSE(recv_for(k.c(), 1h).has_value());
+        // reset restarts a stopped ticker with the new period.
+        const auto at = goro::now();
+        k.reset(10ms);
+        CHECK(k.c().recv() == at + 10ms);
+        CHECK(k.c().recv() == at + 20ms);
       }
-      CHECK_FALSE(recv_for(c, 60ms).has_value());
-    }
-    {
-      // Moving a ticker moves the ticking; the moved-from one is inert.
-      goro::ticker a(5ms);
-      goro::ticker b(std::move(a));
-      CHECK(recv_for(b.c(), 10s).has_value());
-      a.stop();  // NOLINT(bugprone-use-after-move): harmless on an empty ticker
-      CHECK(recv_for(b.c(), 10s).has_value());
-    }
+      {
+        goro::ticker k(1h);
+        const auto at = goro::now();
+        k.reset(10ms);
+        CHECK(k.c().recv() == at + 10ms);
+      }
+      {
+        // Destroying a ticker stops it: a handle to its channel sees no more ticks.
+        goro::recv_chan<goro::clock::time_point> c;
+        {
+          goro::ticker k(5ms);
+          c = k.c();
+          CHECK(c.recv().has_value());
+          goro::sleep(7ms);  // the tick of 10 ms is waiting
+        }
+        CHECK_FALSE(recv_for(c, 1h).has_value());
+      }
+      {
+        // Moving a ticker moves the ticking; the moved-from one is inert.
+        const auto at = goro::now();
+        goro::ticker a(5ms);
+        goro::ticker b(std::move(a));
+        CHECK(b.c().recv() == at + 5ms);
+        a.stop();  // NOLINT(bugprone-use-after-move): harmless on an empty ticker
+        CHECK(b.c().recv() == at + 10ms);
+      }
+    });
   });
 }
 
@@ -564,45 +575,47 @@ TEST_CASE("tick: a channel that owns its ticker; nil for d <= 0") {
   CHECK(goro::tick(-1s) == nullptr);
   for (unsigned n : kThreadCounts) {
     run_on(n, [n] {
-      // The range-for of the obvious port gets ticks, at least d apart on the whole.
-      const auto start = clock::now();
-      int ticks = 0;
-      clock::time_point last{};
-      for (auto t : goro::tick(5ms)) {
-        GO_CHECK_MESSAGE(t > last, "threads=" << n);
-        last = t;
-        if (++ticks == 4) break;
-      }
-      GO_CHECK_MESSAGE(clock::now() - start >= 20ms, "threads=" << n);
-
-      // In a select loop, with the channel made once, as Go's `tick := time.Tick(d)`.
-      auto k = goro::tick(2ms);
-      CHECK(k.len() == 0);
-      CHECK(k.cap() == 0);
-      int got = 0;
-      auto quit = goro::after(10s);
-      while (got < 3) {
-        if (goro::select(goro::on_recv(k), goro::on_recv(quit)) != 0) break;
-        ++got;
-      }
-      GO_CHECK_MESSAGE(got == 3, "threads=" << n);
-
-      // A copy keeps the ticker going after the first handle is gone, and a goroutine that
-      // owns the last copy keeps it too.
-      auto copy = k;
-      k = nullptr;
-      CHECK(recv_for(copy, 10s).has_value());
-      auto done = goro::make_chan<int>();
-      goro::go([copy = std::move(copy), done] {
-        int seen = 0;
-        for (auto t : copy) {
-          (void)t;
-          if (++seen == 2) break;
+      // In a synctest bubble, where the ticks come at exact times and cost no real time.
+      goro::synctest::run([n] {
+        // The range-for of the obvious port gets ticks, d apart.
+        const auto start = goro::now();
+        int ticks = 0;
+        for (auto t : goro::tick(5ms)) {
+          ++ticks;
+          GO_CHECK_MESSAGE(t == start + ticks * 5ms, "threads=" << n);
+          if (ticks == 4) break;
         }
-        done.send(seen);
+        GO_CHECK_MESSAGE(goro::now() - start == 20ms, "threads=" << n);
+
+        // In a select loop, with the channel made once, as Go's `tick := time.Tick(d)`.
+        auto k = goro::tick(2ms);
+        CHECK(k.len() == 0);
+        CHECK(k.cap() == 0);
+        int got = 0;
+        auto quit = goro::after(10s);
+        while (got < 3) {
+          if (goro::select(goro::on_recv(k), goro::on_recv(quit)) != 0) break;
+          ++got;
+        }
+        GO_CHECK_MESSAGE(got == 3, "threads=" << n);
+
+        // A copy keeps the ticker going after the first handle is gone, and a goroutine that
+        // owns the last copy keeps it too.
+        auto copy = k;
+        k = nullptr;
+        CHECK(recv_for(copy, 10s).has_value());
+        auto done = goro::make_chan<int>();
+        goro::go([copy = std::move(copy), done] {
+          int seen = 0;
+          for (auto t : copy) {
+            (void)t;
+            if (++seen == 2) break;
+          }
+          done.send(seen);
+        });
+        auto seen = recv_for(done, 10s);
+        GO_CHECK_MESSAGE(seen && *seen && **seen == 2, "threads=" << n);
       });
-      auto seen = recv_for(done, 10s);
-      GO_CHECK_MESSAGE(seen && *seen && **seen == 2, "threads=" << n);
 
       // A goroutine still ranging over a tick when main returns is released; its channel,
       // and with it the ticker, stays with it (and is not reported as leaked).

@@ -311,8 +311,7 @@ class timer_node final : public cancel_node {
     if (timer_) timer_->stop();
   }
   void append_description(std::string& out) const override {
-    auto left =
-        std::chrono::duration_cast<std::chrono::duration<double>>(*deadline_ - clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::duration<double>>(*deadline_ - goro::now());
     char buf[64];
     std::snprintf(buf, sizeof buf, ".WithDeadline(%+.6fs)", left.count());
     out += buf;
@@ -461,7 +460,7 @@ std::pair<context, cancel_func> with_deadline_cause(const context& parent, clock
   }
   auto n = std::make_shared<detail::timer_node>(parent.node(), d, std::move(why));
   n->link();
-  auto left = d - clock::now();
+  auto left = d - goro::now();
   if (left <= clock::duration::zero()) {
     n->cancel(true, context_errc::deadline_exceeded, n->deadline_cause());
   } else {
@@ -475,12 +474,12 @@ std::pair<context, cancel_func> with_deadline(const context& parent, clock::time
 }
 
 std::pair<context, cancel_func> with_timeout(const context& parent, clock::duration d) {
-  return with_deadline_cause(parent, clock::now() + d, nullptr);
+  return with_deadline_cause(parent, goro::now() + d, nullptr);
 }
 
 std::pair<context, cancel_func> with_timeout_cause(const context& parent, clock::duration d,
                                                    std::exception_ptr why) {
-  return with_deadline_cause(parent, clock::now() + d, std::move(why));
+  return with_deadline_cause(parent, goro::now() + d, std::move(why));
 }
 
 std::exception_ptr cause(const context& ctx) {

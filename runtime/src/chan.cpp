@@ -8,6 +8,7 @@
 #include <goro/chan.hpp>
 
 #include "sched.hpp"
+#include "synctest.hpp"
 #include "waitq.hpp"
 
 namespace goro::detail {
@@ -108,7 +109,8 @@ void send_buffered(chan_core* c, void* value) GORO_NO_THREAD_SAFETY_ANALYSIS {
     }
     waiter me = waiter_for(c, value);
     bool pushed = false;
-    const bool parked = park_after_last_look(c, c->sendq, me, wait_reason::chan_send, [&] {
+    const wait_reason why = c->bub ? wait_reason::chan_send_durable : wait_reason::chan_send;
+    const bool parked = park_after_last_look(c, c->sendq, me, why, [&] {
       return pushed = ring::push(c, value) == ring::push_result::pushed;
     });
     if (!parked) {
@@ -131,9 +133,9 @@ bool recv_buffered(chan_core* c, void* out) GORO_NO_THREAD_SAFETY_ANALYSIS {
     c->lock.lock();
     waiter me = waiter_for(c, out);
     bool popped = false;
-    const bool parked = park_after_last_look(c, c->recvq, me, wait_reason::chan_receive, [&] {
-      return (popped = ring::pop(c, out)) || c->closed();
-    });
+    const wait_reason why = c->bub ? wait_reason::chan_receive_durable : wait_reason::chan_receive;
+    const bool parked = park_after_last_look(
+        c, c->recvq, me, why, [&] { return (popped = ring::pop(c, out)) || c->closed(); });
     if (!parked) {
       // With the lock held, closed stays closed: an empty ring is drained for good.
       waiter* woken = popped ? handoff_locked(c) : nullptr;
@@ -173,6 +175,9 @@ chan_core* chan_make(const elem_ops* ops, std::size_t cap) {
   c->stride = stride;
   c->value_offset = value_offset;
   c->buf = mem + header + ring_bytes;
+  if (synctest_bubbles.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+    c->bub = current_bubble();
+  }
   if (cap > 0) {
     c->ring = ::new (mem + header) ring_pos(ring::kFirstPos);
     for (std::size_t i = 0; i < cap; ++i)
@@ -268,6 +273,9 @@ void wake(waiter* w, bool success) noexcept {
 
 void chan_send(chan_core* c, void* value) GORO_NO_THREAD_SAFETY_ANALYSIS {
   if (!c) block_forever(wait_reason::chan_send_nil);
+  if (c->bub) [[unlikely]] {
+    bubble_check_chan(c->bub, "send on synctest channel from outside bubble");
+  }
   if (c->cap > 0) return send_buffered(c, value);
   c->lock.lock();
   if (c->closed()) {
@@ -282,13 +290,16 @@ void chan_send(chan_core* c, void* value) GORO_NO_THREAD_SAFETY_ANALYSIS {
   }
   waiter me = waiter_for(c, value);
   enqueue(c->sendq, &me);
-  park(me.gp, &unlock_chan, c, wait_reason::chan_send);
+  park(me.gp, &unlock_chan, c, c->bub ? wait_reason::chan_send_durable : wait_reason::chan_send);
   unwind_if_incomplete(c, c->sendq, me);
   if (!me.success) throw panic_error("send on closed channel");
 }
 
 bool chan_recv(chan_core* c, void* out) GORO_NO_THREAD_SAFETY_ANALYSIS {
   if (!c) block_forever(wait_reason::chan_receive_nil);
+  if (c->bub) [[unlikely]] {
+    bubble_check_chan(c->bub, "receive on synctest channel from outside bubble");
+  }
   if (c->cap > 0) return recv_buffered(c, out);
   // Closed is forever (nothing can be sent after close): no lock needed. The acquire pairs
   // with close's release, so what was written before close is visible.
@@ -306,13 +317,17 @@ bool chan_recv(chan_core* c, void* out) GORO_NO_THREAD_SAFETY_ANALYSIS {
   }
   waiter me = waiter_for(c, out);
   enqueue(c->recvq, &me);
-  park(me.gp, &unlock_chan, c, wait_reason::chan_receive);
+  park(me.gp, &unlock_chan, c,
+       c->bub ? wait_reason::chan_receive_durable : wait_reason::chan_receive);
   unwind_if_incomplete(c, c->recvq, me);
   return me.success;
 }
 
 void chan_close(chan_core* c) {
   if (!c) throw panic_error("close of nil channel");
+  if (c->bub) [[unlikely]] {
+    bubble_check_chan(c->bub, "close of synctest channel from outside bubble");
+  }
   c->lock.lock();
   if (c->closed()) {
     c->lock.unlock();

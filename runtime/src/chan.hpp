@@ -22,6 +22,8 @@
 
 namespace goro::detail {
 
+struct bubble;
+
 struct chan_core : chan_header {
   void* allocation = nullptr;  // what operator new returned (chan_core may sit above it)
   const elem_ops* ops = nullptr;
@@ -36,6 +38,9 @@ struct chan_core : chan_header {
   // chan_destroy stops and releases it, so the ticker lives exactly as long as a handle to
   // its channel, and nothing else has to own it.
   timer_state* ticker = nullptr;
+  // The synctest bubble it was made in (synctest.hpp), or null. Only that bubble's
+  // goroutines may use it, and they are durably blocked on it.
+  bubble* bub = nullptr;
 
   void* ring_slot(std::size_t i) noexcept { return buf + i * stride; }
   bool closed() const noexcept { return closed_.load(std::memory_order_relaxed); }

@@ -47,6 +47,8 @@ inline g* global_get(runtime* rt, worker* w, std::size_t max) noexcept {
 
 // Puts gp on w's local queue; when it is full, moves half of it to the global queue.
 inline void local_put(runtime* rt, worker* w, g* gp, bool next) noexcept {
+  if (next && rt->randomize) [[unlikely]]
+    next = next_rand(w->rng_state) & 1;  // seed.hpp
   if (next) {
     gp = w->q.push_next(gp);
     if (!gp) return;

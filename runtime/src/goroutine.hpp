@@ -40,6 +40,14 @@ enum class wait_reason : std::uint8_t {
   rw_mutex_write,
   io_wait,  // poll_wait: a descriptor's readiness
   syscall,  // goro::blocking: a call running on a helper thread
+  // A goroutine of a synctest bubble durably blocked (synctest.hpp): on a channel or wait
+  // group of its own bubble, or in synctest::wait. Go 1.25 prints these with "(durable)".
+  chan_receive_durable,
+  chan_send_durable,
+  select_durable,
+  wait_group_durable,
+  synctest_run,   // synctest::run's caller, while the bubble runs (not in the bubble)
+  synctest_wait,  // synctest::wait
 };
 const char* wait_reason_text(wait_reason r) noexcept;
 
@@ -131,6 +139,10 @@ struct alignas(16) g_on_stack {
   std::atomic<std::uint64_t> select_done{0};
   std::uint64_t select_gen = 0;
   waiter* param = nullptr;
+  // A durable park of a synctest bubble's goroutine: the unlock and argument that the
+  // bubble's wrapper runs (synctest.cpp, bubble_parking).
+  void (*bubble_unlock)(void*) = nullptr;
+  void* bubble_arg = nullptr;
   // goro::blocking: the job (on this goroutine's stack) of the call it waits for, or null.
   void* blocking_job = nullptr;
   // park_unlocked's handshake with wake(): see parking_state in sched.hpp.
@@ -176,6 +188,11 @@ struct g {
   // Where the registry of live goroutines keeps it.
   std::uint8_t registry_shard = 0;
   std::uint32_t registry_slot = 0;
+  // The synctest bubble it belongs to (synctest.hpp: its slot in the table of bubbles,
+  // 4 bytes where a pointer would not fit), inherited by the goroutines it starts; 0
+  // outside bubbles. Set before the goroutine is queued, never changed after (but for
+  // synctest::run's caller while it fires the bubble's timers).
+  std::uint32_t bubble_slot = 0;
 
   // Room for a small closure (a function and a few arguments), so that a goroutine that
   // has not run yet needs no stack.

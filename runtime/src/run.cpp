@@ -152,12 +152,17 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
   std::unique_lock<std::mutex> one_at_a_time(run_mutex, std::try_to_lock);
   if (!one_at_a_time) throw panic_error("goro::run: a runtime is already running");
 
+  const run_seed seed = choose_seed(opts);
   const unsigned n = opts.threads ? opts.threads : default_threads();
   std::size_t stack_size = opts.stack_size ? opts.stack_size : kDefaultStackSize;
   stack_size = std::max<std::size_t>(stack_size, 16 * 1024);
   auto rt = std::make_unique<runtime>(n, stack_size);
   trace::begin(n);
   rt->detect_deadlock = opts.detect_deadlock;
+  if (seed.given) {
+    rt->randomize = true;
+    for (auto& w : rt->workers) w->rng_state = worker_rng_seed(seed.value, w->index);
+  }
   const char* migrate_env = std::getenv("GORO_DEBUG_MIGRATE");
   rt->migrate =
       n > 1 && (opts.debug_migrate || (migrate_env && std::strcmp(migrate_env, "1") == 0));

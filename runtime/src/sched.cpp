@@ -48,6 +48,7 @@ void fatal(const char* msg) noexcept {
   flush_user_output();
   std::fprintf(stderr, "fatal error: %s\n", msg);
   std::fflush(stderr);
+  write_seed_line(2);
   _exit(2);
 }
 
@@ -90,6 +91,18 @@ const char* wait_reason_text(wait_reason r) noexcept {
       return "IO wait";
     case wait_reason::syscall:
       return "syscall";
+    case wait_reason::chan_receive_durable:
+      return "chan receive (durable)";
+    case wait_reason::chan_send_durable:
+      return "chan send (durable)";
+    case wait_reason::select_durable:
+      return "select (durable)";
+    case wait_reason::wait_group_durable:
+      return "sync.WaitGroup.Wait (durable)";
+    case wait_reason::synctest_run:
+      return "synctest.Run";
+    case wait_reason::synctest_wait:
+      return "synctest.Wait";
   }
   return "unknown";
 }

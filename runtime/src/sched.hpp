@@ -132,8 +132,9 @@ struct runtime {
 
   alignas(64) std::atomic<bool> stopping{false};
   bool detect_deadlock = true;
-  bool migrate = false;   // options::debug_migrate
-  bool draining = false;  // shutdown unwinds the remaining goroutines, one thread only
+  bool migrate = false;    // options::debug_migrate
+  bool randomize = false;  // a seed was given: randomise the run queues (seed.hpp)
+  bool draining = false;   // shutdown unwinds the remaining goroutines, one thread only
 
   // The thread inside run() waits here for the main goroutine, then for the workers.
   parker main_parker;

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "sched.hpp"
+#include "seed.hpp"
 
 namespace goro::detail {
 
@@ -20,13 +21,6 @@ void set_current_worker(worker* w) noexcept;  // tls.cpp
 // Go's value: often enough to bound that wait, rarely enough that sched_lock stays off the
 // fast path; a prime, so it does not fall into step with a program's own periodic pattern.
 constexpr std::uint32_t kGlobalQueueEvery = 61;
-
-inline std::uint64_t next_rand(std::uint64_t& s) noexcept {
-  // wyrand: fast and good enough for poll orders and victim choice.
-  s += 0xa0761d6478bd642full;
-  __uint128_t m = static_cast<__uint128_t>(s) * (s ^ 0xe7037ed1a0b428dbull);
-  return static_cast<std::uint64_t>(m >> 64) ^ static_cast<std::uint64_t>(m);
-}
 
 // run.cpp
 unsigned default_threads();

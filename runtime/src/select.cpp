@@ -34,6 +34,7 @@
 #include "chan.hpp"
 #include "chan_ring.hpp"
 #include "sched.hpp"
+#include "synctest.hpp"
 #include "waitq.hpp"
 
 namespace goro::detail {
@@ -229,6 +230,16 @@ bool buffered_case_ready(case_state* const* cases, small_array<std::uint32_t, 16
   return false;
 }
 
+// A select on a synctest bubble's channel must come from that bubble (Go's check).
+void check_bubbles(case_state* const* cases, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (cases[i]->kind == case_kind::fallback || !cases[i]->chan) continue;
+    if (const bubble* b = cases[i]->chan->bub) {
+      bubble_check_chan(b, "select on synctest channel from outside bubble");
+    }
+  }
+}
+
 // Passes 0-3 (the comment at the top) once. kNone: the select was woken to try again (a
 // buffered channel's waker had taken its waiter for an element that a lock-free receive
 // got first), so it starts over.
@@ -275,6 +286,7 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
   small_array<waiter, 8> own(active);
   small_array<waiter*, 8> waiters(active);
   locks.lock();
+  bool all_bubble = true;  // a synctest bubble's select on its own channels: durable
   for (;;) {
     // Pass 1: the same under every lock, which pass 2 keeps.
     for (std::uint32_t i : order) {
@@ -292,6 +304,7 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
     st.param = nullptr;
     bool kept_taken = false;
     bool buffered = false;
+    all_bubble = true;
     for (std::size_t k2 = 0; k2 < active; ++k2) {
       const std::uint32_t i = order[k2];
       case_state* cs = cases[i];
@@ -309,6 +322,7 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
       w->retry = false;
       waiters[k2] = w;
       buffered |= w->c->cap > 0;
+      all_bubble &= w->c->bub != nullptr;
       // A kept waiter still queued from an earlier select keeps its place in the queue.
       if (!is_queued(w)) enqueue(queue_of(cs), w);
     }
@@ -328,7 +342,8 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
     st.select_done.store(0, std::memory_order_relaxed);
   }
   park_unlocked(
-      gp, [&locks] { locks.unlock(); }, wait_reason::select);
+      gp, [&locks] { locks.unlock(); },
+      all_bubble ? wait_reason::select_durable : wait_reason::select);
 
   // Pass 3: dequeue the waiters that did not fire, each under its own channel's lock (the
   // select is claimed: nothing else can complete it now), or keep one queued.
@@ -377,18 +392,25 @@ std::size_t select_impl(case_state* const* cases, std::size_t n) {
   }
   if (active == 0) {
     if (fallback != kNone) return fallback;
-    block_forever(current_g(), n == 0 ? wait_reason::select_no_cases : wait_reason::select);
+    g* gp = current_g();
+    block_forever(gp, n == 0            ? wait_reason::select_no_cases
+                      : gp->bubble_slot ? wait_reason::select_durable
+                                        : wait_reason::select);
   }
   // Poll order: a random permutation of the active cases (Fisher-Yates).
   small_array<std::uint32_t, 16> order(active);
   std::size_t k = 0;
+  std::uintptr_t any_bubble = 0;  // without a branch per case: see check_bubbles
   for (std::size_t i = 0; i < n; ++i) {
     if (cases[i]->kind == case_kind::fallback || !cases[i]->chan) continue;
     std::size_t j = fastrand() % (k + 1);
     if (j != k) order[k] = order[j];
     order[j] = static_cast<std::uint32_t>(i);
+    any_bubble |= reinterpret_cast<std::uintptr_t>(cases[i]->chan->bub);
     ++k;
   }
+  if (any_bubble != 0) [[unlikely]]
+    check_bubbles(cases, n);
   for (;;) {
     const std::size_t i = select_once(cases, order, fallback);
     if (i != kNone) return i;

@@ -16,6 +16,7 @@
 #include "exit.hpp"
 #include "sanitizers.hpp"
 #include "sched_impl.hpp"
+#include "synctest.hpp"
 #include "trace.hpp"
 
 #include <cinttypes>
@@ -140,6 +141,7 @@ namespace {
                  static_cast<unsigned>(gp->created.line()));
   }
   std::fflush(stderr);
+  write_seed_line(2);
   _exit(2);
 }
 
@@ -171,6 +173,8 @@ namespace {
     report_panic(gp, std::current_exception());
   }
   release_kept_waiter(gp);
+  if (gp->bubble_slot) [[unlikely]]
+    bubble_exiting(gp);
   exit_goroutine(gp);
   __builtin_unreachable();
 }
@@ -256,6 +260,8 @@ void start(spawn_slot slot, void (*body)(void*, bool), const std::source_locatio
   gp->is_main = is_main;
   gp->id = new_goroutine_id(rt, w);
   if (!is_main) gp->created = where;
+  if (w && w->running() && w->running()->bubble_slot) [[unlikely]]
+    bubble_started(w->running(), gp);
   rt->all.add(gp, w ? w->index : gp->id);
   if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::created, gp->id);
   if (w) {

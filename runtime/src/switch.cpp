@@ -17,6 +17,7 @@
 //   slot; from outside the runtime, on the global queue; a released one never runs again.
 #include "exit.hpp"
 #include "sched_impl.hpp"
+#include "synctest.hpp"
 #include "trace.hpp"
 
 #include <cinttypes>
@@ -45,6 +46,8 @@ void ready(g* gp, bool wake_idle) noexcept {
   // it never runs again.
   if (gp->status.load(std::memory_order_relaxed) == g_status::released) [[unlikely]]
     return;
+  if (gp->bubble_slot) [[unlikely]]
+    bubble_readied(gp);
   runtime* rt = current_runtime();
   set_status(gp, g_status::runnable);
   gp->reason.store(wait_reason::none, std::memory_order_relaxed);
@@ -140,7 +143,7 @@ namespace {
 g* next_local(worker* w) noexcept {
   if (++w->schedtick % kGlobalQueueEvery == 0 || w->rt->stopping.load(std::memory_order_relaxed))
     return nullptr;
-  g* gp = w->q.pop();
+  g* gp = w->rt->randomize ? randomized_pop(w->q, w->rng_state) : w->q.pop();
   prefetch_queued(w);
   return gp;
 }
@@ -212,6 +215,8 @@ void park(g* gp, void (*unlock)(void*), void* arg, wait_reason why) {
     std::fprintf(stderr, "goroutine %" PRIu64 " stack overflow\n", gp->id);
     fatal("stack overflow");
   }
+  if (gp->bubble_slot) [[unlikely]]
+    bubble_parking(gp, why, unlock, arg);
   gp->reason.store(why, std::memory_order_relaxed);
   g_on_stack& st = gp->on_stack();
   st.waiting_since.store(st.w->coarse_now, std::memory_order_relaxed);

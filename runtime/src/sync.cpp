@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "sched.hpp"
+#include "synctest.hpp"
 #include "waitq.hpp"
 
 namespace goro {
@@ -62,7 +63,18 @@ std::uint32_t wg_waiters(std::uint64_t state) noexcept {
 // registered finds them all queued once it holds the lock. wait() returns at once only when
 // both halves are zero: with waiters still registered it takes the lock, so that it cannot
 // return (and its caller destroy the group) while an add() is still waking the others.
+void wait_group::join_bubble() noexcept {
+  if (bubble_.load(std::memory_order_relaxed)) return;
+  void* none = nullptr;
+  if (void* b = detail::current_bubble()) {
+    bubble_.compare_exchange_strong(none, b, std::memory_order_relaxed);
+  }
+}
+
 void wait_group::add(std::int64_t delta) {
+  if (detail::synctest_bubbles.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+    join_bubble();
+  }
   const std::uint64_t d = static_cast<std::uint64_t>(delta) << kCounterShift;
   const std::uint64_t state = state_.fetch_add(d, std::memory_order_acq_rel) + d;
   const std::int64_t counter = wg_counter(state);
@@ -99,7 +111,13 @@ void wait_group::wait() {
       return;
     }
   } while (!state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel));
-  if (wait_on(waiters_, lock_, detail::wait_reason::wait_group)) throw detail::goroutine_exit{};
+  // Durable only for a group of the caller's own bubble: another may be released from
+  // outside it.
+  void* b = bubble_.load(std::memory_order_relaxed);
+  const auto why = b && b == detail::bubble_of(detail::current_g())
+                       ? detail::wait_reason::wait_group_durable
+                       : detail::wait_reason::wait_group;
+  if (wait_on(waiters_, lock_, why)) throw detail::goroutine_exit{};
 }
 
 // ---------------------------------------------------------------------------------------

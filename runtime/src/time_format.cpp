@@ -5,6 +5,8 @@
 
 #include <goro/time.hpp>
 
+#include "synctest.hpp"
+
 namespace goro {
 
 namespace {
@@ -90,6 +92,12 @@ std::ostream& operator<<(std::ostream& os, duration_fmt f) {
 }
 
 std::chrono::system_clock::time_point wall(clock::time_point t) noexcept {
+  // A bubble's clock counts from the Unix epoch (it starts at 2000-01-01, as Go's does):
+  // its times are dates already.
+  if (detail::synctest_in_bubble()) {
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(t.time_since_epoch()));
+  }
   const auto sys_now = std::chrono::system_clock::now();
   const auto steady_now = clock::now();
   return sys_now + std::chrono::duration_cast<std::chrono::system_clock::duration>(t - steady_now);

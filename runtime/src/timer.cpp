@@ -12,6 +12,7 @@
 #include "chan.hpp"
 #include "sched.hpp"
 #include "trace.hpp"
+#include "synctest.hpp"
 
 namespace goro::detail {
 
@@ -98,6 +99,11 @@ std::int64_t slack_for(std::int64_t delay) noexcept {
 // Arms t (under t->mu, not in any heap) on the right heap, to fire at `when` (`now` is the
 // current nanotime).
 void arm_locked(timer_state* t, std::int64_t when, std::int64_t now) {
+  if (t->bub) [[unlikely]] {
+    // The bubble's root fires it, exactly on time (no slack: the clock jumps to it).
+    t->bub->timers.add(t, when, when);
+    return;
+  }
   const std::int64_t deadline = when + slack_for(when - now);
   worker* w = current_worker();
   runtime* rt = current_runtime();
@@ -326,7 +332,7 @@ bool background_timers_pending() noexcept {
 
 void timer_arm(timer_state* t, std::int64_t delay_ns) {
   std::lock_guard<spinlock> lock(t->mu);
-  const std::int64_t now = nanotime();
+  const std::int64_t now = bubble_nanotime(t->bub);
   arm_locked(t, now + std::max<std::int64_t>(delay_ns, 0), now);
 }
 
@@ -334,6 +340,7 @@ timer_state* timer_new_chan(std::chrono::steady_clock::duration d,
                             std::chrono::steady_clock::duration period, chan_core* c) {
   auto* t = new timer_state;
   t->kind = timer_kind::send_time;
+  t->bub = current_bubble();
   chan_retain(c);
   t->c = c;
   t->period = to_ns(period);
@@ -344,6 +351,7 @@ timer_state* timer_new_chan(std::chrono::steady_clock::duration d,
 timer_state* timer_new_func(std::chrono::steady_clock::duration d, task f) {
   auto* t = new timer_state;
   t->kind = timer_kind::run_func;
+  t->bub = current_bubble();
   t->f = std::move(f);
   timer_arm(t, to_ns(d));
   return t;
@@ -374,7 +382,7 @@ bool timer_reset(timer_state* t, std::chrono::steady_clock::duration d,
   std::lock_guard<spinlock> lock(t->mu);
   const bool pending = cancel_locked(t);
   t->period = to_ns(period);
-  const std::int64_t now = nanotime();
+  const std::int64_t now = bubble_nanotime(t->bub);
   arm_locked(t, now + std::max<std::int64_t>(to_ns(d), 0), now);
   return pending;
 }
@@ -416,6 +424,7 @@ void sleep(clock::duration d) {
   detail::timer_state t;
   t.kind = detail::timer_kind::wake;
   t.gp = gp;
+  t.bub = detail::bubble_of(gp);
   sleep_arm arm{&t, detail::to_ns(d)};
   // Armed only once this goroutine is off its stack, so the wake-up cannot come too early.
   detail::park(
@@ -470,6 +479,7 @@ recv_chan<clock::time_point> tick(clock::duration d) {
   t->kind = detail::timer_kind::send_time;
   t->c = core;
   t->c_owns_timer = true;
+  t->bub = detail::current_bubble();
   t->period = detail::to_ns(d);
   core->ticker = t;
   detail::timer_arm(t, detail::to_ns(d));

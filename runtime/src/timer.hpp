@@ -40,6 +40,7 @@ namespace goro::detail {
 
 struct g;
 struct chan_core;
+struct bubble;
 class timer_heap;
 
 enum class timer_kind : std::uint8_t { wake, send_time, run_func, call };
@@ -66,6 +67,9 @@ struct timer_state {
   timer_call call = nullptr;  // call: call(call_arg, call_seq)
   void* call_arg = nullptr;
   std::uint64_t call_seq = 0;  // under mu
+  // The synctest bubble it was made in (synctest.hpp), or null: a bubble's timers go to
+  // the bubble's own heap and count its fake time.
+  bubble* bub = nullptr;
 };
 
 class timer_heap {

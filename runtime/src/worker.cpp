@@ -123,7 +123,7 @@ g* find_runnable(worker* w) {
     if (++w->schedtick % kGlobalQueueEvery == 0) {
       if (g* gp = global_get(rt, w, 1)) return gp;
     }
-    if (g* gp = w->q.pop()) return gp;
+    if (g* gp = rt->randomize ? randomized_pop(w->q, w->rng_state) : w->q.pop()) return gp;
     if (g* gp = global_get(rt, w, runq::kSize / 2)) return gp;
     if (g* gp = poll_nowait(rt, /*starved=*/false)) return gp;
 

@@ -14,6 +14,7 @@
 #include <goro/runtime.hpp>
 #include <goro/select.hpp>
 #include <goro/sync.hpp>
+#include <goro/synctest.hpp>
 #include <goro/time.hpp>
 #include <goro/unit.hpp>
 

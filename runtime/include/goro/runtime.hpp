@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <source_location>
 #include <type_traits>
 #include <utility>
@@ -51,6 +52,15 @@ struct options {
   // blocking call throws an internal exception), which costs the C++ unwinder ~10 us per
   // goroutine; for programs that call run more than once and need RAII cleanup between.
   bool unwind_at_exit = false;
+  // The seed of every random choice of the scheduler (steal victims, the order in which a
+  // select polls its cases; docs/reference.md §10). Also read from the environment
+  // variable GORO_SEED, which wins. Unset (the default): a random seed, and the scheduler
+  // as usual. Set: each worker's generator starts from it, and the scheduler also
+  // randomises which ready goroutine runs next (as Go's race detector does), so that
+  // different seeds try different interleavings while one seed, with one worker thread and
+  // the program in a synctest bubble, replays the same schedule and output every time. A
+  // panic, a deadlock or a fatal error then prints "goro: seed N" for the replay.
+  std::optional<std::uint64_t> seed = std::nullopt;
 };
 
 // Runs main_fn as the main goroutine and returns when it returns: its int result, or 0.

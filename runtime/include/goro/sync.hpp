@@ -57,6 +57,10 @@ class wait_group {
   std::atomic<std::uint64_t> state_{0};
   detail::spinlock lock_;
   detail::waitq waiters_;
+  // The synctest bubble of the first add() made in one (Go 1.25), whose goroutines are then
+  // durably blocked in wait(); null outside bubbles.
+  std::atomic<void*> bubble_{nullptr};
+  void join_bubble() noexcept;
 };
 
 // sync.Mutex: Lockable, so std::lock_guard and std::unique_lock work. It may be unlocked by

@@ -30,6 +30,7 @@
 #include <utility>
 
 #include <goro/chan.hpp>
+#include <goro/detail/fake_clock.hpp>
 #include <goro/detail/timer_core.hpp>
 
 namespace goro {
@@ -38,8 +39,11 @@ using clock = std::chrono::steady_clock;
 
 // time.Now(): the current time of goro's clock, which is monotonic (a steady_clock, for
 // measuring and for deadlines; wall() turns a time into a date for printing). Never blocks,
-// never throws.
+// never throws. In a synctest bubble, the bubble's fake clock (synctest.hpp).
 inline clock::time_point now() noexcept {
+  if (detail::synctest_bubbles.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+    return detail::synctest_now();
+  }
   return clock::now();
 }
 

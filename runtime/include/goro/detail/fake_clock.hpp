@@ -1,0 +1,17 @@
+// What goro::now() needs to know about synctest bubbles (runtime/src/synctest.cpp), without
+// the rest of synctest: while no bubble exists, now() is the steady clock and pays one
+// relaxed load of a counter for the check.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+namespace goro::detail {
+
+// Bubbles alive (synctest::run calls in progress).
+extern std::atomic<unsigned> synctest_bubbles;
+
+// The calling goroutine's bubble's clock, or the steady clock outside bubbles.
+std::chrono::steady_clock::time_point synctest_now() noexcept;
+
+}  // namespace goro::detail
