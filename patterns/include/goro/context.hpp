@@ -32,7 +32,6 @@
 // contexts and cancel functions alike. Reference: docs/reference.md §6.
 #pragma once
 
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <exception>
@@ -47,6 +46,7 @@
 #include <utility>
 
 #include <goro/chan.hpp>
+#include <goro/detail/chrono.hpp>
 #include <goro/detail/context_node.hpp>
 #include <goro/detail/task.hpp>
 #include <goro/time.hpp>

@@ -18,7 +18,6 @@
 #include <array>
 #include <concepts>
 #include <cstddef>
-#include <memory>
 #include <new>
 #include <optional>
 #include <span>
