@@ -392,7 +392,7 @@ class after_node final : public cancel_target, public std::enable_shared_from_th
 }  // namespace
 
 std::size_t context_children(const context& ctx) {
-  cancel_node* n = ctx.node()->canceler();
+  cancel_node* n = detail::context_access::node(ctx)->canceler();
   return n ? n->child_count() : 0;
 }
 
@@ -414,10 +414,10 @@ std::stop_token context::stop_token() const {
 }
 
 context background() {
-  return context(detail::background_node());
+  return detail::context_access::make(detail::background_node());
 }
 context todo() {
-  return context(detail::todo_node());
+  return detail::context_access::make(detail::todo_node());
 }
 
 void cancel_func::operator()() const {
@@ -435,7 +435,8 @@ void cancel_cause_func::operator()(std::error_code why) const {
 namespace {
 
 std::shared_ptr<detail::cancel_node> new_cancel_node(const context& parent) {
-  auto n = std::make_shared<detail::cancel_node>(parent.node(), parent.deadline());
+  auto n = std::make_shared<detail::cancel_node>(detail::context_access::node(parent),
+                                                 parent.deadline());
   n->link();
   return n;
 }
@@ -444,12 +445,12 @@ std::shared_ptr<detail::cancel_node> new_cancel_node(const context& parent) {
 
 std::pair<context, cancel_func> with_cancel(const context& parent) {
   auto n = new_cancel_node(parent);
-  return {context(n), cancel_func(n)};
+  return {detail::context_access::make(n), detail::context_access::cancel(n)};
 }
 
 std::pair<context, cancel_cause_func> with_cancel_cause(const context& parent) {
   auto n = new_cancel_node(parent);
-  return {context(n), cancel_cause_func(n)};
+  return {detail::context_access::make(n), detail::context_access::cancel_cause(n)};
 }
 
 std::pair<context, cancel_func> with_deadline_cause(const context& parent, clock::time_point d,
@@ -458,7 +459,8 @@ std::pair<context, cancel_func> with_deadline_cause(const context& parent, clock
     // The parent's deadline comes first: it will cancel the child in time.
     return with_cancel(parent);
   }
-  auto n = std::make_shared<detail::timer_node>(parent.node(), d, std::move(why));
+  auto n =
+      std::make_shared<detail::timer_node>(detail::context_access::node(parent), d, std::move(why));
   n->link();
   auto left = d - goro::now();
   if (left <= clock::duration::zero()) {
@@ -466,7 +468,7 @@ std::pair<context, cancel_func> with_deadline_cause(const context& parent, clock
   } else {
     n->start(left);
   }
-  return {context(n), cancel_func(n)};
+  return {detail::context_access::make(n), detail::context_access::cancel(n)};
 }
 
 std::pair<context, cancel_func> with_deadline(const context& parent, clock::time_point d) {
@@ -483,25 +485,27 @@ std::pair<context, cancel_func> with_timeout_cause(const context& parent, clock:
 }
 
 std::exception_ptr cause(const context& ctx) {
-  detail::cancel_node* n = ctx.node()->canceler();
+  detail::cancel_node* n = detail::context_access::node(ctx)->canceler();
   return n ? n->cause() : nullptr;
 }
 
 context without_cancel(const context& parent) {
-  return context(std::make_shared<const detail::detached_node>(parent.node()));
+  return detail::context_access::make(
+      std::make_shared<const detail::detached_node>(detail::context_access::node(parent)));
 }
 
 std::function<bool()> after_func(const context& ctx, detail::task f) {
   auto a = std::make_shared<detail::after_node>(std::move(f));
-  if (detail::cancel_node* up = ctx.node()->canceler()) a->link(up);
+  if (detail::cancel_node* up = detail::context_access::node(ctx)->canceler()) a->link(up);
   return [a] { return a->stop(); };
 }
 
 std::pair<context, cancel_func> with_stop_token(const context& parent, std::stop_token token) {
-  auto n = std::make_shared<detail::stop_node>(parent.node(), parent.deadline());
+  auto n =
+      std::make_shared<detail::stop_node>(detail::context_access::node(parent), parent.deadline());
   n->link();
   if (token.stop_possible()) n->listen(std::move(token));
-  return {context(n), cancel_func(n)};
+  return {detail::context_access::make(n), detail::context_access::cancel(n)};
 }
 
 context from_stop_source(const std::stop_source& source) {

@@ -9,24 +9,26 @@
 #pragma once
 
 #include <algorithm>
-#include <mutex>
 
-#include "sched.hpp"
+#include "sched_impl.hpp"
 
 namespace goro::detail {
 
-inline void global_put_locked(runtime* rt, g* const* gs, std::size_t n) noexcept {
+inline void global_put_locked(runtime* rt, g* const* gs, std::size_t n) noexcept
+    GORO_REQUIRES(rt->sched_lock) {
   for (std::size_t i = 0; i < n; ++i) rt->global.push_back(gs[i]);  // bad_alloc is fatal
   rt->global_size.fetch_add(n, std::memory_order_release);
 }
 
 inline void global_put(runtime* rt, g* gp) noexcept {
-  std::lock_guard<spinlock> lock(rt->sched_lock);
+  spin_guard lock(rt->sched_lock);
   global_put_locked(rt, &gp, 1);
 }
 
 // Takes a fair share of the global queue: one to run now, the rest into w's local queue.
-inline g* global_get_locked(runtime* rt, worker* w, std::size_t max) noexcept {
+inline g* global_get_locked(runtime* rt, worker* w, std::size_t max) noexcept
+    GORO_REQUIRES(rt->sched_lock) {
+  assert_owns_runq(w);
   std::size_t size = rt->global_size.load(std::memory_order_relaxed);
   if (size == 0) return nullptr;
   std::size_t n = std::min({size, size / rt->nworkers + 1, max, std::size_t{runq::kSize / 2}});
@@ -41,7 +43,7 @@ inline g* global_get_locked(runtime* rt, worker* w, std::size_t max) noexcept {
 
 inline g* global_get(runtime* rt, worker* w, std::size_t max) noexcept {
   if (rt->global_size.load(std::memory_order_acquire) == 0) return nullptr;
-  std::lock_guard<spinlock> lock(rt->sched_lock);
+  spin_guard lock(rt->sched_lock);
   return global_get_locked(rt, w, max);
 }
 
@@ -49,6 +51,7 @@ inline g* global_get(runtime* rt, worker* w, std::size_t max) noexcept {
 inline void local_put(runtime* rt, worker* w, g* gp, bool next) noexcept {
   if (next && rt->randomize) [[unlikely]]
     next = next_rand(w->rng_state) & 1;  // seed.hpp
+  assert_owns_runq(w);
   if (next) {
     gp = w->q.push_next(gp);
     if (!gp) return;
@@ -58,7 +61,7 @@ inline void local_put(runtime* rt, worker* w, g* gp, bool next) noexcept {
     std::uint32_t n = w->q.take_half_for_overflow(batch);
     if (n == 0) continue;
     batch[n++] = gp;
-    std::lock_guard<spinlock> lock(rt->sched_lock);
+    spin_guard lock(rt->sched_lock);
     global_put_locked(rt, batch, n);
     return;
   }

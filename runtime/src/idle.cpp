@@ -28,6 +28,8 @@
 namespace goro::detail {
 
 void idle_remove_locked(runtime* rt, worker* w) noexcept {
+  assert_idle_locked(rt, w);
+  GORO_ASSERT(w->idle, "a worker taken off the idle list is not idle");
   auto it = std::find(rt->idle.begin(), rt->idle.end(), w);
   if (it != rt->idle.end()) rt->idle.erase(it);
   w->idle = false;
@@ -53,7 +55,8 @@ void stop_spinning(runtime* rt, worker* w) noexcept {
 
 // Leaves the idle list after a wake-up. If wakep took us off it, we are counted spinning.
 void leave_idle(runtime* rt, worker* w) noexcept {
-  std::lock_guard<spinlock> lock(rt->sched_lock);
+  spin_guard lock(rt->sched_lock);
+  assert_idle_locked(rt, w);
   if (w->idle) {
     idle_remove_locked(rt, w);
   } else if (w->woken_spinning) {
@@ -109,7 +112,7 @@ void check_deadlock(runtime* rt) noexcept {
   ours += 1;  // ThreadSanitizer's background thread
 #endif
   if (count_process_threads() > ours) return;
-  std::lock_guard<spinlock> lock(rt->sched_lock);
+  spin_guard lock(rt->sched_lock);
   if (rt->nidle.load() != rt->nworkers || rt->global_size.load() != 0) return;
   flush_user_output();
   trace::write_now();
@@ -178,7 +181,7 @@ void timer_added(runtime* rt, std::int64_t when) noexcept {
   if (rt->nidle.load(std::memory_order_acquire) == 0) return;
   worker* w = nullptr;
   {
-    std::lock_guard<spinlock> lock(rt->sched_lock);
+    spin_guard lock(rt->sched_lock);
     if (!rt->idle.empty()) {
       w = rt->idle.back();
       idle_remove_locked(rt, w);
@@ -249,6 +252,7 @@ g* steal_pass(runtime* rt, worker* w, bool take_next) noexcept {
 }  // namespace
 
 g* steal_work(runtime* rt, worker* w) noexcept {
+  assert_owns_runq(w);  // the thief's queue is filled from its local end
   if (g* gp = steal_pass(rt, w, /*take_next=*/false)) return gp;
   if (rt->global_size.load(std::memory_order_acquire) != 0) return nullptr;  // caller takes it
   // With every other worker idle, no queue can fill while we nap: work comes only from the

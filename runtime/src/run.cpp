@@ -204,7 +204,10 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
 
   // Nothing runs goroutines any more: drop what was queued, release (or unwind) what is
   // left.
-  rt->global.clear();
+  {
+    spin_guard hold(rt->sched_lock);  // the workers have stopped: for the analysis only
+    rt->global.clear();
+  }
   rt->global_size.store(0);
   for (auto& w : rt->workers) {
     while (w->q.pop()) {

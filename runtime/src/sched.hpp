@@ -61,7 +61,9 @@ struct worker {
   spinlock inbox_lock;
   g_list inbox GORO_GUARDED_BY(inbox_lock);
   std::atomic<bool> inbox_full{false};
-  // Guarded by runtime::sched_lock:
+  // Guarded by rt->sched_lock. Not annotated: runtime is incomplete here, and the analysis
+  // could not tell a worker's rt->sched_lock from the one its callers lock; the functions
+  // that touch them assert it (assert_idle_locked, sched_impl.hpp).
   bool idle = false;            // in runtime::idle
   bool woken_spinning = false;  // taken off the idle list by wakep, which counted it spinning
   std::thread thread;
@@ -110,9 +112,9 @@ struct runtime {
 
   // Global run queue and idle workers (Go's sched.runq and sched.pidle).
   spinlock sched_lock;
-  g_ring global;
+  g_ring global GORO_GUARDED_BY(sched_lock);
   std::atomic<std::size_t> global_size{0};
-  std::vector<worker*> idle;
+  std::vector<worker*> idle GORO_GUARDED_BY(sched_lock);
   std::atomic<unsigned> nidle{0};
   std::atomic<unsigned> nmspinning{0};
 

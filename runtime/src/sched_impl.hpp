@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 
 #include "sched.hpp"
 #include "seed.hpp"
@@ -21,6 +20,21 @@ void set_current_worker(worker* w) noexcept;  // tls.cpp
 // Go's value: often enough to bound that wait, rarely enough that sched_lock stays off the
 // fast path; a prime, so it does not fall into step with a program's own periodic pattern.
 constexpr std::uint32_t kGlobalQueueEvery = 61;
+
+// Only a worker's own thread pushes to or pops from the local end of its run queue (push,
+// push_next, pop, and a steal into it); other threads only take from the far end
+// (runq::steal_from). The queue's operations cannot check it: internals_test drives a runq
+// from a plain thread, and run_main empties the queues once the workers have stopped.
+inline void assert_owns_runq(const worker* w) noexcept {
+  GORO_ASSERT(current_worker() == w, "a run queue's local end used off its worker's thread");
+}
+
+// worker::idle and worker::woken_spinning, which the analysis cannot reach (sched.hpp), are
+// w's runtime's sched_lock's: held by the caller, and it must be rt's.
+inline void assert_idle_locked(const runtime* rt, const worker* w) noexcept {
+  GORO_ASSERT(w->rt == rt && rt->sched_lock.is_locked(),
+              "a worker's idle state touched without its runtime's sched_lock");
+}
 
 // run.cpp
 unsigned default_threads();
@@ -44,7 +58,7 @@ std::int64_t earliest_timer(runtime* rt) noexcept;
 void send_elsewhere(runtime* rt, g* gp) noexcept;
 
 // idle.cpp
-void idle_remove_locked(runtime* rt, worker* w) noexcept;
+void idle_remove_locked(runtime* rt, worker* w) noexcept GORO_REQUIRES(rt->sched_lock);
 void wake_worker(runtime* rt, worker* w) noexcept;
 void stop_spinning(runtime* rt, worker* w) noexcept;
 void leave_idle(runtime* rt, worker* w) noexcept;
@@ -63,7 +77,7 @@ inline void wakep(runtime* rt) noexcept {
   if (!rt->nmspinning.compare_exchange_strong(zero, 1, std::memory_order_acq_rel)) return;
   worker* w = nullptr;
   {
-    std::lock_guard<spinlock> lock(rt->sched_lock);
+    spin_guard lock(rt->sched_lock);
     if (!rt->idle.empty()) {
       w = rt->idle.back();
       idle_remove_locked(rt, w);

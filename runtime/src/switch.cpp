@@ -143,6 +143,7 @@ namespace {
 g* next_local(worker* w) noexcept {
   if (++w->schedtick % kGlobalQueueEvery == 0 || w->rt->stopping.load(std::memory_order_relaxed))
     return nullptr;
+  assert_owns_runq(w);
   g* gp = w->rt->randomize ? randomized_pop(w->q, w->rng_state) : w->q.pop();
   prefetch_queued(w);
   return gp;

@@ -38,7 +38,8 @@ void send_elsewhere(runtime* rt, g* gp) noexcept {
   // going idle checks its inbox under sched_lock, so it either sees gp or is seen idle.)
   bool wake = false;
   {
-    std::lock_guard<spinlock> lock(rt->sched_lock);
+    spin_guard lock(rt->sched_lock);
+    assert_idle_locked(rt, v);
     if (v->idle) {
       idle_remove_locked(rt, v);
       wake = true;
@@ -112,6 +113,7 @@ g* poll_nowait(runtime* rt, bool starved) noexcept {
 
 // Looks for a goroutine to run; parks the thread while there is none. Null: stop.
 g* find_runnable(worker* w) {
+  assert_owns_runq(w);
   runtime* rt = w->rt;
   for (;;) {
     if (rt->stopping.load(std::memory_order_acquire)) return nullptr;
@@ -140,10 +142,12 @@ g* find_runnable(worker* w) {
 
     // Nothing found: become idle.
     {
-      std::lock_guard<spinlock> lock(rt->sched_lock);
+      spin_guard lock(rt->sched_lock);
+      assert_idle_locked(rt, w);
       if (rt->stopping.load(std::memory_order_acquire)) return nullptr;
       if (g* gp = global_get_locked(rt, w, runq::kSize / 2)) return gp;
       if (w->inbox_full.load(std::memory_order_acquire)) continue;
+      GORO_ASSERT(!w->idle, "a worker goes idle twice");
       w->idle = true;
       w->woken_spinning = false;
       rt->idle.push_back(w);

@@ -32,7 +32,6 @@
 // contexts and cancel functions alike. Reference: docs/reference.md §6.
 #pragma once
 
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <exception>
@@ -47,6 +46,7 @@
 #include <utility>
 
 #include <goro/chan.hpp>
+#include <goro/detail/chrono.hpp>
 #include <goro/detail/context_node.hpp>
 #include <goro/detail/task.hpp>
 #include <goro/time.hpp>
@@ -99,6 +99,7 @@ class cancel_func;
 class cancel_cause_func;
 
 namespace detail {
+struct context_access;  // context_impl.hpp
 std::shared_ptr<const ctx_node> background_node();
 // How many contexts (and context after_func registrations) are linked below the nearest
 // cancelable node of ctx, waiting to be canceled with it. A test hook: it must return to
@@ -133,11 +134,10 @@ class context {
   // Two handles are equal when they denote the same context.
   friend bool operator==(const context& a, const context& b) noexcept { return a.n_ == b.n_; }
 
-  // For the implementation.
-  explicit context(std::shared_ptr<const detail::ctx_node> n) noexcept : n_(std::move(n)) {}
-  const std::shared_ptr<const detail::ctx_node>& node() const noexcept { return n_; }
-
  private:
+  friend struct detail::context_access;
+  explicit context(std::shared_ptr<const detail::ctx_node> n) noexcept : n_(std::move(n)) {}
+
   std::shared_ptr<const detail::ctx_node> n_;
 };
 
@@ -157,9 +157,10 @@ class cancel_func {
   void operator()() const;
   explicit operator bool() const noexcept { return n_ != nullptr; }
 
+ private:
+  friend struct detail::context_access;
   explicit cancel_func(std::shared_ptr<detail::cancel_node> n) noexcept : n_(std::move(n)) {}
 
- private:
   std::shared_ptr<detail::cancel_node> n_;
 };
 
@@ -180,9 +181,10 @@ class cancel_cause_func {
   }
   explicit operator bool() const noexcept { return n_ != nullptr; }
 
+ private:
+  friend struct detail::context_access;
   explicit cancel_cause_func(std::shared_ptr<detail::cancel_node> n) noexcept : n_(std::move(n)) {}
 
- private:
   std::shared_ptr<detail::cancel_node> n_;
 };
 
@@ -230,50 +232,12 @@ std::pair<context, cancel_func> with_stop_token(const context& parent, std::stop
 // A context canceled when `source` is asked to stop: with_stop_token(background(), …).
 context from_stop_source(const std::stop_source& source);
 
-namespace detail {
-
-// Go's stringify: strings and numbers are shown, anything else is "<not Stringer>".
-template <class T>
-std::string describe_value(const T& v) {
-  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
-    return std::string(std::string_view(v));
-  } else if constexpr (std::is_same_v<T, bool>) {
-    return v ? "true" : "false";
-  } else if constexpr (std::is_arithmetic_v<T>) {
-    return std::to_string(v);
-  } else {
-    return "<not Stringer>";
-  }
-}
-
-template <class T>
-class value_node final : public ctx_node {
- public:
-  value_node(std::shared_ptr<const ctx_node> parent, const context_key<T>& key, T v)
-      : ctx_node(parent, parent->canceler(), parent->deadline()),
-        v_(std::move(v)),
-        name_(&key.name()) {
-    key_ = &key;
-    value_ = &v_;
-  }
-
- private:
-  void append_description(std::string& out) const override {
-    out += ".WithValue(" + *name_ + ", val " + describe_value(v_) + ")";
-  }
-  T v_;
-  const std::string* name_;
-};
-
-}  // namespace detail
-
 // context.WithValue: a child of parent in which value(key) is `value`. Use it for
 // request-scoped data that crosses API boundaries, not to pass optional parameters.
 template <class T>
-context with_value(const context& parent, const context_key<T>& key,
-                   std::type_identity_t<T> value) {
-  return context(
-      std::make_shared<const detail::value_node<T>>(parent.node(), key, std::move(value)));
-}
+context with_value(const context& parent, const context_key<T>& key, std::type_identity_t<T> value);
 
 }  // namespace goro
+
+// The definitions of the templates above, and the implementation's access to the handles.
+#include <goro/detail/context_impl.hpp>

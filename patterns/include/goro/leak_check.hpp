@@ -25,7 +25,6 @@
 // It needs a running goro runtime: goro::goroutines() lists nothing outside goro::run.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
@@ -34,6 +33,7 @@
 #include <vector>
 
 #include <goro/debug.hpp>
+#include <goro/detail/chrono.hpp>
 
 namespace goro::testing {
 

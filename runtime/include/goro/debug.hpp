@@ -11,12 +11,13 @@
 // dump_goroutines what writing to `out` throws). Callable from any goroutine or thread.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <goro/detail/chrono.hpp>
 
 namespace goro {
 

@@ -13,7 +13,6 @@
 // must not keep pointers to thread_local variables across one (see README, "Differences").
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -21,6 +20,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <goro/detail/chrono.hpp>
 #include <goro/detail/spawn.hpp>
 #include <goro/panic.hpp>
 

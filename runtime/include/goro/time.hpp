@@ -23,13 +23,13 @@
 // Reference: docs/reference.md §4.
 #pragma once
 
-#include <chrono>
 #include <iosfwd>
 #include <string>
 #include <type_traits>
 #include <utility>
 
 #include <goro/chan.hpp>
+#include <goro/detail/chrono.hpp>
 #include <goro/detail/fake_clock.hpp>
 #include <goro/detail/timer_core.hpp>
 

@@ -4,7 +4,8 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
+
+#include <goro/detail/chrono.hpp>
 
 namespace goro::detail {
 

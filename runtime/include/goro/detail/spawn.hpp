@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <source_location>
 #include <tuple>
 #include <type_traits>
@@ -44,8 +43,7 @@ struct closure {
       ~destroy_at_end() { c->~closure(); }
     } guard{c};
     if (!run) return;
-    std::apply([c](auto&&... a) { std::invoke(std::move(c->f), std::forward<decltype(a)>(a)...); },
-               std::move(c->args));
+    std::apply(std::move(c->f), std::move(c->args));  // std::invoke's rules, as std::thread
   }
 };
 

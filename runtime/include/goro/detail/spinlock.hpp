@@ -37,6 +37,8 @@ class GORO_CAPABILITY("spinlock") spinlock {
     return !locked_.exchange(true, std::memory_order_acquire);
   }
   void unlock() noexcept GORO_RELEASE() { locked_.store(false, std::memory_order_release); }
+  // Whether some thread holds the lock, for GORO_ASSERT where the analysis cannot look.
+  bool is_locked() const noexcept { return locked_.load(std::memory_order_relaxed); }
 
  private:
   std::atomic<bool> locked_{false};

@@ -1,7 +1,10 @@
 // A move-only `void()` callable, for work the runtime stores and runs later (after_func).
+//
+// It owns its callable through a plain pointer, not a std::unique_ptr: libstdc++'s
+// <bits/unique_ptr.h> includes <ostream> in C++20, and this header is in time.hpp's and
+// context.hpp's include path (see docs/header_cost.md).
 #pragma once
 
-#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -11,7 +14,16 @@ class task {
  public:
   task() = default;
   template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, task>>>
-  explicit task(F&& f) : impl_(std::make_unique<model<std::decay_t<F>>>(std::forward<F>(f))) {}
+  explicit task(F&& f) : impl_(new model<std::decay_t<F>>(std::forward<F>(f))) {}
+  task(task&& o) noexcept : impl_(std::exchange(o.impl_, nullptr)) {}
+  task& operator=(task&& o) noexcept {
+    if (this != &o) {
+      delete impl_;
+      impl_ = std::exchange(o.impl_, nullptr);
+    }
+    return *this;
+  }
+  ~task() { delete impl_; }
 
   explicit operator bool() const noexcept { return impl_ != nullptr; }
   void operator()() { impl_->call(); }
@@ -27,7 +39,7 @@ class task {
     void call() override { f(); }
     F f;
   };
-  std::unique_ptr<concept_> impl_;
+  concept_* impl_ = nullptr;
 };
 
 }  // namespace goro::detail

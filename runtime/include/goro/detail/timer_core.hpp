@@ -1,9 +1,8 @@
 // Internals of goro::timer and goro::ticker: runtime/src/timer.cpp.
 #pragma once
 
-#include <chrono>
-
 #include <goro/detail/chan_core.hpp>
+#include <goro/detail/chrono.hpp>
 #include <goro/detail/task.hpp>
 
 namespace goro::detail {
