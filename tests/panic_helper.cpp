@@ -339,6 +339,27 @@ int scenario(const std::string& name) {
     std::printf("survived with %d\n", status);
     return status;
   }
+  if (name == "exit_grace_off_cpu") {
+    // The grace counts the goroutine's CPU time: a goroutine whose thread is off the CPU
+    // (here in a raw sleep, as a loaded machine deschedules a worker) for longer than the
+    // grace is waited for, and run returns once it blocks.
+    goro::options opts;
+    opts.threads = 2;
+    opts.exit_grace = 50ms;
+    static std::atomic<bool> started{false};
+    const int status = goro::run(opts, [] {
+      goro::go([] {
+        started = true;
+        ::usleep(400'000);  // the worker's thread sleeps: no CPU time passes for it
+        goro::sleep(1h);    // then it blocks, and the worker stops
+      });
+      while (!started) goro::yield();
+      std::cout << "main is done\n";
+      return 3;
+    });
+    std::printf("survived with %d\n", status);
+    return 0;
+  }
   std::fprintf(stderr, "panic_helper: unknown scenario %s\n", name.c_str());
   return 100;
 }

@@ -385,3 +385,16 @@ TEST_CASE("main returns while a goroutine computes: exit with main's status afte
     CHECK(took < std::chrono::seconds(20));  // far below: the grace is 50 ms
   }
 }
+
+// docs/reference.md §1: the grace is CPU time. A goroutine whose worker thread is off the CPU
+// past the grace (a loaded machine) is waited for: run returns, the process is not ended.
+TEST_CASE("main returns while a goroutine's thread is off the CPU: run waits, then returns") {
+  const outcome o = run_helper("exit_grace_off_cpu", std::chrono::seconds(30), sink::pipe);
+  CAPTURE(o.out);
+  CAPTURE(o.err);
+  CHECK_FALSE(o.timed_out);
+  CHECK(o.exited);
+  CHECK(o.status == 0);
+  CHECK(o.out.find("main is done\n") != std::string::npos);
+  CHECK(o.out.find("survived with 3\n") != std::string::npos);
+}

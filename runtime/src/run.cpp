@@ -15,6 +15,9 @@
 #include "sched_impl.hpp"
 #include "trace.hpp"
 
+#include <pthread.h>
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -22,6 +25,7 @@
 #include <new>
 #include <span>
 #include <system_error>
+#include <vector>
 
 namespace goro::detail {
 
@@ -145,6 +149,42 @@ void drain(runtime* rt) {
   }
 }
 
+// The CPU time that worker w's thread has used, or -1 if the clock cannot be read.
+std::int64_t worker_cpu_ns(worker* w) noexcept {
+  clockid_t clock;
+  timespec ts;
+  if (pthread_getcpuclockid(w->thread.native_handle(), &clock) != 0 ||
+      clock_gettime(clock, &ts) != 0)
+    return -1;
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Waits until every worker has left its loop. A worker still running a goroutine (curg set)
+// that has used `grace` of its own CPU time since `stopping` computes without blocking and
+// would never stop: the process ends with main's status. The grace counts CPU time, not
+// wall time, so that a worker that a loaded machine does not schedule (a test suite beside a
+// build, under a sanitizer) is waited for instead of ending the process early; a worker in
+// its scheduler loop, which resumes no goroutine once `stopping` is set, is always waited
+// for.
+void wait_for_workers_or_exit(runtime* rt, std::chrono::nanoseconds grace, int status) {
+  std::vector<std::int64_t> cpu_at_stop;
+  for (auto& w : rt->workers) cpu_at_stop.push_back(worker_cpu_ns(w.get()));
+  const std::chrono::nanoseconds poll =
+      std::max<std::chrono::nanoseconds>(grace / 4, std::chrono::milliseconds(1));
+  auto next_check = std::chrono::steady_clock::now() + grace;
+  while (rt->workers_running.load(std::memory_order_acquire) != 0) {
+    if (rt->main_parker.park_until(next_check)) continue;
+    for (std::size_t i = 0; i < rt->workers.size(); ++i) {
+      worker* w = rt->workers[i].get();
+      if (!w->running()) continue;
+      const std::int64_t now = worker_cpu_ns(w);
+      if (now < 0 || cpu_at_stop[i] < 0 || now - cpu_at_stop[i] >= grace.count())
+        exit_process(status);
+    }
+    next_check = std::chrono::steady_clock::now() + poll;
+  }
+}
+
 }  // namespace
 
 void run_main(const options& opts, void (*body)(void*), void* arg, const int* status) {
@@ -193,13 +233,7 @@ void run_main(const options& opts, void (*body)(void*), void* arg, const int* st
   // computing after exit_grace would never stop: end the process as Go would.
   rt->stopping.store(true, std::memory_order_release);
   for (auto& w : rt->workers) wake_worker(rt.get(), w.get());
-  const auto grace_end = std::chrono::steady_clock::now() + opts.exit_grace;
-  while (rt->workers_running.load(std::memory_order_acquire) != 0) {
-    if (!rt->main_parker.park_until(grace_end) &&
-        rt->workers_running.load(std::memory_order_acquire) != 0) {
-      exit_process(*status);
-    }
-  }
+  wait_for_workers_or_exit(rt.get(), opts.exit_grace, *status);
   for (auto& w : rt->workers) w->thread.join();
 
   // Nothing runs goroutines any more: drop what was queued, release (or unwind) what is

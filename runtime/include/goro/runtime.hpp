@@ -42,7 +42,8 @@ struct options {
   // the environment variable GORO_DEBUG_MIGRATE=1.
   bool debug_migrate = false;
   // When main_fn returns, goroutines that are still computing (running, not blocked) get
-  // this long to reach a blocking call; then the process ends with main_fn's status, after
+  // this much CPU time (their worker thread's, so that a loaded machine does not cut them
+  // short) to reach a blocking call; then the process ends with main_fn's status, after
   // flushing std::cout and stdout, as Go's exit ends them. See run().
   std::chrono::nanoseconds exit_grace = std::chrono::milliseconds(100);
   // What happens to goroutines still blocked (or waiting to run) when main_fn returns.
@@ -71,7 +72,7 @@ struct options {
 // With options::unwind_at_exit they are unwound instead: their blocking call throws an
 // internal exception, so their destructors run (goro::defer skips its call, as Go's exit
 // skips defers), and they are freed. A goroutine that is still computing cannot be stopped
-// from outside; if it does not block within options::exit_grace, the process ends with
+// from outside; if it does not block within options::exit_grace of CPU time, the process ends with
 // main_fn's status (std::exit is not called, as Go's exit runs no deferred code). run
 // never hangs on goroutines that outlive main_fn. Call it again to start a fresh runtime;
 // a channel or sync object that a released goroutine waited on should not be shared with
