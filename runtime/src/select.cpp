@@ -178,7 +178,7 @@ void leave_queue(g* gp, waiter* w, case_kind kind) noexcept {
     if (st.kept_chan) chan_release(st.kept_chan);
     st.kept_chan = w->c;
   }
-  std::lock_guard<spinlock> lock(w->c->lock);
+  spin_guard lock(w->c->lock);
   if (!is_queued(w)) return;
   if (keep) {
     st.kept = *w;  // in w's place in the queue
@@ -403,7 +403,7 @@ void release_kept_waiter(g* gp) noexcept {
   chan_core* c = std::exchange(st.kept_chan, nullptr);
   if (!c) return;
   if (is_queued(&st.kept)) {
-    std::lock_guard<spinlock> lock(c->lock);
+    spin_guard lock(c->lock);
     if (is_queued(&st.kept)) unlink(c->recvq, &st.kept);
   }
   chan_release(c);

@@ -65,8 +65,10 @@ struct ring_pos {
 struct chan_header {
   spinlock lock;
   std::atomic<bool> closed_{false};  // written under the lock
-  waitq recvq;                       // `first` is read without the lock (atomic_ref)
-  waitq sendq;
+  // Parked receivers and senders. Their `first` is also peeked without the lock (has_waiter,
+  // through atomic_ref), by address, which the thread-safety analysis lets through.
+  waitq recvq GORO_GUARDED_BY(lock);
+  waitq sendq GORO_GUARDED_BY(lock);
   std::size_t cap = 0;       // never changes
   ring_pos* ring = nullptr;  // buffered only; never changes
   std::atomic<std::size_t> refs{1};
