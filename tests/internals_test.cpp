@@ -14,12 +14,14 @@
 #include <csignal>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "assert.hpp"
+#include "chan.hpp"
 #include "chan_ring.hpp"
 #include "goroutine.hpp"
 #include "runq.hpp"
@@ -565,42 +567,73 @@ TEST_CASE("timer_heap: random adds, removes and re-adds keep the heap order") {
 }
 
 // ---------------------------------------------------------------------------------------
-// The buffered channel's ring (chan_ring.hpp). ring::push and ring::pop touch only the ring
-// (positions and slots), not the channel's waiters, so they are driven directly on a channel
-// from chan_make, on plain threads; send_now and recv_now, which hand over to parked
-// goroutines, are left to the channel tests.
+// The buffered channel's ring (chan_ring.hpp): a plain lock-free queue that knows nothing of
+// channels or waiters, so it is driven here on memory of the test's own, on plain threads.
+// What ties it to a channel's waiters (chan.cpp) is left to the channel tests, except the
+// closed bit, which a channel's close sets.
 
 namespace {
 
 namespace ring = goro::detail::ring;
-using goro::detail::chan_core;
+using goro::detail::elem_ops;
 using goro::detail::elem_ops_for;
+using goro::detail::ring_pos;
 using ring::push_result;
 
-struct chan_ptr {
-  explicit chan_ptr(std::size_t cap, const goro::detail::elem_ops* ops = &elem_ops_for<int>)
-      : c(goro::detail::chan_make(ops, cap)) {}
-  ~chan_ptr() { goro::detail::chan_release(c); }
-  chan_core* c;
+// A ring of capacity cap of T, in memory this object owns.
+struct test_ring {
+  explicit test_ring(std::size_t cap, const elem_ops* ops)
+      : slots(static_cast<std::byte*>(
+            ::operator new(cap* ring::layout_of(ops).stride, std::align_val_t{64}))),
+        q(ring::plain_mem{ring::create(&pos, slots, cap, ops), slots, cap, ring::layout_of(ops),
+                          ops}) {}
+  ~test_ring() {
+    q.clear();
+    ::operator delete(slots, std::align_val_t{64});
+  }
+  test_ring(const test_ring&) = delete;
+  test_ring& operator=(const test_ring&) = delete;
+
+  // ring_pos is constructed by ring::create.
+  union {
+    ring_pos pos;
+  };
+  std::byte* slots;
+  ring::queue<ring::plain_mem> q;
 };
 
-push_result push_int(chan_core* c, int v) {
-  return ring::push(c, &v);
-}
+struct int_ring : test_ring {
+  explicit int_ring(std::size_t cap) : test_ring(cap, &elem_ops_for<int>) {}
+  push_result push(int v) { return q.push(&v); }
+};
 
-// The invariant head <= tail <= head + cap, and size() agreeing with it.
-void check_positions(chan_core* c, std::size_t want_size) {
-  const std::uint64_t h = c->ring->head.load();
-  const std::uint64_t t = c->ring->tail.load() & ring::kPosMask;
-  CHECK((h & ring::kIndexMask) < c->cap);
-  CHECK((t & ring::kIndexMask) < c->cap);
+// The invariant head <= tail <= head + cap, and size(), empty() and full() agreeing with it.
+template <class Q>
+void check_positions(const Q& q, std::size_t want_size) {
+  const std::uint64_t h = q.positions()->head.load();
+  const std::uint64_t t = q.positions()->tail.load() & ring::kPosMask;
+  CHECK((h & ring::kIndexMask) < q.capacity());
+  CHECK((t & ring::kIndexMask) < q.capacity());
   const std::int64_t d = ring::pos_diff(t, h);
   CHECK(d >= 0);
   CHECK(d <= static_cast<std::int64_t>(ring::kLap));  // within one lap
-  CHECK(ring::size(c) == want_size);
-  CHECK(c->ring->empty() == (want_size == 0));
-  CHECK(c->ring->full() == (want_size == c->cap));
+  CHECK(q.size() == want_size);
+  CHECK(q.empty() == (want_size == 0));
+  CHECK(q.full() == (want_size == q.capacity()));
 }
+
+// Counts its live objects, so that a test sees every element destroyed exactly once.
+struct counted {
+  static inline int live = 0;
+  int v;
+  explicit counted(int v) : v(v) { ++live; }
+  counted(counted&& o) noexcept : v(o.v) {
+    o.v = -1;
+    ++live;
+  }
+  counted(const counted&) = delete;
+  ~counted() { --live; }
+};
 
 }  // namespace
 
@@ -610,132 +643,240 @@ TEST_CASE("ring: positions and their arithmetic") {
   // Across the wrap of the 63 bits.
   CHECK(ring::pos_diff(1, ring::kPosMask) == 2);
   CHECK(ring::pos_diff(ring::kPosMask, 1) == -2);
-  chan_ptr ch(3);
+  int_ring r(3);
+  CHECK(r.q.capacity() == 3);
   // next_pos steps through the indexes, then to index 0 of the next lap, then wraps.
   const std::uint64_t p = ring::kFirstPos;
-  CHECK(ring::next_pos(ch.c, p) == p + 1);
-  CHECK(ring::next_pos(ch.c, p + 2) == p + ring::kLap);
+  CHECK(r.q.next_pos(p) == p + 1);
+  CHECK(r.q.next_pos(p + 2) == p + ring::kLap);
   const std::uint64_t last_lap = ring::kPosMask & ~ring::kIndexMask;
-  CHECK(ring::next_pos(ch.c, last_lap + 2) == 0);
-  // A new channel starts at kFirstPos, every slot free for the send of the first lap.
-  CHECK(ch.c->ring->head.load() == ring::kFirstPos);
-  CHECK(ch.c->ring->tail.load() == ring::kFirstPos);
-  for (std::uint64_t i = 0; i < 3; ++i) CHECK(ring::seq_of(ch.c, p + i).load() == p + i);
+  CHECK(r.q.next_pos(last_lap + 2) == 0);
+  // A new ring starts at kFirstPos, every slot free for the push of the first lap.
+  CHECK(r.pos.head.load() == ring::kFirstPos);
+  CHECK(r.pos.tail.load() == ring::kFirstPos);
+  for (std::uint64_t i = 0; i < 3; ++i) CHECK(r.q.seq_of(p + i).load() == p + i);
+}
+
+TEST_CASE("ring: the slot layout fits the element's size and alignment") {
+  struct alignas(32) wide {
+    char c[40];
+  };
+  const ring::layout li = ring::layout_of(&elem_ops_for<int>);
+  CHECK(li.value_offset == 8);
+  CHECK(li.stride == 16);
+  const ring::layout lw = ring::layout_of(&elem_ops_for<wide>);
+  CHECK(lw.value_offset == 32);
+  CHECK(lw.stride == 96);
+  const ring::layout lc = ring::layout_of(&elem_ops_for<char>);
+  CHECK(lc.value_offset == 8);
+  CHECK(lc.stride == 16);
 }
 
 TEST_CASE("ring: first in, first out; full at cap; empty after") {
-  chan_ptr ch(4);
-  check_positions(ch.c, 0);
+  int_ring r(4);
+  check_positions(r.q, 0);
   int out = -1;
-  CHECK_FALSE(ring::pop(ch.c, &out));
+  CHECK_FALSE(r.q.pop(&out));
   CHECK(out == -1);
   for (int i = 0; i < 4; ++i) {
-    REQUIRE(push_int(ch.c, 10 + i) == push_result::pushed);
-    check_positions(ch.c, static_cast<std::size_t>(i + 1));
+    REQUIRE(r.push(10 + i) == push_result::pushed);
+    check_positions(r.q, static_cast<std::size_t>(i + 1));
   }
-  CHECK(push_int(ch.c, 99) == push_result::full);
-  check_positions(ch.c, 4);
-  // The slot sequence numbers: pos + 1, published for the receive at pos.
+  CHECK(r.push(99) == push_result::full);
+  check_positions(r.q, 4);
+  // The slot sequence numbers: pos + 1, published for the pop at pos.
   for (std::uint64_t i = 0; i < 4; ++i)
-    CHECK(ring::seq_of(ch.c, ring::kFirstPos + i).load() == ring::kFirstPos + i + 1);
+    CHECK(r.q.seq_of(ring::kFirstPos + i).load() == ring::kFirstPos + i + 1);
   for (int i = 0; i < 4; ++i) {
-    REQUIRE(ring::pop(ch.c, &out));
+    REQUIRE(r.q.pop(&out));
     CHECK(out == 10 + i);
-    check_positions(ch.c, static_cast<std::size_t>(3 - i));
+    check_positions(r.q, static_cast<std::size_t>(3 - i));
   }
-  CHECK_FALSE(ring::pop(ch.c, &out));
-  // Freed for the next lap's send.
+  CHECK_FALSE(r.q.pop(&out));
+  // Freed for the next lap's push.
   for (std::uint64_t i = 0; i < 4; ++i)
-    CHECK(ring::seq_of(ch.c, ring::kFirstPos + i).load() == ring::kFirstPos + ring::kLap + i);
+    CHECK(r.q.seq_of(ring::kFirstPos + i).load() == ring::kFirstPos + ring::kLap + i);
 }
 
 TEST_CASE("ring: wraps around its slots and the lap counter in order") {
   for (std::size_t cap : {1u, 3u, 8u}) {
     CAPTURE(cap);
-    chan_ptr ch(cap);
+    int_ring r(cap);
     int next_in = 0, next_out = 0;
     // Laps wrap after four (kFirstPos): run ten, with the ring alternately filled and
     // emptied, and kept part full.
     for (int round = 0; round < 10; ++round) {
-      while (push_int(ch.c, next_in) == push_result::pushed) ++next_in;
-      check_positions(ch.c, cap);
+      while (r.push(next_in) == push_result::pushed) ++next_in;
+      check_positions(r.q, cap);
       int out = -1;
       const std::size_t keep = round % 2 ? cap / 2 : 0;
-      while (ring::size(ch.c) > keep) {
-        REQUIRE(ring::pop(ch.c, &out));
+      while (r.q.size() > keep) {
+        REQUIRE(r.q.pop(&out));
         REQUIRE(out == next_out++);
       }
-      check_positions(ch.c, keep);
+      check_positions(r.q, keep);
     }
     // The positions went past the wrap of the lap counter.
-    CHECK(ch.c->ring->head.load() < ring::kFirstPos);
+    CHECK(r.pos.head.load() < ring::kFirstPos);
     int out = -1;
-    while (ring::pop(ch.c, &out)) CHECK(out == next_out++);
+    while (r.q.pop(&out)) CHECK(out == next_out++);
     CHECK(next_out == next_in);
     CHECK(next_out > static_cast<int>(4 * cap));  // more than the laps before the wrap
   }
 }
 
-TEST_CASE("ring: a closed ring refuses sends and still drains") {
-  chan_ptr ch(3);
-  REQUIRE(push_int(ch.c, 1) == push_result::pushed);
-  REQUIRE(push_int(ch.c, 2) == push_result::pushed);
-  CHECK_FALSE(goro::detail::recv_finds_closed(ch.c));
-  goro::detail::chan_close(ch.c);  // no waiters: sets the closed bit in tail
-  CHECK((ch.c->ring->tail.load() & ring::kClosed) != 0);
-  CHECK(push_int(ch.c, 3) == push_result::closed);  // even with room
-  check_positions(ch.c, 2);
-  int out = 0;
-  REQUIRE(ring::pop(ch.c, &out));
-  CHECK(out == 1);
-  CHECK_FALSE(goro::detail::recv_finds_closed(ch.c));
-  REQUIRE(ring::pop(ch.c, &out));
-  CHECK(out == 2);
-  CHECK_FALSE(ring::pop(ch.c, &out));
-  CHECK(goro::detail::recv_finds_closed(ch.c));
+TEST_CASE("ring: one element at a time, across every slot and the lap wrap") {
+  // The ring never holds more than one element, so head and tail move in step through
+  // every index of every lap, with size() 0 and 1 in turn.
+  int_ring r(5);
+  for (int i = 0; i < 5 * 12; ++i) {
+    REQUIRE(r.push(i) == push_result::pushed);
+    check_positions(r.q, 1);
+    int out = -1;
+    REQUIRE(r.q.pop(&out));
+    REQUIRE(out == i);
+    check_positions(r.q, 0);
+  }
+  CHECK(r.pos.head.load() < ring::kFirstPos);  // wrapped
 }
 
-TEST_CASE("ring: elements are moved in and out, destroyed by pop(nullptr) and by the channel") {
+TEST_CASE("ring: a closed ring refuses pushes and still drains") {
+  int_ring r(3);
+  REQUIRE(r.push(1) == push_result::pushed);
+  REQUIRE(r.push(2) == push_result::pushed);
+  CHECK_FALSE(r.q.closed());
+  r.q.close();
+  CHECK(r.q.closed());
+  CHECK((r.pos.tail.load() & ring::kClosed) != 0);
+  CHECK(r.push(3) == push_result::closed);  // even with room
+  check_positions(r.q, 2);
+  int out = 0;
+  REQUIRE(r.q.pop(&out));
+  CHECK(out == 1);
+  REQUIRE(r.q.pop(&out));
+  CHECK(out == 2);
+  CHECK_FALSE(r.q.pop(&out));
+  check_positions(r.q, 0);
+  CHECK(r.push(4) == push_result::closed);  // and when empty
+}
+
+TEST_CASE("ring: a channel's close sets its ring's closed bit; recv_finds_closed once drained") {
+  goro::detail::chan_core* c = goro::detail::chan_make(&elem_ops_for<int>, 3);
+  auto q = goro::detail::ring_of(c);
+  int v = 1;
+  REQUIRE(q.push(&v) == push_result::pushed);
+  CHECK_FALSE(goro::detail::recv_finds_closed(c));
+  goro::detail::chan_close(c);  // no waiters
+  CHECK(q.closed());
+  v = 2;
+  CHECK(q.push(&v) == push_result::closed);
+  CHECK_FALSE(goro::detail::recv_finds_closed(c));  // one element left
+  int out = 0;
+  REQUIRE(q.pop(&out));
+  CHECK(out == 1);
+  CHECK(goro::detail::recv_finds_closed(c));
+  goro::detail::chan_release(c);
+}
+
+TEST_CASE("ring: elements are moved in and out, destroyed by pop(nullptr) and clear") {
   using elem = std::shared_ptr<int>;
   auto v = std::make_shared<int>(7);
   {
-    chan_ptr ch(4, &elem_ops_for<elem>);
+    test_ring r(4, &elem_ops_for<elem>);
     for (int i = 0; i < 3; ++i) {
       elem e = v;
-      REQUIRE(ring::push(ch.c, &e) == push_result::pushed);
+      REQUIRE(r.q.push(&e) == push_result::pushed);
       CHECK(e == nullptr);  // moved from
     }
     CHECK(v.use_count() == 4);
     elem out;
-    REQUIRE(ring::pop(ch.c, &out));
+    REQUIRE(r.q.pop(&out));
     CHECK(out == v);
     CHECK(v.use_count() == 4);  // moved out, and the slot's moved-from element destroyed
     out.reset();
-    REQUIRE(ring::pop(ch.c, nullptr));  // destroyed in place
+    REQUIRE(r.q.pop(nullptr));  // destroyed in place
     CHECK(v.use_count() == 2);
-  }  // the last reference destroys the channel and the element still in it
+  }  // the ring's owner clears it: the element still in it is destroyed
   CHECK(v.use_count() == 1);
 }
 
-TEST_CASE("ring: concurrent senders and receivers move every element exactly once") {
+TEST_CASE("ring: every element constructed in the ring is destroyed exactly once") {
+  REQUIRE(counted::live == 0);
+  {
+    test_ring r(4, &elem_ops_for<counted>);
+    for (int round = 0; round < 20; ++round) {  // across the lap wrap
+      for (int i = 0; i < 3; ++i) {
+        counted e(round * 10 + i);
+        REQUIRE(r.q.push(&e) == push_result::pushed);
+        CHECK(e.v == -1);  // moved from; destroyed at the end of the iteration
+        CHECK(counted::live == i + 2);
+      }
+      CHECK(counted::live == 3);  // the three in the ring
+      counted e(-7);
+      REQUIRE(r.q.push(&e) == push_result::pushed);
+      CHECK(r.q.push(&e) == push_result::full);  // untouched when refused
+      CHECK(e.v == -1);
+      alignas(counted) unsigned char raw[sizeof(counted)];
+      CHECK(counted::live == 5);  // four in the ring, and e
+      REQUIRE(r.q.pop(raw));      // moved into raw: one more live, the slot's destroyed
+      auto* got = std::launder(reinterpret_cast<counted*>(raw));
+      CHECK(got->v == round * 10);
+      CHECK(counted::live == 5);
+      got->~counted();
+      REQUIRE(r.q.pop(nullptr));  // destroyed in its slot
+      CHECK(counted::live == 3);
+      CHECK(r.q.clear() == 2);
+      CHECK(counted::live == 1);  // e
+    }
+    counted e(1);
+    REQUIRE(r.q.push(&e) == push_result::pushed);
+    CHECK(counted::live == 2);
+  }  // ~test_ring clears it
+  CHECK(counted::live == 0);
+}
+
+TEST_CASE("ring: move-only elements") {
+  using elem = std::unique_ptr<int>;
+  test_ring r(2, &elem_ops_for<elem>);
+  for (int i = 0; i < 10; ++i) {  // across the lap wrap
+    elem a = std::make_unique<int>(i);
+    REQUIRE(r.q.push(&a) == push_result::pushed);
+    CHECK(a == nullptr);
+    elem b = std::make_unique<int>(-i);
+    REQUIRE(r.q.push(&b) == push_result::pushed);
+    elem c = std::make_unique<int>(100);
+    CHECK(r.q.push(&c) == push_result::full);
+    REQUIRE(c != nullptr);  // refused: still the caller's
+    CHECK(*c == 100);
+    goro::detail::slot<elem> out;
+    REQUIRE(r.q.pop(&out.value));
+    CHECK(*out.value == i);
+    out.value.~elem();
+    REQUIRE(r.q.pop(&out.value));
+    CHECK(*out.value == -i);
+    out.value.~elem();
+  }
+}
+
+TEST_CASE("ring: concurrent pushers and poppers move every element exactly once") {
   constexpr int kPerSender = 20000;
-  chan_ptr ch(8);
+  int_ring r(8);
   std::atomic<int> received{0};
   std::array<std::vector<int>, 2> got;
   std::vector<std::thread> ts;
   for (int s = 0; s < 2; ++s) {
     ts.emplace_back([&, s] {
       for (int i = 0; i < kPerSender; ++i) {
-        while (push_int(ch.c, s * kPerSender + i) != push_result::pushed) std::this_thread::yield();
+        while (r.push(s * kPerSender + i) != push_result::pushed) std::this_thread::yield();
       }
     });
   }
-  for (int r = 0; r < 2; ++r) {
-    ts.emplace_back([&, r] {
+  for (int k = 0; k < 2; ++k) {
+    ts.emplace_back([&, k] {
       int out;
       while (received.load() < 2 * kPerSender) {
-        if (ring::pop(ch.c, &out)) {
-          got[r].push_back(out);
+        if (r.q.pop(&out)) {
+          got[k].push_back(out);
           received.fetch_add(1);
         } else {
           std::this_thread::yield();
@@ -749,7 +890,7 @@ TEST_CASE("ring: concurrent senders and receivers move every element exactly onc
   std::sort(all.begin(), all.end());
   REQUIRE(all.size() == 2 * kPerSender);
   for (int i = 0; i < 2 * kPerSender; ++i) REQUIRE(all[i] == i);
-  // Each receiver saw each sender's elements in the order sent.
+  // Each popper saw each pusher's elements in the order pushed.
   for (auto& seen : got) {
     int last[2] = {-1, -1};
     for (int v : seen) {
@@ -757,5 +898,5 @@ TEST_CASE("ring: concurrent senders and receivers move every element exactly onc
       last[v / kPerSender] = v;
     }
   }
-  check_positions(ch.c, 0);
+  check_positions(r.q, 0);
 }

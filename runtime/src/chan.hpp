@@ -1,13 +1,7 @@
 // A channel (Go's hchan): two FIFO queues of parked waiters under a lock, and for a buffered
-// channel a ring of elements that sends and receives use without the lock (chan_ring.hpp).
-//
-// Invariants (Go's chan.go, with the ring):
-// - Unbuffered: at least one of sendq and recvq is empty, except for one goroutine blocked
-//   in select on both sending and receiving.
-// - Buffered: a receiver is parked only while the ring is empty, a sender only while it is
-//   full, once every operation in flight has finished its look at the queues (the sender
-//   or receiver that filled or emptied the ring hands over under the lock: handoff_locked).
-// - A closed channel has no waiters: close wakes them all.
+// channel a ring of elements (chan_ring.hpp, a plain lock-free queue) that sends and
+// receives use without the lock. chan.cpp ties the ring and the queues together; its top
+// comment has the invariants and the order of each operation.
 #pragma once
 
 #include <atomic>
@@ -18,6 +12,7 @@
 #include <goro/detail/timer_core.hpp>
 #include <goro/detail/wait_queue.hpp>
 
+#include "chan_ring.hpp"
 #include "waitq.hpp"
 
 namespace goro::detail {
@@ -27,9 +22,8 @@ struct bubble;
 struct chan_core : chan_header {
   void* allocation = nullptr;  // what operator new returned (chan_core may sit above it)
   const elem_ops* ops = nullptr;
-  std::size_t stride = 0;        // bytes from one slot to the next
-  std::size_t value_offset = 0;  // of the element in its slot (after the sequence number)
-  std::byte* buf = nullptr;
+  ring::layout slots{};      // buffered: the ring's slot layout
+  std::byte* buf = nullptr;  // buffered: the ring's slots (c->ring holds its positions)
   // A timer's or ticker's channel: buffered (capacity 1) inside, so that a timer fires
   // without waiting for a receiver, but unbuffered to the user as in Go 1.23: len() and
   // cap() report 0. Only chan_len and chan_cap read it, so channels pay nothing for it.
@@ -42,36 +36,78 @@ struct chan_core : chan_header {
   // goroutines may use it, and they are durably blocked on it.
   bubble* bub = nullptr;
 
-  void* ring_slot(std::size_t i) noexcept { return buf + i * stride; }
   bool closed() const noexcept { return closed_.load(std::memory_order_relaxed); }
 };
+
+// A buffered channel's ring: a view that reads the ring's pointers and sizes from c at each
+// use (see chan_ring.hpp, "Memory").
+struct chan_ring_mem {
+  chan_core* c;
+  ring_pos* pos() const noexcept { return c->ring; }
+  std::byte* slots() const noexcept { return c->buf; }
+  std::size_t cap() const noexcept { return c->cap; }
+  ring::layout slot_layout() const noexcept { return c->slots; }
+  const elem_ops* ops() const noexcept { return c->ops; }
+};
+inline ring::queue<chan_ring_mem> ring_of(chan_core* c) noexcept {
+  return ring::queue<chan_ring_mem>(chan_ring_mem{c});
+}
 
 // Sends without blocking; false if the channel is closed or has no room. (Timers.)
 bool chan_try_send(chan_core* c, void* value) noexcept;
 // Empties the buffer, destroying its elements; returns how many there were. (Timers.)
 std::size_t chan_drain(chan_core* c) noexcept;
 
-namespace ring {
-enum class push_result { pushed, full, closed };  // see chan_ring.hpp
-}  // namespace ring
+// Buffered channels. The order of each operation, the invariants and the Dekker pair that
+// ties the lock-free ring to the parked waiters are at the top of chan.cpp; select.cpp
+// uses these functions and moves no element itself.
 
-// The steps that chan_send, chan_recv and select share.
-struct waiter;
-// Buffered channel, with c's lock held: gives elements of the ring to parked receivers and
-// room to parked senders, as long as both are there. Returns the waiters it completed,
-// linked through `next`, for wake_all once the lock is released.
-waiter* handoff_locked(chan_core* c) noexcept;
-void wake_all(waiter* list) noexcept;
-// Buffered: a parked receiver means an empty ring, so hand it the value directly (Go's
-// chansend) instead of a push, a lock and a pop. False: go through the ring.
-bool hand_to_parked_receiver(chan_core* c, void* value) noexcept;
-// handoff_locked with the lock taken here, and the wake-ups.
-void handoff(chan_core* c) noexcept;
-// After a lock-free push (other_side: recvq) or pop (sendq): a receiver (sender) may have
-// parked before the element (room) was there, having looked at the ring too early. The
-// seq_cst load pairs with the parking side's publish_first (see chan_ring.hpp).
-inline void after_ring_op(chan_core* c, const waitq& other_side) noexcept {
-  if (has_waiter_sc(other_side)) handoff(c);
+// The rare steps of chan_send_now and chan_recv_now, out of line.
+bool hand_to_parked_receiver(chan_core* c, void* value) noexcept;  // send step 1
+void serve_parked(chan_core* c) noexcept;                          // send step 3, receive step 1
+
+// A send or receive that does not park, without the lock (chan_send, chan_try_send and
+// select's pass 0). send: pushed, full, or closed (the caller panics); recv: false if the
+// ring is empty (closed or not). Inline: as calls of their own, from select.cpp, they cost
+// SelectUncontended ~40 more instructions per select (callgrind: a prologue, an epilogue,
+// reloads).
+inline ring::push_result chan_send_now(chan_core* c, void* value) noexcept {
+  // Step 1: a parked receiver (a relaxed peek; hand_to_parked_receiver checks under the lock).
+  if (has_waiter(&c->recvq) && hand_to_parked_receiver(c, value)) return ring::push_result::pushed;
+  // Step 2: room in the ring, which refuses once closed.
+  const ring::push_result r = ring_of(c).push(value);
+  // Step 3: a receiver that parked before the element was there (the Dekker pair's load).
+  if (r == ring::push_result::pushed && has_waiter_sc(&c->recvq)) serve_parked(c);
+  return r;
 }
+inline bool chan_recv_now(chan_core* c, void* out) noexcept {
+  if (!ring_of(c).pop(out)) return false;
+  // Room for a sender that parked on the full ring (the Dekker pair's load).
+  if (has_waiter_sc(&c->sendq)) serve_parked(c);
+  return true;
+}
+
+// Waiters completed under a lock, linked through waiter::next, to wake (wake_all) once the
+// lock is released.
+struct wake_list {
+  waiter* first = nullptr;
+  waiter** tail = &first;
+  void add(waiter* w) noexcept {
+    w->next = nullptr;
+    *tail = w;
+    tail = &w->next;
+  }
+};
+// Wakes each waiter of the list with its `success`.
+void wake_all(const wake_list& list) noexcept;
+
+// With c's lock held (select's pass 1): as chan_send_now and chan_recv_now, except that the
+// waiters to wake are added to `woken`. send on a closed channel: push_result::closed,
+// nothing done. recv: true also when the channel is closed and drained (*out untouched,
+// *ok false).
+ring::push_result chan_send_locked(chan_core* c, void* value, wake_list& woken) noexcept
+    GORO_REQUIRES(c->lock);
+bool chan_recv_locked(chan_core* c, void* out, bool* ok, wake_list& woken) noexcept
+    GORO_REQUIRES(c->lock);
 
 }  // namespace goro::detail

@@ -104,7 +104,7 @@ struct waiter {
   bool queued = false;
   bool success = false;  // completed by a communication; false: by close (or not at all)
   // Woken to try again: a buffered channel's waker took it out of the queue for an element
-  // (or room) that a lock-free operation got first (handoff_locked).
+  // (or room) that a lock-free operation got first (chan.cpp's serve_parked_locked).
   bool retry = false;
 };
 

@@ -31,8 +31,8 @@
 
 #include <goro/select.hpp>
 
+#include "assert.hpp"
 #include "chan.hpp"
-#include "chan_ring.hpp"
 #include "sched.hpp"
 #include "synctest.hpp"
 #include "waitq.hpp"
@@ -83,24 +83,24 @@ struct lock_set {
   }
 }
 
-// A buffered channel's case: the ring, then a partner parked on the other side (with the
-// lock held, its queue is settled: no fence needed).
-bool try_buffered_case_locked(case_state* cs, lock_set& locks) {
+// A buffered channel's case, with the lock held: chan.cpp moves the element and serves the
+// waiters parked on the other side. (Its channel's lock is in a lock_set, which the
+// thread-safety analysis cannot follow, nor, below, try_case_locked.)
+bool try_buffered_case_locked(case_state* cs, lock_set& locks) GORO_NO_THREAD_SAFETY_ANALYSIS {
   chan_core* c = cs->chan;
+  wake_list woken;
   if (cs->kind == case_kind::recv) {
-    if (ring::pop(c, cs->elem)) {
-      cs->ok = cs->has_value = true;
-    } else if (!c->closed()) {
-      return false;  // (closed, with the lock held: drained for good)
-    }
+    bool ok = false;
+    if (!chan_recv_locked(c, cs->elem, &ok, woken)) return false;
+    cs->ok = cs->has_value = ok;
   } else {
-    if (c->closed()) {
+    const ring::push_result r = chan_send_locked(c, cs->elem, woken);
+    if (r == ring::push_result::closed) {
       locks.unlock();
       throw panic_error("send on closed channel");
     }
-    if (ring::push(c, cs->elem) != ring::push_result::pushed) return false;
+    if (r == ring::push_result::full) return false;
   }
-  waiter* woken = handoff_locked(c);
   locks.unlock();
   wake_all(woken);
   return true;
@@ -109,7 +109,7 @@ bool try_buffered_case_locked(case_state* cs, lock_set& locks) {
 // Performs the case if it can proceed now, with `locks` (which include its channel's) held;
 // returns whether it did, having released them. A send on a closed channel throws once they
 // are released.
-bool try_case_locked(case_state* cs, lock_set& locks) {
+bool try_case_locked(case_state* cs, lock_set& locks) GORO_NO_THREAD_SAFETY_ANALYSIS {
   chan_core* c = cs->chan;
   if (c->cap > 0) return try_buffered_case_locked(cs, locks);
   if (cs->kind == case_kind::recv) {
@@ -143,11 +143,11 @@ bool try_case_locked(case_state* cs, lock_set& locks) {
 bool try_buffered_case_unlocked(case_state* cs) {
   chan_core* c = cs->chan;
   if (cs->kind == case_kind::recv) {
-    if (!ring::recv_now(c, cs->elem)) return recv_finds_closed(c);
+    if (!chan_recv_now(c, cs->elem)) return recv_finds_closed(c);
     cs->ok = cs->has_value = true;
     return true;
   }
-  const ring::push_result r = ring::send_now(c, cs->elem);
+  const ring::push_result r = chan_send_now(c, cs->elem);
   if (r == ring::push_result::closed) throw panic_error("send on closed channel");
   return r == ring::push_result::pushed;
 }
@@ -179,7 +179,7 @@ void leave_queue(g* gp, waiter* w, case_kind kind) noexcept {
     if (st.kept_chan) chan_release(st.kept_chan);
     st.kept_chan = w->c;
   }
-  std::lock_guard<spinlock> lock(w->c->lock);
+  spin_guard lock(w->c->lock);
   if (!is_queued(w)) return;
   if (keep) {
     st.kept = *w;  // in w's place in the queue
@@ -322,14 +322,17 @@ std::size_t select_once(case_state* const* cases, small_array<std::uint32_t, 16>
       w->retry = false;
       waiters[k2] = w;
       buffered |= w->c->cap > 0;
+      // Pass 1 found every channel open, under the locks still held (chan.cpp's invariant:
+      // a closed channel has no waiters).
+      GORO_ASSERT(!cs->chan->closed(), "a select waiter enqueued on a closed channel");
       all_bubble &= w->c->bub != nullptr;
       // A kept waiter still queued from an earlier select keeps its place in the queue.
       if (!is_queued(w)) enqueue(queue_of(cs), w);
     }
     // A buffered channel's ring moves without its lock: a last look at it, the Dekker pair
-    // with a lock-free send or receive (see chan_ring.hpp). If a case became ready, take the
-    // waiters out again (nobody can have claimed the select: that needs a lock held here)
-    // and go back to pass 1.
+    // with a lock-free send or receive (see the top of chan.cpp). If a case became ready,
+    // take the waiters out again (nobody can have claimed the select: that needs a lock held
+    // here) and go back to pass 1.
     if (!buffered) break;
     for (waiter* w : waiters) {
       if (w->c->cap > 0) publish_first(queue_of(cases[w->case_index]));
@@ -422,7 +425,7 @@ void release_kept_waiter(g* gp) noexcept {
   chan_core* c = std::exchange(st.kept_chan, nullptr);
   if (!c) return;
   if (is_queued(&st.kept)) {
-    std::lock_guard<spinlock> lock(c->lock);
+    spin_guard lock(c->lock);
     if (is_queued(&st.kept)) unlink(c->recvq, &st.kept);
   }
   chan_release(c);

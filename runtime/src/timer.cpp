@@ -194,7 +194,7 @@ bool deliver(timer_state* t, std::uint32_t seq, std::int64_t now) {
 bool timer_heap::add(timer_state* t, std::int64_t when, std::int64_t deadline) {
   GORO_ASSERT(t->heap.load(std::memory_order_relaxed) == nullptr,
               "a timer added to a heap while it is in one");
-  std::lock_guard<spinlock> lock(lock_);
+  spin_guard lock(lock_);
   if (free_slot_ == kNoSlot) {
     if (pos_.size() >= kNoSlot) throw std::length_error("goro: too many timers on one worker");
     pos_.push_back(kNoSlot);
@@ -216,7 +216,7 @@ bool timer_heap::add(timer_state* t, std::int64_t when, std::int64_t deadline) {
 
 bool timer_heap::remove(timer_state* t) noexcept {
   {
-    std::lock_guard<spinlock> lock(lock_);
+    spin_guard lock(lock_);
     if (t->heap.load(std::memory_order_relaxed) != this) return false;
     remove_at(pos_[t->heap_slot]);
     t->heap.store(nullptr, std::memory_order_release);
@@ -235,10 +235,10 @@ int timer_heap::run_due(std::int64_t now, bool shared) {
     {
       // Another worker firing this heap's timers fires these too: waiting for it would
       // only serialise the two (both look at every heap when they look for work).
-      std::unique_lock<spinlock> lock(lock_, std::defer_lock);
+      // (Locked by hand: the analysis does not follow std::unique_lock.)
       if (!shared) {
-        lock.lock();
-      } else if (!lock.try_lock()) {
+        lock_.lock();
+      } else if (!lock_.try_lock()) {
         return fired;
       }
       // Ordered by deadline, so the timers past their deadline come first, then those of
@@ -253,6 +253,7 @@ int timer_heap::run_due(std::int64_t now, bool shared) {
         batch[n++] = {t, seq};
       }
       publish();
+      lock_.unlock();
     }
     bool readied = false;
     for (int i = 0; i < n; ++i) readied |= deliver(batch[i].first, batch[i].second, now);
@@ -265,7 +266,7 @@ int timer_heap::run_due(std::int64_t now, bool shared) {
 void timer_heap::clear() noexcept {
   std::vector<entry> dropped;
   {
-    std::lock_guard<spinlock> lock(lock_);
+    spin_guard lock(lock_);
     for (const entry& e : heap_) e.t->heap.store(nullptr, std::memory_order_release);
     dropped.swap(heap_);
     pos_.clear();

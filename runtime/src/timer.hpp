@@ -16,7 +16,9 @@
 //
 // Invariants:
 // - t->heap is the heap holding t (null if none), written only under that heap's lock.
-//   A timer is in at most one heap.
+//   A timer is in at most one heap. A heap's arrays are GORO_GUARDED_BY its lock (checked by
+//   the thread-safety build); a timer's heap_slot and when, guarded by the lock of whichever
+//   heap holds it, cannot be written so and are not annotated.
 // - t->mu serialises arming, stop, reset and delivery. A heap entry records t->seq as it was
 //   when t was armed (under t->mu), and a firing delivers only if seq is unchanged once it
 //   holds t->mu; stop and reset bump seq, so nothing armed before them is delivered after
@@ -107,20 +109,20 @@ class timer_heap {
   static constexpr std::size_t kArity = 4;
   static constexpr std::uint32_t kNoSlot = UINT32_MAX;
 
-  void place(std::size_t i, const entry& e) noexcept {
+  void place(std::size_t i, const entry& e) noexcept GORO_REQUIRES(lock_) {
     heap_[i] = e;
     pos_[e.slot] = static_cast<std::uint32_t>(i);
   }
-  void sift_up(std::size_t i) noexcept;
-  void sift_down(std::size_t i) noexcept;
-  void remove_at(std::size_t i) noexcept;
-  void publish() noexcept;
+  void sift_up(std::size_t i) noexcept GORO_REQUIRES(lock_);
+  void sift_down(std::size_t i) noexcept GORO_REQUIRES(lock_);
+  void remove_at(std::size_t i) noexcept GORO_REQUIRES(lock_);
+  void publish() noexcept GORO_REQUIRES(lock_);
 
   spinlock lock_;
-  std::vector<entry> heap_;
+  std::vector<entry> heap_ GORO_GUARDED_BY(lock_);
   // slot -> index in heap_; a free slot holds the next free one (kNoSlot ends the list).
-  std::vector<std::uint32_t> pos_;
-  std::uint32_t free_slot_ = kNoSlot;
+  std::vector<std::uint32_t> pos_ GORO_GUARDED_BY(lock_);
+  std::uint32_t free_slot_ GORO_GUARDED_BY(lock_) = kNoSlot;
   std::atomic<std::int64_t> earliest_{INT64_MAX};
 };
 

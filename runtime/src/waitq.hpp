@@ -19,14 +19,14 @@ inline void set_first(waitq& q, waiter* w) noexcept {
   std::atomic_ref<waiter*>(q.first).store(w, std::memory_order_relaxed);
 }
 
-// The Dekker pair of a buffered channel's ring (chan_ring.hpp): a goroutine about to park
-// shows itself with a seq_cst store of `first`, a lock-free operation looks with a seq_cst
+// The Dekker pair of a buffered channel (the top of chan.cpp): a goroutine about to park
+// shows itself with a seq_cst store of `first`, a lock-free push or pop looks with a seq_cst
 // load.
 inline void publish_first(waitq& q) noexcept {
   std::atomic_ref<waiter*>(q.first).store(q.first, std::memory_order_seq_cst);
 }
-inline bool has_waiter_sc(const waitq& q) noexcept {
-  return std::atomic_ref<waiter*>(const_cast<waiter*&>(q.first)).load(std::memory_order_seq_cst) !=
+inline bool has_waiter_sc(const waitq* q) noexcept {  // by address, as has_waiter
+  return std::atomic_ref<waiter*>(const_cast<waiter*&>(q->first)).load(std::memory_order_seq_cst) !=
          nullptr;
 }
 

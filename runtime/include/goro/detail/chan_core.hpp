@@ -61,12 +61,14 @@ struct ring_pos {
 // what a non-blocking select peeks at without the lock (Go's empty(c) and full(c)). A
 // buffered channel's sends and receives write only its ring (ring_pos and the slots) and
 // read this header; the lock and the queues are for goroutines that park. The rules for
-// writing these fields are in runtime/src/chan.hpp.
+// writing these fields are at the top of runtime/src/chan.cpp.
 struct chan_header {
   spinlock lock;
   std::atomic<bool> closed_{false};  // written under the lock
-  waitq recvq;                       // `first` is read without the lock (atomic_ref)
-  waitq sendq;
+  // Parked receivers and senders. Their `first` is also peeked without the lock (has_waiter,
+  // through atomic_ref), by address, which the thread-safety analysis lets through.
+  waitq recvq GORO_GUARDED_BY(lock);
+  waitq sendq GORO_GUARDED_BY(lock);
   std::size_t cap = 0;       // never changes
   ring_pos* ring = nullptr;  // buffered only; never changes
   std::atomic<std::size_t> refs{1};
@@ -100,13 +102,15 @@ inline void chan_release(chan_core* c) noexcept {
 // linearises at the moment of the peek. The capacity never changes; for an unbuffered
 // channel the queue of the other side tells. Go's chanrecv explains why "open" must be
 // read after "empty".
-inline bool has_waiter(const waitq& q) noexcept {
-  return std::atomic_ref<waiter*>(const_cast<waiter*&>(q.first)).load(std::memory_order_relaxed) !=
+// A queue is passed by address: a peek without the lock (the analysis checks references to a
+// guarded queue, not its address).
+inline bool has_waiter(const waitq* q) noexcept {
+  return std::atomic_ref<waiter*>(const_cast<waiter*&>(q->first)).load(std::memory_order_relaxed) !=
          nullptr;
 }
 inline bool recv_would_block(const chan_core* c) noexcept {
   const chan_header* h = header(c);
-  const bool empty = h->cap == 0 ? !has_waiter(h->sendq) : h->ring->empty();
+  const bool empty = h->cap == 0 ? !has_waiter(&h->sendq) : h->ring->empty();
   return empty && !h->closed_.load(std::memory_order_acquire);
 }
 // A receive that would find the channel closed and drained (which is permanent). For a
@@ -122,7 +126,7 @@ inline bool recv_finds_closed(const chan_core* c) noexcept {
 inline bool send_would_block(const chan_core* c) noexcept {
   const chan_header* h = header(c);
   if (h->closed_.load(std::memory_order_acquire)) return false;  // proceeds: it panics
-  return h->cap == 0 ? !has_waiter(h->recvq) : h->ring->full();
+  return h->cap == 0 ? !has_waiter(&h->recvq) : h->ring->full();
 }
 
 // Warms what closing c (or sending on it) touches first, for a caller about to do that to
@@ -136,7 +140,8 @@ inline void chan_prefetch(const chan_core* c, int stage) noexcept {
   if (stage >= 2) {
     __builtin_prefetch(h);
   } else {
-    __builtin_prefetch(std::atomic_ref<waiter*>(const_cast<waiter*&>(h->recvq.first))
+    const waitq* q = &h->recvq;  // a peek without the lock
+    __builtin_prefetch(std::atomic_ref<waiter*>(const_cast<waiter*&>(q->first))
                            .load(std::memory_order_relaxed));  // null: a harmless no-op
   }
 }
