@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <mutex>
+#include <utility>
 
 namespace goro::net::detail {
 
@@ -23,7 +24,8 @@ std::error_code poll_error(poll_result r) noexcept {
   return r == poll_result::timeout ? make_error_code(errc::timeout) : make_error_code(errc::closed);
 }
 
-netfd::netfd(int fd, std::string net) : fd_(fd), net_(std::move(net)) {
+netfd::netfd(int fd, std::string net)
+    : fd_(fd), net_(std::move(net)), stream_(net_.starts_with("tcp") || net_ == "unix") {
   destroyed_.add(1);
   try {
     pd_ = goro::detail::poll_open(fd);
@@ -78,16 +80,33 @@ std::error_code netfd::wait(poll_mode mode) {
   return r == poll_result::ready ? std::error_code{} : poll_error(r);
 }
 
+// A short read of a stream socket left its receive queue empty (tcp_recvmsg and
+// unix_stream_read_generic stop early only there), and with edge triggering whatever
+// arrives later queues a new edge: the next read goes straight to poll_wait instead of
+// making the read(2) that would only say EAGAIN (drained_). It must not call poll_prepare,
+// which forgets an edge that came meanwhile: poll_wait returns at once on that edge (and
+// on a deadline or close, which it checks first), and the loop then reads. A stale edge
+// costs one EAGAIN and a real wait, as without the hint. Not for EOF (0 bytes: no edge
+// follows it), nor for datagram sockets (a short read is one datagram of several queued).
+// Go reads until EAGAIN; this saves one system call of three per ping-pong request
+// (bench/RESULTS.md, "io_uring: measured, and the decision": epoll-short).
 std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const char*& call) {
   std::lock_guard lock(rmu_);
   if (buf.empty()) return 0;
-  if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
-    ec = poll_error(r);
-    return 0;
+  bool drained = std::exchange(drained_, false);
+  if (!drained) {
+    if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
+      ec = poll_error(r);
+      return 0;
+    }
   }
   for (;;) {
+    if (std::exchange(drained, false) && (ec = wait(poll_mode::read))) return 0;
     const ssize_t n = ::read(fd_, buf.data(), buf.size());
-    if (n >= 0) return static_cast<std::size_t>(n);
+    if (n >= 0) {
+      drained_ = stream_ && n > 0 && static_cast<std::size_t>(n) < buf.size();
+      return static_cast<std::size_t>(n);
+    }
     if (errno == EINTR) continue;
     if (errno != EAGAIN) {
       ec.assign(errno, std::generic_category());

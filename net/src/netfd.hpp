@@ -15,7 +15,7 @@
 //   The close() that set kClosing then waits on destroyed_ until that has happened, as Go's
 //   Close waits on fd.csema: when it returns, the descriptor is closed, so a listener's
 //   port refuses new connections at once instead of resetting them later.
-// - laddr_, raddr_ and net_ are set once, before the netfd is shared, and never change.
+// - laddr_, raddr_, net_ and stream_ are set once, before the netfd is shared, and never change.
 #pragma once
 
 #include <goro/net.hpp>
@@ -100,6 +100,8 @@ class netfd {
   int fd_;
   goro::detail::poll_desc* pd_ = nullptr;
   std::string net_;
+  bool stream_;           // a byte stream (tcp, unix): a short read drains it
+  bool drained_ = false;  // under rmu_: the last read was short (see read())
   std::atomic<std::uint64_t> state_{0};
   goro::mutex rmu_, wmu_;
   goro::wait_group destroyed_;  // 1 until destroy(): what a close() waits on
