@@ -28,7 +28,10 @@ netfd::netfd(int fd, std::string net)
     : fd_(fd), net_(std::move(net)), stream_(net_.starts_with("tcp") || net_ == "unix") {
   destroyed_.add(1);
   try {
-    pd_ = goro::detail::poll_open(fd);
+    // A stream socket's recv and send may go through the io_uring ring: it joins epoll only
+    // if something waits for its readiness (netpoll.hpp).
+    pd_ = goro::detail::poll_open(
+        fd, stream_ ? goro::detail::poll_register::on_wait : goro::detail::poll_register::now);
   } catch (...) {
     ::close(fd);
     throw;
@@ -93,6 +96,8 @@ std::error_code netfd::wait(poll_mode mode) {
 std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const char*& call) {
   std::lock_guard lock(rmu_);
   if (buf.empty()) return 0;
+  if (goro::detail::poll_completes(pd_))
+    return ring_io(poll_mode::read, buf.data(), buf.size(), ec, call);
   bool drained = std::exchange(drained_, false);
   if (!drained) {
     if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
@@ -117,8 +122,38 @@ std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const cha
   }
 }
 
+// A recv or send through the io_uring ring (netpoll.hpp's poll_io): no attempt first, since
+// the ring makes it when it submits, without a system call of its own. EINTR and EAGAIN
+// (the ring retries a socket that is not ready itself) do not reach here in practice;
+// they are tried again like the readiness loops do.
+std::size_t netfd::ring_io(poll_mode mode, std::byte* buf, std::size_t len, std::error_code& ec,
+                           const char*& call) {
+  drained_ = false;
+  for (;;) {
+    long res = 0;
+    if (poll_result r = goro::detail::poll_io(pd_, mode, buf, len, res); r != poll_result::ready) {
+      ec = poll_error(r);
+      return 0;
+    }
+    if (res >= 0) return static_cast<std::size_t>(res);
+    if (res == -EINTR || res == -EAGAIN) continue;
+    ec.assign(static_cast<int>(-res), std::generic_category());
+    call = mode == poll_mode::read ? "read" : "write";
+    return 0;
+  }
+}
+
 std::size_t netfd::write(std::span<const std::byte> data, std::error_code& ec, const char*& call) {
   std::lock_guard lock(wmu_);
+  if (goro::detail::poll_completes(pd_)) {
+    std::size_t done = 0;
+    while (done < data.size() && !ec) {
+      // A send on a stream socket may take part of the data: send the rest.
+      done += ring_io(poll_mode::write, const_cast<std::byte*>(data.data()) + done,
+                      data.size() - done, ec, call);
+    }
+    return done;
+  }
   if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::write); r != poll_result::ready) {
     ec = poll_error(r);
     return 0;

@@ -96,6 +96,9 @@ class netfd {
   void destroy() noexcept;
   // Waits for direction `mode` after EAGAIN; the error when it did not become ready.
   std::error_code wait(goro::detail::poll_mode mode);
+  // One recv or send through the io_uring ring, under the direction's lock.
+  std::size_t ring_io(goro::detail::poll_mode mode, std::byte* buf, std::size_t len,
+                      std::error_code& ec, const char*& call);
 
   int fd_;
   goro::detail::poll_desc* pd_ = nullptr;
