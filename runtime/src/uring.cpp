@@ -89,6 +89,9 @@ void uring::queue(io_kind kind, int fd, void* buf, std::size_t len, io_op* op) n
     io_uring_prep_send(s, fd, buf, len, MSG_NOSIGNAL);
   }
   io_uring_sqe_set_data64(s, reinterpret_cast<std::uintptr_t>(op));
+  // The kernel hands op from this SQE to the reaper's CQE, an order that ThreadSanitizer
+  // cannot see: this release and the reaper's acquire load state it.
+  op->state.store(kOpQueued, std::memory_order_release);
   if (impl_->queued++ == 0) pending_since_.store(nanotime(), std::memory_order_relaxed);
 }
 
@@ -138,6 +141,7 @@ bool uring::reap(g_list* readied) noexcept {
       continue;
     }
     auto* op = reinterpret_cast<io_op*>(data);
+    static_cast<void>(op->state.load(std::memory_order_acquire));  // see queue()
     op->res = cqe->res;
     const std::uintptr_t old = op->state.exchange(kOpDone, std::memory_order_acq_rel);
     GORO_ASSERT(old != kOpDone, "goro: two completions for one io_uring op");
