@@ -96,8 +96,7 @@ std::error_code netfd::wait(poll_mode mode) {
 std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const char*& call) {
   std::lock_guard lock(rmu_);
   if (buf.empty()) return 0;
-  if (goro::detail::poll_completes(pd_))
-    return ring_io(poll_mode::read, buf.data(), buf.size(), ec, call);
+  if (goro::detail::poll_completes(pd_)) return ring_read(buf, ec, call);
   bool drained = std::exchange(drained_, false);
   if (!drained) {
     if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
@@ -122,13 +121,41 @@ std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const cha
   }
 }
 
+// A read with the io_uring back end. After a short read (drained_) the socket is empty and
+// the recv goes to the ring at once: that is the ping-pong case, where the ring saves the
+// system calls. After a full buffer more data is probably there: read(2) first, and the ring
+// only if it says EAGAIN. A stream's recv queued on an empty socket is retried by the kernel
+// (task work) as soon as the first segment lands, and on loopback it then spins on the
+// socket lock against the sender still pushing the rest (bench/RESULTS.md, "io_uring in
+// goro": 28% of the CPU of stream-4x16 at one worker).
+std::size_t netfd::ring_read(std::span<std::byte> buf, std::error_code& ec, const char*& call) {
+  if (!drained_) {
+    if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
+      ec = poll_error(r);
+      return 0;
+    }
+    const ssize_t n = ::read(fd_, buf.data(), buf.size());
+    if (n >= 0) {
+      drained_ = static_cast<std::size_t>(n) < buf.size();
+      return static_cast<std::size_t>(n);
+    }
+    if (errno != EAGAIN && errno != EINTR) {
+      ec.assign(errno, std::generic_category());
+      call = "read";
+      return 0;
+    }
+  }
+  const std::size_t n = ring_io(poll_mode::read, buf.data(), buf.size(), ec, call);
+  drained_ = n < buf.size();
+  return n;
+}
+
 // A recv or send through the io_uring ring (netpoll.hpp's poll_io): no attempt first, since
 // the ring makes it when it submits, without a system call of its own. EINTR and EAGAIN
 // (the ring retries a socket that is not ready itself) do not reach here in practice;
 // they are tried again like the readiness loops do.
 std::size_t netfd::ring_io(poll_mode mode, std::byte* buf, std::size_t len, std::error_code& ec,
                            const char*& call) {
-  drained_ = false;
   for (;;) {
     long res = 0;
     if (poll_result r = goro::detail::poll_io(pd_, mode, buf, len, res); r != poll_result::ready) {

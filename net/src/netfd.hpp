@@ -96,6 +96,8 @@ class netfd {
   void destroy() noexcept;
   // Waits for direction `mode` after EAGAIN; the error when it did not become ready.
   std::error_code wait(goro::detail::poll_mode mode);
+  // read() with the io_uring back end, under rmu_.
+  std::size_t ring_read(std::span<std::byte> buf, std::error_code& ec, const char*& call);
   // One recv or send through the io_uring ring, under the direction's lock.
   std::size_t ring_io(goro::detail::poll_mode mode, std::byte* buf, std::size_t len,
                       std::error_code& ec, const char*& call);
