@@ -90,6 +90,26 @@ int run_without_uring(const char* name, const char* netpoll) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// Whether goro was built with liburing (meson finds it where its header is installed).
+#if __has_include(<liburing.h>)
+constexpr bool kHaveLiburing = true;
+#else
+constexpr bool kHaveLiburing = false;
+#endif
+
+// Whether this process may set up an io_uring (asked of the kernel directly).
+bool kernel_has_uring() {
+  struct {
+    std::uint32_t sq_entries, cq_entries, flags, sq_thread_cpu, sq_thread_idle, features, wq_fd,
+        resv[3];
+    std::uint64_t offsets[10];
+  } params{};
+  const long fd = ::syscall(__NR_io_uring_setup, 1, &params);
+  if (fd < 0) return false;
+  ::close(static_cast<int>(fd));
+  return true;
+}
+
 double cpu_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -241,8 +261,10 @@ TEST_SUITE("io") {
     run_on(2, [&] {
       socket_pair sp;
       poll_desc* pd = poll_open(sp.fd[0], poll_register::on_wait);
-      if (want == poll_backend::epoll) CHECK(!on_ring());
+      if (want == poll_backend::epoll) CHECK(!on_ring());  // also the default
       if (want == poll_backend::uring) CHECK(on_ring());
+      if (want == poll_backend::automatic)
+        CHECK(on_ring() == (kHaveLiburing && kernel_has_uring()));
       // Readiness works on either: a descriptor of the ring joins epoll when it waits.
       auto got = goro::make_chan<poll_result>(1);
       goro::go([&, got] {
@@ -260,7 +282,7 @@ TEST_SUITE("io") {
   }
 
   TEST_CASE("netpoll: where io_uring cannot be set up, epoll serves; GORO_NETPOLL=uring fails") {
-    CHECK(run_without_uring("netpoll (child): no io_uring", nullptr) == 0);
+    CHECK(run_without_uring("netpoll (child): no io_uring", "auto") == 0);
     CHECK(run_without_uring("netpoll (child): no io_uring", "uring") == 0);
   }
 

@@ -22,8 +22,9 @@
 //
 // The io_uring completion back end (bench/RESULTS.md, "io_uring: measured, and the
 // decision": raw io_uring spent 19-28% less CPU per request than raw epoll, by making
-// ~0.05 system calls per ping-pong request instead of 3). open() chooses it when the kernel
-// lets it set up a ring (GORO_NETPOLL=epoll keeps epoll; =uring insists), and only the
+// ~0.05 system calls per ping-pong request instead of 3). open() chooses it when asked
+// (GORO_NETPOLL=auto: where the kernel lets it set up a ring; =uring insists; the default
+// is epoll, see kDefaultBackend), and only the
 // recv and send of stream sockets (net's conns) use it; everything else stays on readiness
 // through the same epoll instance: accept, connect, datagrams, goro::io's waits, a plain
 // thread's read. One shared ring (uring.hpp), not one per worker: a goroutine parked on a
@@ -497,12 +498,20 @@ namespace {
 std::atomic<std::uint64_t> next_poller_id{1};
 }
 
+// The back end when GORO_NETPOLL does not choose one: epoll. io_uring measured cheaper per
+// request on the many-connection ping-pong rows and on stream at two workers, but dearer on
+// stream at one worker and slower on one connection at two workers (bench/RESULTS.md,
+// "io_uring in goro: the completion back end, measured"), so it stays opt-in until those
+// are fixed.
+constexpr poll_backend kDefaultBackend = poll_backend::epoll;
+
 poll_backend requested_backend() noexcept {
   const char* v = std::getenv("GORO_NETPOLL");
-  if (!v) return poll_backend::automatic;
+  if (!v) return kDefaultBackend;
   if (std::strcmp(v, "epoll") == 0) return poll_backend::epoll;
   if (std::strcmp(v, "uring") == 0) return poll_backend::uring;
-  return poll_backend::automatic;
+  if (std::strcmp(v, "auto") == 0) return poll_backend::automatic;
+  return kDefaultBackend;
 }
 
 netpoller::~netpoller() {
