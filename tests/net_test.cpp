@@ -522,6 +522,28 @@ TEST_SUITE("net") {
     });
   }
 
+  TEST_CASE("a short read that ends at a FIN already there: the next read returns the end") {
+    // Data and FIN both queued before the first read: that read stops short at the FIN,
+    // and no readiness edge follows it (a read that waited for one would hang).
+    run_on(1, [] {
+      tcp_pair p;
+      p.client.write("abc");
+      p.client.close_write();
+      goro::sleep(50ms);
+      auto got = goro::make_chan<std::size_t>(2);
+      goro::go([s = p.server, got]() mutable {
+        std::byte buf[16];
+        got.send(s.read(buf));
+        got.send(s.read(buf));
+      });
+      auto first = recv_for(got, 5s * kSlow);
+      CHECK((first && *first && **first == 3));
+      auto second = recv_for(got, 5s * kSlow);
+      CHECK((second && *second && **second == 0));
+      p.close();
+    });
+  }
+
   TEST_CASE("half-close: the peer reads the end and can still write back") {
     run_on(1, [] {
       tcp_pair p;

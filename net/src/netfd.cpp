@@ -83,34 +83,20 @@ std::error_code netfd::wait(poll_mode mode) {
   return r == poll_result::ready ? std::error_code{} : poll_error(r);
 }
 
-// A short read of a stream socket left its receive queue empty (tcp_recvmsg and
-// unix_stream_read_generic stop early only there), and with edge triggering whatever
-// arrives later queues a new edge: the next read goes straight to poll_wait instead of
-// making the read(2) that would only say EAGAIN (drained_). It must not call poll_prepare,
-// which forgets an edge that came meanwhile: poll_wait returns at once on that edge (and
-// on a deadline or close, which it checks first), and the loop then reads. A stale edge
-// costs one EAGAIN and a real wait, as without the hint. Not for EOF (0 bytes: no edge
-// follows it), nor for datagram sockets (a short read is one datagram of several queued).
-// Go reads until EAGAIN; this saves one system call of three per ping-pong request
-// (bench/RESULTS.md, "io_uring: measured, and the decision": epoll-short).
+// Go's loop: try, and wait only on EAGAIN. A hint that skipped the read after a short one
+// (with edge triggering, a drained socket gets a new edge) hung the echo sample: a read
+// also stops short at a FIN that arrived before it, and no edge follows that FIN.
 std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const char*& call) {
   std::lock_guard lock(rmu_);
   if (buf.empty()) return 0;
   if (goro::detail::poll_completes(pd_)) return ring_read(buf, ec, call);
-  bool drained = std::exchange(drained_, false);
-  if (!drained) {
-    if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
-      ec = poll_error(r);
-      return 0;
-    }
+  if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
+    ec = poll_error(r);
+    return 0;
   }
   for (;;) {
-    if (std::exchange(drained, false) && (ec = wait(poll_mode::read))) return 0;
     const ssize_t n = ::read(fd_, buf.data(), buf.size());
-    if (n >= 0) {
-      drained_ = stream_ && n > 0 && static_cast<std::size_t>(n) < buf.size();
-      return static_cast<std::size_t>(n);
-    }
+    if (n >= 0) return static_cast<std::size_t>(n);
     if (errno == EINTR) continue;
     if (errno != EAGAIN) {
       ec.assign(errno, std::generic_category());
@@ -121,13 +107,13 @@ std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const cha
   }
 }
 
-// A read with the io_uring back end. After a short read (drained_) the socket is empty and
-// the recv goes to the ring at once: that is the ping-pong case, where the ring saves the
-// system calls. After a full buffer more data is probably there: read(2) first, and the ring
-// only if it says EAGAIN. A stream's recv queued on an empty socket is retried by the kernel
-// (task work) as soon as the first segment lands, and on loopback it then spins on the
-// socket lock against the sender still pushing the rest (bench/RESULTS.md, "io_uring in
-// goro": 28% of the CPU of stream-4x16 at one worker).
+// A read with the io_uring back end. After a short read (drained_) the socket is probably
+// empty and the recv goes to the ring at once: that is the ping-pong case, where the ring
+// saves the system calls (unlike epoll's wait, a recv at a FIN completes at once with 0). After a
+// full buffer more data is probably there: read(2) first, and the ring only if it says EAGAIN. A
+// stream's recv queued on an empty socket is retried by the kernel (task work) as soon as the first
+// segment lands, and on loopback it then spins on the socket lock against the sender still pushing
+// the rest (bench/RESULTS.md, "io_uring in goro": 28% of the CPU of stream-4x16 at one worker).
 std::size_t netfd::ring_read(std::span<std::byte> buf, std::error_code& ec, const char*& call) {
   if (!drained_) {
     if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {

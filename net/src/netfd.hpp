@@ -105,8 +105,8 @@ class netfd {
   int fd_;
   goro::detail::poll_desc* pd_ = nullptr;
   std::string net_;
-  bool stream_;           // a byte stream (tcp, unix): a short read drains it
-  bool drained_ = false;  // under rmu_: the last read was short (see read())
+  bool stream_;           // a byte stream (tcp, unix): its recv and send may use the ring
+  bool drained_ = false;  // under rmu_: the last ring_read was short (see ring_read())
   std::atomic<std::uint64_t> state_{0};
   goro::mutex rmu_, wmu_;
   goro::wait_group destroyed_;  // 1 until destroy(): what a close() waits on
