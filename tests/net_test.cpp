@@ -414,6 +414,121 @@ TEST_SUITE("net") {
     });
   }
 
+  // The cancellation paths of the io_uring back end (a deadline or close cancels the recv or
+  // send in flight, and the call returns only with its completion); with GORO_NETPOLL=epoll
+  // the same behaviour through readiness.
+  TEST_CASE("a write blocked on a full socket: a deadline fails it with timeout") {
+    run_on(2, [] {
+      tcp_pair p;
+      // Writes until both socket buffers are full and the write blocks (1 MiB at a time: a
+      // single huge buffer took long enough to free under ThreadSanitizer on a loaded machine
+      // that the runtime's exit grace ran out).
+      const std::string chunk(1 << 20, 'w');
+      p.client.set_write_deadline(goro::now() + 50ms);
+      std::error_code ec;
+      for (int i = 0; i < 64 && !ec; ++i) p.client.write(bytes(chunk), ec);
+      CHECK(ec == net::errc::timeout);
+      // The connection is still usable: clear the deadline, drain, and write again.
+      p.client.set_write_deadline({});
+      goro::go([s = p.server]() mutable {
+        std::byte buf[65536];
+        std::error_code rec;
+        while (s.read(buf, rec) > 0) {
+        }
+      });
+      p.client.write(bytes(std::string(1 << 20, 'x')), ec);
+      CHECK(!ec);
+      p.close();
+    });
+  }
+
+  TEST_CASE("close from another goroutine wakes a blocked write with errc::closed") {
+    run_on(2, [] {
+      tcp_pair p;
+      auto done = goro::make_chan<std::error_code>(1);
+      goro::go([c = p.client, done]() mutable {
+        const std::string chunk(1 << 20, 'w');
+        std::error_code ec;
+        for (int i = 0; i < 64 && !ec; ++i) c.write(bytes(chunk), ec);
+        done.send(ec);
+      });
+      CHECK(eventually([] {
+        for (const auto& g : goro::goroutines()) {
+          if (g.state == "IO wait") return true;
+        }
+        return false;
+      }));
+      net::conn copy = p.client;
+      copy.close();
+      auto ec = recv_for(done, 5s * kSlow);
+      CHECK((ec && **ec == net::errc::closed));
+      p.close();
+    });
+  }
+
+  TEST_CASE("a peer that resets during a blocked write is an error") {
+    run_on(1, [] {
+      auto ln = net::listen("tcp", "127.0.0.1:0");
+      const int raw = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      REQUIRE(raw >= 0);
+      CHECK(::connect(raw, static_cast<const sockaddr*>(ln.addr().data()), ln.addr().size()) == 0);
+      net::conn s = ln.accept();
+      auto done = goro::make_chan<std::error_code>(1);
+      goro::go([s, done]() mutable {
+        const std::string chunk(1 << 20, 'w');
+        std::error_code ec;
+        for (int i = 0; i < 64 && !ec; ++i) s.write(bytes(chunk), ec);
+        done.send(ec);
+      });
+      settle();
+      const linger lg{1, 0};
+      ::setsockopt(raw, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+      ::close(raw);
+      auto ec = recv_for(done, 5s * kSlow);
+      CHECK(ec.has_value());
+      if (ec) CHECK((**ec == std::errc::connection_reset || **ec == std::errc::broken_pipe));
+      s.close();
+      ln.close();
+    });
+  }
+
+  TEST_CASE("read deadlines that race the data lose no byte and duplicate none") {
+    // Each round the peer sends one byte while the reader's deadline expires at about the
+    // same moment: a read cancelled too late has the byte, one cancelled in time must not
+    // have taken it from the socket.
+    run_on(2, [] {
+      tcp_pair p;
+      constexpr int kRounds = 300;
+      goro::go([s = p.server]() mutable {
+        for (int i = 0; i < kRounds; ++i) {
+          goro::sleep(std::chrono::microseconds(50 * (i % 7)));
+          const char c = static_cast<char>('a' + i % 26);
+          s.write(std::string_view(&c, 1));
+        }
+      });
+      std::string got;
+      int timeouts = 0;
+      while (got.size() < kRounds) {
+        // 30-150 us: about the writer's gaps, so that some deadlines win and some data does.
+        p.client.set_read_deadline(goro::now() +
+                                   std::chrono::microseconds(30 * (1 + got.size() % 5)));
+        std::byte buf[64];
+        std::error_code ec;
+        const std::size_t n = p.client.read(buf, ec);
+        got.append(reinterpret_cast<const char*>(buf), n);
+        if (ec) {
+          if (ec != net::errc::timeout) break;  // fails the check below
+          ++timeouts;
+        }
+      }
+      std::string want;
+      for (int i = 0; i < kRounds; ++i) want += static_cast<char>('a' + i % 26);
+      CHECK(got == want);
+      MESSAGE(timeouts << " reads timed out");
+      p.close();
+    });
+  }
+
   TEST_CASE("a write to a closed peer is an error, never SIGPIPE") {
     ::signal(SIGPIPE, SIG_DFL);  // a SIGPIPE would end this process
     run_on(1, [] {
@@ -426,6 +541,28 @@ TEST_SUITE("net") {
         if (!ec) goro::sleep(1ms);
       }
       CHECK((ec == std::errc::broken_pipe || ec == std::errc::connection_reset));
+      p.close();
+    });
+  }
+
+  TEST_CASE("a short read that ends at a FIN already there: the next read returns the end") {
+    // Data and FIN both queued before the first read: that read stops short at the FIN,
+    // and no readiness edge follows it (a read that waited for one would hang).
+    run_on(1, [] {
+      tcp_pair p;
+      p.client.write("abc");
+      p.client.close_write();
+      goro::sleep(50ms);
+      auto got = goro::make_chan<std::size_t>(2);
+      goro::go([s = p.server, got]() mutable {
+        std::byte buf[16];
+        got.send(s.read(buf));
+        got.send(s.read(buf));
+      });
+      auto first = recv_for(got, 5s * kSlow);
+      CHECK((first && *first && **first == 3));
+      auto second = recv_for(got, 5s * kSlow);
+      CHECK((second && *second && **second == 0));
       p.close();
     });
   }

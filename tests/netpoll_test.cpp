@@ -4,23 +4,39 @@
 #include "io_util.hpp"
 #include "test_util.hpp"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include "netpoll.hpp"
 #include "sched.hpp"
 
 using namespace goro_test;
 using goro::detail::nanotime;
+using goro::detail::poll_backend;
 using goro::detail::poll_close;
+using goro::detail::poll_completes;
 using goro::detail::poll_desc;
 using goro::detail::poll_evict;
+using goro::detail::poll_io;
 using goro::detail::poll_mode;
 using goro::detail::poll_open;
 using goro::detail::poll_prepare;
+using goro::detail::poll_register;
 using goro::detail::poll_result;
 using goro::detail::poll_set_deadline;
 using goro::detail::poll_wait;
@@ -29,6 +45,69 @@ namespace {
 
 std::int64_t ms(std::int64_t n) {
   return n * 1'000'000;
+}
+
+// Whether this run's poller uses the io_uring back end.
+bool on_ring() {
+  return goro::detail::current_runtime()->poll.ring() != nullptr;
+}
+
+// Runs this test binary again, as a child, with io_uring_setup refused by a seccomp filter
+// (as Docker's default profile and kernel.io_uring_disabled=2 refuse it), the test case
+// `name` only, and GORO_NETPOLL set to `netpoll` (null: unset). Its exit status.
+int run_without_uring(const char* name, const char* netpoll) {
+  // Everything the child needs is made before fork: another thread may hold malloc's lock.
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, "GORO_NETPOLL=", 13) != 0) env.emplace_back(*e);
+  }
+  if (netpoll) env.push_back(std::string("GORO_NETPOLL=") + netpoll);
+  env.emplace_back("GORO_TEST_NO_URING=1");
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string tc = std::string("--test-case=") + name;
+  char arg0[] = "netpoll_test", quiet[] = "--no-intro";
+  char* argv[] = {arg0, tc.data(), quiet, nullptr};
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+      ::_exit(90);
+    }
+    ::execve("/proc/self/exe", argv, envp.data());
+    ::_exit(91);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Whether goro was built with liburing (meson finds it where its header is installed).
+#if __has_include(<liburing.h>)
+constexpr bool kHaveLiburing = true;
+#else
+constexpr bool kHaveLiburing = false;
+#endif
+
+// Whether this process may set up an io_uring (asked of the kernel directly).
+bool kernel_has_uring() {
+  struct {
+    std::uint32_t sq_entries, cq_entries, flags, sq_thread_cpu, sq_thread_idle, features, wq_fd,
+        resv[3];
+    std::uint64_t offsets[10];
+  } params{};
+  const long fd = ::syscall(__NR_io_uring_setup, 1, &params);
+  if (fd < 0) return false;
+  ::close(static_cast<int>(fd));
+  return true;
 }
 
 double cpu_seconds() {
@@ -173,6 +252,96 @@ TEST_SUITE("io") {
       r = recv_for(got, 5s * kSlow);
       CHECK((r && *r && **r == poll_result::closed));
       t.join();
+      poll_close(pd);
+    });
+  }
+
+  TEST_CASE("netpoll: the back end is the one GORO_NETPOLL asks for") {
+    const poll_backend want = goro::detail::requested_backend();
+    run_on(2, [&] {
+      socket_pair sp;
+      poll_desc* pd = poll_open(sp.fd[0], poll_register::on_wait);
+      if (want == poll_backend::epoll) CHECK(!on_ring());  // also the default
+      if (want == poll_backend::uring) CHECK(on_ring());
+      if (want == poll_backend::automatic)
+        CHECK(on_ring() == (kHaveLiburing && kernel_has_uring()));
+      // Readiness works on either: a descriptor of the ring joins epoll when it waits.
+      auto got = goro::make_chan<poll_result>(1);
+      goro::go([&, got] {
+        CHECK(poll_completes(pd) == on_ring());
+        got.send(poll_wait(pd, poll_mode::read));
+      });
+      CHECK(wait_parked(1));
+      CHECK(::write(sp.fd[1], "x", 1) == 1);
+      const auto r = recv_for(got, 5s * kSlow);
+      CHECK((r && *r && **r == poll_result::ready));
+      // A plain thread never uses the ring (nothing would submit for it while it blocks).
+      std::thread([&] { CHECK(!poll_completes(pd)); }).join();
+      poll_close(pd);
+    });
+  }
+
+  TEST_CASE("netpoll: where io_uring cannot be set up, epoll serves; GORO_NETPOLL=uring fails") {
+    CHECK(run_without_uring("netpoll (child): no io_uring", "auto") == 0);
+    CHECK(run_without_uring("netpoll (child): no io_uring", "uring") == 0);
+  }
+
+  TEST_CASE("netpoll (child): no io_uring") {
+    // Only in the child of the test above, where io_uring_setup fails with EPERM.
+    if (!std::getenv("GORO_TEST_NO_URING")) return;
+    const bool forced = goro::detail::requested_backend() == poll_backend::uring;
+    run_on(1, [&] {
+      socket_pair sp;
+      if (forced) {
+        CHECK_THROWS_AS(poll_open(sp.fd[0], poll_register::on_wait), std::system_error);
+        return;
+      }
+      poll_desc* pd = poll_open(sp.fd[0], poll_register::on_wait);
+      CHECK(!on_ring());
+      CHECK(!poll_completes(pd));
+      goro::go([&] {
+        goro::sleep(10ms);
+        CHECK(::write(sp.fd[1], "x", 1) == 1);
+      });
+      CHECK(poll_wait(pd, poll_mode::read) == poll_result::ready);
+      poll_close(pd);
+    });
+  }
+
+  TEST_CASE("netpoll: a ring recv cancelled by its deadline or by evict returns after its CQE") {
+    socket_pair sp;
+    run_on(2, [&] {
+      poll_desc* pd = poll_open(sp.fd[0], poll_register::on_wait);
+      if (!on_ring()) {
+        CHECK(!poll_completes(pd));  // epoll: the readiness path serves instead (above)
+        poll_close(pd);
+        return;
+      }
+      char buf[16];
+      long res = 0;
+      // The deadline cancels the recv in flight; no byte is lost to the cancelled recv.
+      poll_set_deadline(pd, poll_mode::read, nanotime() + ms(30));
+      CHECK(poll_io(pd, poll_mode::read, buf, sizeof buf, res) == poll_result::timeout);
+      poll_set_deadline(pd, poll_mode::read, 0);
+      CHECK(::write(sp.fd[1], "ab", 2) == 2);
+      CHECK(poll_io(pd, poll_mode::read, buf, sizeof buf, res) == poll_result::ready);
+      CHECK(res == 2);
+      // The write side: a send completes at once.
+      CHECK(poll_io(pd, poll_mode::write, buf, 2, res) == poll_result::ready);
+      CHECK(res == 2);
+      // evict from another goroutine cancels a parked recv with `closed`.
+      auto got = goro::make_chan<poll_result>(1);
+      goro::go([&, got] {
+        char b[8];
+        long r = 0;
+        got.send(poll_io(pd, poll_mode::read, b, sizeof b, r));
+      });
+      CHECK(wait_parked(1));
+      CHECK(goro::detail::current_runtime()->poll.waiters() == 1);  // deadlock detection
+      poll_evict(pd);
+      const auto r = recv_for(got, 5s * kSlow);
+      CHECK((r && *r && **r == poll_result::closed));
+      CHECK(poll_io(pd, poll_mode::read, buf, sizeof buf, res) == poll_result::closed);
       poll_close(pd);
     });
   }

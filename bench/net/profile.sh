@@ -7,7 +7,8 @@
 #   e.g. bash bench/net/profile.sh goro pingpong 1000; bash bench/net/profile.sh goro stream 4
 #
 # At one worker the server is pinned to core 0 and the client to core 1, as run.py does.
-# Output: bench/out/net/perf-SERVER-MODE-CONNS-P.{stat,report}.txt
+# Output: bench/out/net/perf-SERVER-MODE-CONNS-P.{stat,report}.txt (goro: -epoll or -uring
+# after SERVER when GORO_NETPOLL chooses its poller's back end)
 set -eu
 cd "$(dirname "$0")/../.."
 server=$1 mode=$2 conns=$3 workers=${4:-1} secs=${5:-3}
@@ -22,7 +23,7 @@ case $server in
 esac
 spin=() cpin=()
 if [[ $workers == 1 ]]; then spin=(taskset -c 0) cpin=(taskset -c 1); fi
-tag="$O/perf-$server-$mode-$conns-$workers"
+tag="$O/perf-$server${GORO_NETPOLL:+-$GORO_NETPOLL}-$mode-$conns-$workers"
 fifo=$(mktemp -u) && mkfifo "$fifo"
 "${spin[@]}" "${cmd[@]}" >"$fifo" 2>&1 &
 spid=$!
@@ -31,7 +32,7 @@ addr=${addr/\[::\]/127.0.0.1}
 cat "$fifo" >/dev/null &
 events=context-switches,cpu-migrations,task-clock,raw_syscalls:sys_enter
 for s in epoll_wait epoll_pwait read write recvfrom sendto readv writev futex sched_yield \
-  nanosleep clock_nanosleep epoll_ctl; do
+  nanosleep clock_nanosleep epoll_ctl io_uring_enter; do
   events+=",syscalls:sys_enter_$s"
 done
 # 1: perf stat over exactly the client's measured window (after its 1 s warm-up)

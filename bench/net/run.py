@@ -45,9 +45,13 @@ SERVERS = ("goro", "go", "asio")
 # not run by default: uring_probe's raw single-threaded servers (--servers goro,epoll,uring
 # --workers 1; bench/RESULTS.md, "io_uring: measured, and the decision")
 EXTRA = ("epoll", "epoll-short", "uring", "uring-single")
+# goro_echo with its poller's back end forced (GORO_NETPOLL), and another build of it
+# (--goro-base: a baseline binary, for before/after pairs in one run)
+GORO_VARIANTS = ("goro-epoll", "goro-uring", "goro-base")
 TITLES = {"goro": "goro", "go": "Go", "asio": "Asio", "epoll": "raw epoll",
           "epoll-short": "raw epoll-short", "uring": "raw io_uring",
-          "uring-single": "raw io_uring-single"}
+          "uring-single": "raw io_uring-single", "goro-epoll": "goro (epoll)",
+          "goro-uring": "goro (io_uring)", "goro-base": "goro (base)"}
 
 # name, client mode, connections, pipeline depth
 ECHO_ROWS = [
@@ -84,6 +88,8 @@ def build(args):
         # The goro HTTP row's server is the samples' http_hello (http_servers finds it).
         if not args.no_build and args.http_goro is None:
             sh(["nice", "-n", "10", "ninja", "-C", BUILD, "-j", str(args.jobs), "samples/http_hello"])
+    if getattr(args, "goro_base", None):
+        progs["goro_base"] = os.path.abspath(args.goro_base)
     gosrc = os.path.join(HERE, "go")
     for t in ("echo", "http"):
         exe = os.path.join(NETOUT, f"go_{t}")
@@ -175,6 +181,11 @@ def server_cmd(progs, server, workers, addr="127.0.0.1:0"):
     """(argv, env) of an echo server, or None when it is not built."""
     if server == "goro" and "goro_echo" in progs:
         return [progs["goro_echo"], addr, str(workers)], dict(os.environ)
+    if server in ("goro-epoll", "goro-uring") and "goro_echo" in progs:
+        return [progs["goro_echo"], addr, str(workers)], \
+            dict(os.environ, GORO_NETPOLL=server.split("-")[1])
+    if server == "goro-base" and "goro_base" in progs:
+        return [progs["goro_base"], addr, str(workers)], dict(os.environ)
     if server == "asio" and "asio_echo" in progs:
         return [progs["asio_echo"], addr, str(workers)], dict(os.environ)
     if server in EXTRA and "uring_probe" in progs:
@@ -373,7 +384,7 @@ def ratio(a, b):
 
 def table(results, args):
     lines = []
-    servers = [s for s in SERVERS + EXTRA if s in args.servers]
+    servers = [s for s in SERVERS + GORO_VARIANTS + EXTRA if s in args.servers]
     # echo
     head = ["row", "P"] + [f"{TITLES[s]} req/s" for s in servers] + \
            [f"{TITLES[s]} µs CPU/req" for s in servers]
@@ -477,6 +488,8 @@ def main():
     ap.add_argument("--idle-secs", type=float, default=5.0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--goro-base", help="another goro_echo binary, the server 'goro-base' "
+                    "(e.g. one built from main, for a before/after pair)")
     ap.add_argument("--raw", default=None, help="raw results file (default bench/out/net/raw-DATE.json)")
     ap.add_argument("--from-raw", nargs="+", help="print the table of saved results")
     args = ap.parse_args()

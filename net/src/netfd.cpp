@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <utility>
 
 namespace goro::net::detail {
 
@@ -53,10 +54,14 @@ std::error_code poll_error(poll_result r) noexcept {
   return r == poll_result::timeout ? make_error_code(errc::timeout) : make_error_code(errc::closed);
 }
 
-netfd::netfd(int fd, std::string net) : fd_(fd), net_(std::move(net)) {
+netfd::netfd(int fd, std::string net)
+    : fd_(fd), net_(std::move(net)), stream_(net_.starts_with("tcp") || net_ == "unix") {
   destroyed_.add(1);
   try {
-    pd_ = goro::detail::poll_open(fd);
+    // A stream socket's recv and send may go through the io_uring ring: it joins epoll only
+    // if something waits for its readiness (netpoll.hpp).
+    pd_ = goro::detail::poll_open(
+        fd, stream_ ? goro::detail::poll_register::on_wait : goro::detail::poll_register::now);
   } catch (...) {
     ::close(fd);
     throw;
@@ -108,9 +113,13 @@ std::error_code netfd::wait(poll_mode mode) {
   return r == poll_result::ready ? std::error_code{} : poll_error(r);
 }
 
+// Go's loop: try, and wait only on EAGAIN. A hint that skipped the read after a short one
+// (with edge triggering, a drained socket gets a new edge) hung the echo sample: a read
+// also stops short at a FIN that arrived before it, and no edge follows that FIN.
 std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const char*& call) {
   std::lock_guard lock(rmu_);
   if (buf.empty()) return 0;
+  if (goro::detail::poll_completes(pd_)) return ring_read(buf, ec, call);
   if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
     ec = poll_error(r);
     return 0;
@@ -128,8 +137,66 @@ std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const cha
   }
 }
 
+// A read with the io_uring back end. After a short read (drained_) the socket is probably
+// empty and the recv goes to the ring at once: that is the ping-pong case, where the ring
+// saves the system calls (unlike epoll's wait, a recv at a FIN completes at once with 0). After a
+// full buffer more data is probably there: read(2) first, and the ring only if it says EAGAIN. A
+// stream's recv queued on an empty socket is retried by the kernel (task work) as soon as the first
+// segment lands, and on loopback it then spins on the socket lock against the sender still pushing
+// the rest (bench/RESULTS.md, "io_uring in goro": 28% of the CPU of stream-4x16 at one worker).
+std::size_t netfd::ring_read(std::span<std::byte> buf, std::error_code& ec, const char*& call) {
+  if (!drained_) {
+    if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
+      ec = poll_error(r);
+      return 0;
+    }
+    const ssize_t n = ::read(fd_, buf.data(), buf.size());
+    if (n >= 0) {
+      drained_ = static_cast<std::size_t>(n) < buf.size();
+      return static_cast<std::size_t>(n);
+    }
+    if (errno != EAGAIN && errno != EINTR) {
+      ec.assign(errno, std::generic_category());
+      call = "read";
+      return 0;
+    }
+  }
+  const std::size_t n = ring_io(poll_mode::read, buf.data(), buf.size(), ec, call);
+  drained_ = n < buf.size();
+  return n;
+}
+
+// A recv or send through the io_uring ring (netpoll.hpp's poll_io): no attempt first, since
+// the ring makes it when it submits, without a system call of its own. EINTR and EAGAIN
+// (the ring retries a socket that is not ready itself) do not reach here in practice;
+// they are tried again like the readiness loops do.
+std::size_t netfd::ring_io(poll_mode mode, std::byte* buf, std::size_t len, std::error_code& ec,
+                           const char*& call) {
+  for (;;) {
+    long res = 0;
+    if (poll_result r = goro::detail::poll_io(pd_, mode, buf, len, res); r != poll_result::ready) {
+      ec = poll_error(r);
+      return 0;
+    }
+    if (res >= 0) return static_cast<std::size_t>(res);
+    if (res == -EINTR || res == -EAGAIN) continue;
+    ec.assign(static_cast<int>(-res), std::generic_category());
+    call = mode == poll_mode::read ? "read" : "write";
+    return 0;
+  }
+}
+
 std::size_t netfd::write(std::span<const std::byte> data, std::error_code& ec, const char*& call) {
   std::lock_guard lock(wmu_);
+  if (goro::detail::poll_completes(pd_)) {
+    std::size_t done = 0;
+    while (done < data.size() && !ec) {
+      // A send on a stream socket may take part of the data: send the rest.
+      done += ring_io(poll_mode::write, const_cast<std::byte*>(data.data()) + done,
+                      data.size() - done, ec, call);
+    }
+    return done;
+  }
   if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::write); r != poll_result::ready) {
     ec = poll_error(r);
     return 0;

@@ -15,8 +15,9 @@
 //   The close() that set kClosing then waits on destroyed_ until that has happened, as Go's
 //   Close waits on fd.csema: when it returns, the descriptor is closed, so a listener's
 //   port refuses new connections at once instead of resetting them later.
-// - laddr_, raddr_ and net_ are set once, before the netfd is shared, and never change.
-//   An IP endpoint is kept as its sockaddr alone (stored_addr), its network being net_'s.
+// - laddr_, raddr_, net_ and stream_ are set once, before the netfd is shared, and never
+//   change. An IP endpoint is kept as its sockaddr alone (stored_addr), its network being
+//   net_'s.
 #pragma once
 
 #include <goro/net.hpp>
@@ -116,11 +117,18 @@ class netfd {
   void destroy() noexcept;
   // Waits for direction `mode` after EAGAIN; the error when it did not become ready.
   std::error_code wait(goro::detail::poll_mode mode);
+  // read() with the io_uring back end, under rmu_.
+  std::size_t ring_read(std::span<std::byte> buf, std::error_code& ec, const char*& call);
+  // One recv or send through the io_uring ring, under the direction's lock.
+  std::size_t ring_io(goro::detail::poll_mode mode, std::byte* buf, std::size_t len,
+                      std::error_code& ec, const char*& call);
 
   int fd_;
   goro::detail::poll_desc* pd_ = nullptr;
   std::string net_;
   stored_addr laddr_, raddr_;
+  bool stream_;           // a byte stream (tcp, unix): its recv and send may use the ring
+  bool drained_ = false;  // under rmu_: the last ring_read was short (see ring_read())
   std::atomic<std::uint64_t> state_{0};
   goro::mutex rmu_, wmu_;
   goro::wait_group destroyed_;  // 1 until destroy(): what a close() waits on

@@ -28,9 +28,17 @@
 //   poll_set_deadline(pd, poll_mode::read_write, t);    // any time, from any goroutine
 //   poll_evict(pd);        // close(): wakes the waiters with `closed`, fails later waits
 //   poll_close(pd);        // once no goroutine waits on pd any more; then ::close(fd)
+//
+// With the io_uring back end (netpoll.cpp: chosen when the poller opens, if GORO_NETPOLL
+// asks for it), a stream socket's recv and send may go through the ring instead: where
+// poll_completes(pd) says so, poll_io(pd, mode, buf, len, res) queues the operation, parks
+// until its completion and returns its result, with prepare's and wait's errors. Such a
+// descriptor is opened with poll_register::on_wait: it joins epoll only when something
+// first waits for its readiness (a connect, a plain thread's read).
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 
@@ -39,15 +47,33 @@
 namespace goro::detail {
 
 struct poll_desc;  // one registered descriptor (Go's pollDesc); see netpoll.cpp
+class uring;
 
 enum class poll_mode : std::uint8_t { read = 1, write = 2, read_write = 3 };
 enum class poll_result : std::uint8_t { ready, closed, timeout };
+// When poll_open adds the descriptor to epoll: at once, or at its first poll_wait (for a
+// descriptor whose reads and writes go through the ring, so that its data does not also
+// raise epoll events nobody waits for).
+enum class poll_register : std::uint8_t { now, on_wait };
 
 // Registers `fd` with the running runtime's poller, edge-triggered for reading and writing.
 // fd must be non-blocking and stay open until poll_close. Never blocks. Throws
 // std::system_error (EPERM: fd cannot be polled, e.g. a regular file; EBADF; EEXIST: fd is
 // registered already), std::logic_error outside goro::run. Thread-safe.
-poll_desc* poll_open(int fd);
+poll_desc* poll_open(int fd, poll_register when = poll_register::now);
+
+// Whether the caller may read and write pd with poll_io: the poller runs the io_uring back
+// end, pd was opened with poll_register::on_wait, and the caller is a goroutine (a plain
+// thread waits on readiness: nothing would submit its operation while it blocks).
+bool poll_completes(const poll_desc* pd) noexcept;
+
+// A recv (mode read) or send (mode write, MSG_NOSIGNAL) of pd's stream socket through the
+// ring: `ready` with the system call's result in `res` (bytes, or -errno), or `closed` /
+// `timeout` as poll_prepare and poll_wait say them. A deadline or poll_evict cancels the
+// operation in flight; either way the call returns only once the kernel is done with buf.
+// Parks the goroutine (dump state "IO wait"). Only where poll_completes(pd); one caller per
+// direction at once, as poll_wait.
+poll_result poll_io(poll_desc* pd, poll_mode mode, void* buf, std::size_t len, long& res);
 
 // Before each attempt of an operation (Go's pollDesc.prepare): `closed` after poll_evict,
 // `timeout` if the deadline of a direction in `mode` passed, else `ready`, forgetting a
@@ -88,9 +114,16 @@ class netpoller {
   // Whether a descriptor was ever registered in this run: from then on, the idle worker that
   // watches the timers sleeps in the poller instead of on its parker.
   bool opened() const noexcept { return opened_.load(std::memory_order_seq_cst); }
-  // Opens the epoll instance if not yet done. Throws std::system_error. Thread-safe.
+  // Opens the epoll instance, and the io_uring ring where it is chosen, if not yet done.
+  // Throws std::system_error (also when GORO_NETPOLL=uring and the ring cannot be set
+  // up). Thread-safe.
   void open();
   int epoll_fd() const noexcept { return epfd_.load(std::memory_order_relaxed); }
+  // The io_uring ring when the completion back end runs, else null. Set by open().
+  uring* ring() const noexcept { return ring_ptr_.load(std::memory_order_acquire); }
+  // Submits the operations goroutines queued on the ring, if the oldest was queued at or
+  // before `queued_by` (a nanotime; INT64_MAX: all). Cheap when none is. Thread-safe.
+  void flush(std::int64_t queued_by = INT64_MAX) noexcept;
   // Which run of the runtime this poller belongs to, so that a descriptor that outlives its
   // runtime is not deregistered from another one's epoll instance.
   std::uint64_t id() const noexcept { return id_; }
@@ -112,6 +145,9 @@ class netpoller {
 
  private:
   int wait(void* events, int max, std::int64_t until) noexcept;
+  // Takes epoll's events, waiting as wait() does; `until` != 0 also consumes a wake-up.
+  void poll_epoll(std::int64_t until, g_list& readied) noexcept;
+  void consume_wake() noexcept;  // reads the eventfd: the wake-up was seen
 
   std::atomic<bool> opened_{false};
   std::mutex open_mu_;
@@ -123,6 +159,15 @@ class netpoller {
   std::atomic<bool> wake_sent_{false};  // an eventfd write not yet consumed (Go's netpollWakeSig)
   std::atomic<int> waiters_{0};
   std::atomic<std::int64_t> last_poll_{0};
+  // Owned (deleted by the destructor); written once by open(), before opened_.
+  std::atomic<uring*> ring_ptr_{nullptr};
 };
+
+// Which back end GORO_NETPOLL asks for: "epoll"; "uring" (forced: open() throws if the ring
+// cannot be set up); "auto" (`automatic`: io_uring where the kernel allows it, else epoll).
+// Unset or anything else: the default, epoll for now (netpoll.cpp says why). Read by each
+// open().
+enum class poll_backend : std::uint8_t { automatic, epoll, uring };
+poll_backend requested_backend() noexcept;
 
 }  // namespace goro::detail

@@ -119,6 +119,10 @@ g* find_runnable(worker* w) {
     if (rt->stopping.load(std::memory_order_acquire)) return nullptr;
     w->coarse_now = nanotime();
     run_due_timers(rt);
+    // The io_uring operations that goroutines queued go in as one batch when this worker
+    // runs out of goroutines (below); a worker that stays busy still submits them within
+    // 100 us (the latency of a recv that waits for its SQE).
+    rt->poll.flush(w->coarse_now - 100'000);
     if (g* gp = take_inbox(w)) return gp;
     if (g* gp = poll_nowait(rt, /*starved=*/true)) return gp;
 
@@ -127,6 +131,7 @@ g* find_runnable(worker* w) {
     }
     if (g* gp = rt->randomize ? randomized_pop(w->q, w->rng_state) : w->q.pop()) return gp;
     if (g* gp = global_get(rt, w, runq::kSize / 2)) return gp;
+    rt->poll.flush();
     if (g* gp = poll_nowait(rt, /*starved=*/false)) return gp;
 
     // Steal, if not too many others are already trying.

@@ -1,0 +1,196 @@
+// The io_uring ring (see uring.hpp for its invariants; netpoll.cpp uses it).
+#include "uring.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "sched.hpp"
+
+#if GORO_HAVE_LIBURING
+#include <liburing.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+namespace goro::detail {
+
+#if GORO_HAVE_LIBURING
+
+namespace {
+constexpr std::uint64_t kCancelData = 1, kEpollData = 2;
+}  // namespace
+
+// SQ: room for what a worker's batch queues between two submits (a full SQ is submitted on
+// the spot). CQ: every recv of an idle connection is in flight, and a burst (all peers
+// closing) completes them at once; the kernel keeps what overflows (FEAT_NODROP) until the
+// next enter, but the CQ is cheap (16 bytes an entry).
+constexpr unsigned kSqEntries = 1024, kCqEntries = 16384;
+
+struct uring::impl {
+  io_uring ring{};
+  bool ok = false;
+  std::mutex sq_mu;
+  unsigned queued = 0;  // under sq_mu: SQEs not yet submitted
+  // A POLL_ADD on the epoll fd is in flight: set under sq_mu, cleared by the reaper.
+  std::atomic<bool> poll_armed{false};
+  std::mutex cq_mu;
+
+  // Under sq_mu: an SQE, submitting the full SQ first if need be.
+  io_uring_sqe* sqe() noexcept {
+    for (;;) {
+      if (io_uring_sqe* s = io_uring_get_sqe(&ring)) return s;
+      submit_locked();
+    }
+  }
+  void submit_locked() noexcept {
+    if (queued == 0) return;
+    const int n = io_uring_submit(&ring);
+    // A short count (EBUSY/EAGAIN while the kernel holds overflowed CQEs) leaves the rest
+    // in the SQ for the next submit; the count says what is left.
+    if (n < 0 && n != -EBUSY && n != -EAGAIN && n != -EINTR) fatal("goro: io_uring_submit");
+    queued = io_uring_sq_ready(&ring);
+  }
+};
+
+uring::uring() : impl_(std::make_unique<impl>()) {}
+
+uring::~uring() {
+  if (impl_->ok) io_uring_queue_exit(&impl_->ring);
+}
+
+bool uring::init() noexcept {
+  io_uring_params p{};
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+  p.cq_entries = kCqEntries;
+  const int rc = io_uring_queue_init_params(kSqEntries, &impl_->ring, &p);
+  if (rc < 0) {
+    errno = -rc;
+    return false;
+  }
+  // EXT_ARG: wait() sleeps with a timeout without a timeout SQE; NODROP: no CQE is lost.
+  if (!(p.features & IORING_FEAT_EXT_ARG) || !(p.features & IORING_FEAT_NODROP)) {
+    io_uring_queue_exit(&impl_->ring);
+    errno = EOPNOTSUPP;
+    return false;
+  }
+  impl_->ok = true;
+  return true;
+}
+
+void uring::queue(io_kind kind, int fd, void* buf, std::size_t len, io_op* op) noexcept {
+  std::lock_guard lock(impl_->sq_mu);
+  io_uring_sqe* s = impl_->sqe();
+  if (kind == io_kind::recv) {
+    io_uring_prep_recv(s, fd, buf, len, 0);
+  } else {
+    io_uring_prep_send(s, fd, buf, len, MSG_NOSIGNAL);
+  }
+  io_uring_sqe_set_data64(s, reinterpret_cast<std::uintptr_t>(op));
+  // The kernel hands op from this SQE to the reaper's CQE, an order that ThreadSanitizer
+  // cannot see: this release and the reaper's acquire load state it.
+  op->state.store(kOpQueued, std::memory_order_release);
+  if (impl_->queued++ == 0) pending_since_.store(nanotime(), std::memory_order_relaxed);
+}
+
+void uring::cancel(io_op* op) noexcept {
+  std::lock_guard lock(impl_->sq_mu);
+  io_uring_sqe* s = impl_->sqe();
+  io_uring_prep_cancel64(s, reinterpret_cast<std::uintptr_t>(op), 0);
+  io_uring_sqe_set_data64(s, kCancelData);
+  ++impl_->queued;
+  // Everything queued goes with it, in order: the op it names is in the kernel first.
+  impl_->submit_locked();
+  pending_since_.store(0, std::memory_order_relaxed);
+}
+
+void uring::arm_poll(int fd) noexcept {
+  std::lock_guard lock(impl_->sq_mu);
+  if (impl_->poll_armed.load(std::memory_order_acquire)) return;
+  impl_->poll_armed.store(true, std::memory_order_release);
+  io_uring_sqe* s = impl_->sqe();
+  io_uring_prep_poll_add(s, fd, POLLIN);
+  io_uring_sqe_set_data64(s, kEpollData);
+  if (impl_->queued++ == 0) pending_since_.store(nanotime(), std::memory_order_relaxed);
+}
+
+void uring::submit() noexcept {
+  if (pending_since_.load(std::memory_order_relaxed) == 0) return;
+  std::lock_guard lock(impl_->sq_mu);
+  impl_->submit_locked();
+  if (impl_->queued == 0) pending_since_.store(0, std::memory_order_relaxed);
+}
+
+bool uring::reap(g_list* readied) noexcept {
+  bool epoll_fired = false;
+  std::lock_guard lock(impl_->cq_mu);
+  io_uring& ring = impl_->ring;
+  // CQEs the kernel holds back (a full CQ) come out only in an enter with GETEVENTS.
+  if (IO_URING_READ_ONCE(*ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW) io_uring_get_events(&ring);
+  unsigned head, n = 0;
+  io_uring_cqe* cqe;
+  io_uring_for_each_cqe(&ring, head, cqe) {
+    ++n;
+    const std::uint64_t data = cqe->user_data;
+    if (data == kCancelData) continue;
+    if (data == kEpollData) {
+      impl_->poll_armed.store(false, std::memory_order_release);
+      epoll_fired = true;
+      continue;
+    }
+    auto* op = reinterpret_cast<io_op*>(data);
+    static_cast<void>(op->state.load(std::memory_order_acquire));  // see queue()
+    op->res = cqe->res;
+    const std::uintptr_t old = op->state.exchange(kOpDone, std::memory_order_acq_rel);
+    GORO_ASSERT(old != kOpDone, "goro: two completions for one io_uring op");
+    // op may be gone from here on: its goroutine can return as soon as it sees kOpDone.
+    if (old != kOpQueued && old != kOpSync && readied) {
+      g* gp = reinterpret_cast<g*>(old);
+      readied->push_back(gp, gp);
+    }
+  }
+  io_uring_cq_advance(&ring, n);
+  return epoll_fired;
+}
+
+void uring::wait(std::int64_t until) noexcept {
+  // io_uring_wait_cqe_timeout would touch the SQ (it submits) and the CQ head without our
+  // locks; the raw enter only sleeps. min_complete 1 counts CQEs posted after we entered,
+  // so one that a concurrent reaper takes still ends the wait.
+  __kernel_timespec ts{};
+  io_uring_getevents_arg arg{};
+  arg.sigmask_sz = _NSIG / 8;
+  if (until != INT64_MAX) {
+    const std::int64_t left = std::max<std::int64_t>(until - nanotime(), 0);
+    ts.tv_sec = left / 1'000'000'000;
+    ts.tv_nsec = left % 1'000'000'000;
+    arg.ts = reinterpret_cast<std::uintptr_t>(&ts);
+  }
+  // ETIME, EINTR (a signal or task work): the caller looks at the CQ either way.
+  syscall(__NR_io_uring_enter, impl_->ring.ring_fd, 0, 1,
+          IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof arg);
+}
+
+#else  // no liburing: init() fails and nothing else is ever called
+
+struct uring::impl {};
+uring::uring() : impl_(std::make_unique<impl>()) {}
+uring::~uring() = default;
+bool uring::init() noexcept {
+  errno = ENOSYS;
+  return false;
+}
+void uring::queue(io_kind, int, void*, std::size_t, io_op*) noexcept {}
+void uring::cancel(io_op*) noexcept {}
+void uring::arm_poll(int) noexcept {}
+void uring::submit() noexcept {}
+bool uring::reap(g_list*) noexcept {
+  return false;
+}
+void uring::wait(std::int64_t) noexcept {}
+
+#endif
+
+}  // namespace goro::detail
