@@ -121,6 +121,9 @@ struct config {
   clock::duration help_tick = 200us;  // main helps after this long without an actor finishing
   clock::duration deadline = 20s;     // past this, the run counts as hung
   std::size_t max_errors = 20;        // per log, so that a broken runtime does not flood memory
+  // options::seed for the run: the scheduler's and select's random choices (steal victims,
+  // poll orders, which ready goroutine runs next) come from it, so one seed fixes them too.
+  std::optional<std::uint64_t> sched_seed;
 };
 
 // What the operations are, for the logs and hang reports.
@@ -835,7 +838,9 @@ inline stats total_stats(const world& w) {
 
 // One complete run: `srcs` holds cfg.actors + 1 sources (the last is main's).
 inline std::vector<std::string> run_model(world& w, std::span<source* const> srcs) {
-  goro::run(goro::options{.threads = w.cfg.threads}, [&] { main_goroutine(w, srcs); });
+  goro::options opts{.threads = w.cfg.threads};
+  opts.seed = w.cfg.sched_seed;
+  goro::run(opts, [&] { main_goroutine(w, srcs); });
   return verify(w);
 }
 

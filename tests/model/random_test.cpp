@@ -2,8 +2,13 @@
 // checked, and why it is sound, is described in model.hpp.
 //
 // Each round draws a configuration (2-8 actor goroutines, 1-3 channel slots, capacities) and
-// one script per actor from a seed. The interleaving is up to the scheduler, so a seed fixes
-// the scripts, not the outcome; a failing seed still usually fails again.
+// one script per actor from a seed. The round's seed is also the run's options::seed, so it
+// fixes the scheduler's random choices as well (and randomises which ready goroutine runs
+// next, as Go's race mode does, so that rounds try more interleavings). The interleaving
+// still depends on timing (the scripts' sleeps and select timeouts are real time, and with
+// more than one worker so is the threads' race), so a seed fixes the scripts and the
+// scheduler's choices, not the outcome; a failing seed usually fails again, and at one
+// worker thread most often the same way.
 //
 // Environment:
 //   GORO_MODEL_SEED=n     base seed (default: random; printed at the start and on failure);
@@ -87,6 +92,7 @@ config make_config(std::uint64_t seed, unsigned threads) {
   c.initial_caps.clear();
   for (unsigned i = 0; i < slots; ++i) c.initial_caps.push_back(c.caps[pick(c.caps.size())]);
   c.deadline = 20s * kSlow;
+  c.sched_seed = seed;
   return c;
 }
 
