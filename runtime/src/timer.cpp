@@ -11,8 +11,8 @@
 #include "assert.hpp"
 #include "chan.hpp"
 #include "sched.hpp"
-#include "trace.hpp"
 #include "synctest.hpp"
+#include "trace.hpp"
 
 namespace goro::detail {
 
