@@ -450,38 +450,32 @@ func daisyChainSize(cfg config) int {
 	return 100000
 }
 
-func daisyChainWorkload(cfg config) report {
+// Times the chain, in ms per chain; with warm, after one untimed run in this process.
+func daisyChain(cfg config, warm bool) report {
 	n := daisyChainSize(cfg)
 	check := "ok"
+	runChecked := func() {
+		if got := whispers(n); got != n+1 {
+			check = fail("sum", int64(got), int64(n+1))
+		}
+	}
+	if warm {
+		runChecked()
+	}
 	r := measure(func(b *B) {
 		for i := int64(0); i < b.N; i++ {
-			if got := whispers(n); got != n+1 {
-				check = fail("sum", int64(got), int64(n+1))
-			}
+			runChecked()
 		}
-	}, cfg.time, 1e6) // ms per chain
+	}, cfg.time, 1e6)
 	r.check = check
 	return r
 }
 
+func daisyChainWorkload(cfg config) report { return daisyChain(cfg, false) }
+
 // The same chain once the process has run it before: stacks, goroutines and channels come
 // from warm caches, so this is the runtime's own cost without the first touch of fresh pages.
-func daisyChainWarmWorkload(cfg config) report {
-	n := daisyChainSize(cfg)
-	check := "ok"
-	if got := whispers(n); got != n+1 {
-		check = fail("sum", int64(got), int64(n+1))
-	}
-	r := measure(func(b *B) {
-		for i := int64(0); i < b.N; i++ {
-			if got := whispers(n); got != n+1 {
-				check = fail("sum", int64(got), int64(n+1))
-			}
-		}
-	}, cfg.time, 1e6) // ms per chain
-	r.check = check
-	return r
-}
+func daisyChainWarmWorkload(cfg config) report { return daisyChain(cfg, true) }
 
 // The peak resident set of a process that runs the chain once, in MB (VmHWM).
 func daisyChainRSSWorkload(cfg config) report {

@@ -598,38 +598,32 @@ std::int64_t whispers(int n) {
   return *leftmost.recv();
 }
 
-bench::report daisy_chain_workload(const bench::config& cfg) {
+// Times the chain, in ms per chain; with `warm`, after one untimed run in this process.
+bench::report daisy_chain(const bench::config& cfg, bool warm) {
   const int n = cfg.smoke ? 1'000 : 100'000;
   std::string check = "ok";
+  auto run_checked = [&] {
+    if (const std::int64_t got = whispers(n); got != n + 1) check = bench::fail("sum", got, n + 1);
+  };
+  if (warm) run_checked();
   auto r = bench::measure(
       [&](bench::B& b) {
-        for (std::int64_t i = 0; i < b.n; ++i) {
-          if (const std::int64_t got = whispers(n); got != n + 1)
-            check = bench::fail("sum", got, n + 1);
-        }
+        for (std::int64_t i = 0; i < b.n; ++i) run_checked();
       },
-      cfg.time, 1e6);  // ms per chain
+      cfg.time, 1e6);
   r.check = check;
   return r;
+}
+
+bench::report daisy_chain_workload(const bench::config& cfg) {
+  return daisy_chain(cfg, /*warm=*/false);
 }
 
 // The same chain once the process has run it before: the stacks, g slots and channels
 // come from warm pools, so this is the runtime's own cost (spawn, park, hand-off, wake)
 // without the first touch of 100,000 fresh pages that DaisyChain100k is mostly made of.
 bench::report daisy_chain_warm_workload(const bench::config& cfg) {
-  const int n = cfg.smoke ? 1'000 : 100'000;
-  std::string check = "ok";
-  if (const std::int64_t got = whispers(n); got != n + 1) check = bench::fail("sum", got, n + 1);
-  auto r = bench::measure(
-      [&](bench::B& b) {
-        for (std::int64_t i = 0; i < b.n; ++i) {
-          if (const std::int64_t got = whispers(n); got != n + 1)
-            check = bench::fail("sum", got, n + 1);
-        }
-      },
-      cfg.time, 1e6);  // ms per chain
-  r.check = check;
-  return r;
+  return daisy_chain(cfg, /*warm=*/true);
 }
 
 // The peak resident set of a process that runs the chain once, in MB (VmHWM).
