@@ -66,11 +66,12 @@ echo "== format (clang-format-16, .clang-format)"
 job "format" bash .ci/check-format
 
 # Clang's thread-safety analysis (runtime/include/goro/detail/thread_safety.hpp): compiles
-# the library only, with -Wthread-safety -Werror, and runs nothing.
+# the library only, with -Wthread-safety -Werror, and runs nothing. -Wundef too: a file
+# that tests GORO_TSAN or GORO_ASAN (sanitizers.hpp) without including their header fails.
 thread_safety() {
   local dir=build/thread-safety
   [[ -f $dir/build.ninja ]] || CC=clang-16 CXX=clang++-16 meson setup "$dir" --buildtype=plain \
-    -Dsamples=false -Dbench=false -Dcpp_args="-Wthread-safety -Werror" >/dev/null
+    -Dsamples=false -Dbench=false -Dcpp_args="-Wthread-safety -Wundef -Werror" >/dev/null
   ninja -C "$dir" -j"$jobs" libgoro.a
 }
 echo "== thread-safety analysis (clang-16)"

@@ -15,6 +15,7 @@
 // - At most one worker is the timer sleeper, and at most one (the same) waits in the poller
 //   (poll_sleeper); wake_worker breaks either sleep.
 #include "exit.hpp"
+#include "sanitizers.hpp"
 #include "sched_impl.hpp"
 #include "trace.hpp"
 

@@ -16,6 +16,16 @@
 #define GORO_TSAN 1
 #endif
 #endif
+// Always defined, 0 or 1, so that the thread-safety build's -Wundef catches a file that
+// tests them without including this header: `#if GORO_TSAN` would silently read 0 there
+// (idle.cpp lost this include in the split of sched.cpp, and the deadlock check then never
+// fired under ThreadSanitizer).
+#ifndef GORO_ASAN
+#define GORO_ASAN 0
+#endif
+#ifndef GORO_TSAN
+#define GORO_TSAN 0
+#endif
 
 #if GORO_ASAN
 #include <sanitizer/asan_interface.h>
