@@ -260,8 +260,8 @@ void start(spawn_slot slot, void (*body)(void*, bool), const std::source_locatio
   gp->is_main = is_main;
   gp->id = new_goroutine_id(rt, w);
   if (!is_main) gp->created = where;
-  if (w && w->running() && w->running()->bubble_slot) [[unlikely]]
-    bubble_started(w->running(), gp);
+  if (g* parent = w ? w->running() : nullptr; parent && parent->bubble_slot) [[unlikely]]
+    bubble_started(parent, gp);
   rt->all.add(gp, w ? w->index : gp->id);
   if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::created, gp->id);
   if (w) {

@@ -149,6 +149,20 @@ g* next_local(worker* w) noexcept {
   return gp;
 }
 
+// Makes gp w's running goroutine, about to be switched to (by the scheduler loop, or
+// directly from the goroutine before it): its status, the trace, its context on first
+// run, and the worker its started state points at.
+inline g_on_stack& begin_running(worker* w, g* gp, bool by_loop) noexcept {
+  w->curg.store(gp, std::memory_order_relaxed);
+  set_status(gp, g_status::running);
+  if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::start, gp->id);
+  w->started_by_loop = by_loop;
+  if (!gp->ctx) make_context(w, gp);
+  g_on_stack& st = gp->on_stack();
+  st.w = w;
+  return st;
+}
+
 // Goroutine side: leaves gp's stack, switching straight to the next local goroutine if
 // there is one, else to the scheduler loop; returns when some worker resumes gp.
 void switch_away(g* gp, switch_request::kind_t kind, void (*unlock)(void*) = nullptr,
@@ -162,13 +176,7 @@ void switch_away(g* gp, switch_request::kind_t kind, void (*unlock)(void*) = nul
   if (GORO_UNLIKELY(trace::on())) trace::switched_out(w, gp, kind);
   fiber_transfer t;
   if (g* next = next_local(w)) {
-    w->curg.store(next, std::memory_order_relaxed);
-    set_status(next, g_status::running);
-    if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::start, next->id);
-    w->started_by_loop = false;
-    if (!next->ctx) make_context(w, next);
-    g_on_stack& next_st = next->on_stack();
-    next_st.w = w;
+    g_on_stack& next_st = begin_running(w, next, /*by_loop=*/false);
     t = fiber_jump_ontop(next->ctx, next_st.fstack, &req, &finish_on_top, exiting);
   } else {
     t = fiber_jump(w->sched_ctx, w->sched_stack, &req, exiting);
@@ -186,13 +194,7 @@ void exit_goroutine(g* gp) noexcept {
 // Worker side: runs gp (and whatever it switches to directly) until a goroutine switches
 // back to the scheduler loop; then carries out that goroutine's request.
 void execute(worker* w, g* gp) noexcept {
-  w->curg.store(gp, std::memory_order_relaxed);
-  set_status(gp, g_status::running);
-  if (GORO_UNLIKELY(trace::on())) trace::event(w, trace::kind::start, gp->id);
-  w->started_by_loop = true;
-  if (!gp->ctx) make_context(w, gp);
-  g_on_stack& st = gp->on_stack();
-  st.w = w;
+  g_on_stack& st = begin_running(w, gp, /*by_loop=*/true);
   fiber_transfer t = fiber_jump(gp->ctx, st.fstack, w);
   w->curg.store(nullptr, std::memory_order_relaxed);
   auto* req = static_cast<switch_request*>(t.data);
