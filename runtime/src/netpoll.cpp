@@ -42,7 +42,9 @@
 //   thread went away) is not an error: the op is queued again.
 // - The worker that sleeps in the poller sleeps in the ring (uring::wait, until the
 //   nearest timer); a POLL_ADD on the epoll descriptor, re-armed by every poll, turns
-//   epoll's events, and wake()'s eventfd among them, into a CQE that ends the sleep.
+//   epoll's events, and wake()'s eventfd among them, into a CQE that ends the sleep. Any
+//   poll may reap that CQE; one that does not wait re-arms and submits at once, so that
+//   the sleeper is never left asleep with its CQE taken and nothing armed.
 // - Batching: an op's SQE is only queued; the worker submits when it runs out of
 //   goroutines (find_runnable), when it polls, or when the oldest SQE waited 100 us, so a
 //   worker's whole batch of recvs and sends costs one io_uring_enter.
@@ -592,7 +594,18 @@ void netpoller::poll(std::int64_t until, g_list& readied) noexcept {
     r->wait(until);
     epoll_fired = r->reap(&readied);
   }
-  if (epoll_fired) poll_epoll(0, readied);
+  if (epoll_fired) {
+    poll_epoll(0, readied);
+    // A poll that does not wait may have taken the CQE that was to end the sleeper's wait
+    // (for a wake-up, say, which only the sleeper consumes): the sleeper checked the CQ
+    // before we took it and now sleeps in the kernel with nothing armed. Re-arm at once: a
+    // POLL_ADD on an epoll fd that still has events (the eventfd is level-triggered)
+    // completes as it is submitted, and its CQE ends that sleep.
+    if (until == 0) {
+      r->arm_poll(epfd_.load(std::memory_order_relaxed));
+      r->submit();
+    }
+  }
   // The poll that may wait consumes a wake-up (see poll_epoll), whatever ended it.
   if (until != 0 && wake_sent_.load(std::memory_order_acquire)) consume_wake();
   last_poll_.store(nanotime(), std::memory_order_relaxed);
