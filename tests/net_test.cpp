@@ -567,6 +567,84 @@ TEST_SUITE("net") {
     });
   }
 
+  // After a short read of a TCP socket the next read waits for an edge without reading first
+  // (netfd::read): these are the cases where that could lose data or hang.
+  TEST_CASE("after a short read, data that came before the next read is read at once") {
+    run_on(1, [] {
+      tcp_pair p;
+      std::byte buf[16];
+      p.client.write("a");
+      CHECK(p.server.read(buf) == 1);  // short: the socket is drained
+      p.client.write("b");
+      goro::sleep(50ms);  // the poller records the edge before the next read
+      auto got = goro::make_chan<std::size_t>(1);
+      goro::go([s = p.server, got]() mutable {
+        std::byte b[16];
+        got.send(s.read(b));
+      });
+      auto n = recv_for(got, 5s * kSlow);
+      CHECK((n && *n && **n == 1));
+      p.close();
+    });
+  }
+
+  TEST_CASE("after a short read, the next read honours its deadline, then reads later data") {
+    run_on(1, [] {
+      tcp_pair p;
+      std::byte buf[16];
+      p.client.write("a");
+      CHECK(p.server.read(buf) == 1);
+      p.server.set_read_deadline(goro::now() + 20ms);
+      std::error_code ec;
+      CHECK(p.server.read(buf, ec) == 0);
+      CHECK(ec == net::errc::timeout);
+      p.server.set_read_deadline(goro::now() - 1ms);  // already past: fails at once
+      CHECK(p.server.read(buf, ec) == 0);
+      CHECK(ec == net::errc::timeout);
+      p.server.set_read_deadline({});
+      p.client.write("bc");
+      CHECK(read_n(p.server, 2) == "bc");
+      p.close();
+    });
+  }
+
+  TEST_CASE("a short read that stops at an urgent mark: the next read returns the rest") {
+    // TCP's read stops short before urgent (out-of-band) data with more queued behind it,
+    // and the edge of that data was spent before: the poller's EPOLLPRI turns the hint off.
+    run_on(1, [] {
+      net::listener ln = net::listen("tcp", "127.0.0.1:0");
+      const int raw = ::socket(AF_INET, SOCK_STREAM, 0);
+      REQUIRE(raw >= 0);
+      int one = 1;
+      ::setsockopt(raw, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      sockaddr_in sa{};
+      sa.sin_family = AF_INET;
+      sa.sin_port = htons(ln.addr().port());
+      sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      REQUIRE(::connect(raw, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+      net::conn server = ln.accept();
+      CHECK(::send(raw, "abc", 3, 0) == 3);
+      CHECK(::send(raw, "X", 1, MSG_OOB) == 1);
+      CHECK(::send(raw, "def", 3, 0) == 3);
+      goro::sleep(100ms);  // everything queued, and its edges recorded, before the reads
+      auto got = goro::make_chan<std::string>(2);
+      goro::go([server, got]() mutable {
+        for (int i = 0; i < 2; ++i) {
+          std::byte b[16];
+          const std::size_t n = server.read(b);
+          got.send(std::string(reinterpret_cast<const char*>(b), n));
+        }
+      });
+      auto first = recv_for(got, 5s * kSlow);
+      CHECK((first && *first && **first == "abc"));
+      auto second = recv_for(got, 5s * kSlow);
+      CHECK((second && *second && **second == "def"));
+      ::close(raw);
+      server.close();
+      ln.close();
+    });
+  }
+
   TEST_CASE("half-close: the peer reads the end and can still write back") {
     run_on(1, [] {
       tcp_pair p;

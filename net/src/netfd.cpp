@@ -55,7 +55,10 @@ std::error_code poll_error(poll_result r) noexcept {
 }
 
 netfd::netfd(int fd, std::string net)
-    : fd_(fd), net_(std::move(net)), stream_(net_.starts_with("tcp") || net_ == "unix") {
+    : fd_(fd),
+      net_(std::move(net)),
+      stream_(net_.starts_with("tcp") || net_ == "unix"),
+      tcp_(net_.starts_with("tcp")) {
   destroyed_.add(1);
   try {
     // A stream socket's recv and send may go through the io_uring ring: it joins epoll only
@@ -113,20 +116,36 @@ std::error_code netfd::wait(poll_mode mode) {
   return r == poll_result::ready ? std::error_code{} : poll_error(r);
 }
 
-// Go's loop: try, and wait only on EAGAIN. A hint that skipped the read after a short one
-// (with edge triggering, a drained socket gets a new edge) hung the echo sample: a read
-// also stops short at a FIN that arrived before it, and no edge follows that FIN.
+// Go's loop: try, and wait only on EAGAIN; with one exception. A short read of a TCP
+// socket found its receive queue empty (tcp_recvmsg stops early only there, at a FIN or
+// at an urgent mark), and with edge triggering whatever arrives later raises a new edge;
+// so the next read (drained_) waits for that edge first instead of making the read(2)
+// that would only say EAGAIN: one system call of three per ping-pong request (13-16% of
+// the CPU per request, bench/RESULTS.md, "The short-read hint, again"). It must not call
+// poll_prepare, which would forget an edge that came meanwhile: poll_wait returns at once
+// on that edge (after the deadline and close, which it checks first). A read that stopped
+// at a FIN or an urgent mark spent its edge before it; the poller then saw EPOLLRDHUP (or
+// EPOLLPRI, EPOLLHUP, EPOLLERR) and poll_drain_hint_ok says no: such a socket reads first,
+// as Go does. Not for EOF (0 bytes), nor for unix sockets (a read also stops short at a
+// message carrying descriptors) or datagrams (one datagram of several queued).
 std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const char*& call) {
   std::lock_guard lock(rmu_);
   if (buf.empty()) return 0;
   if (goro::detail::poll_completes(pd_)) return ring_read(buf, ec, call);
-  if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
+  // tcp_ again: drained_ may come from ring_read, which sets it for any stream.
+  if (std::exchange(drained_, false) && tcp_ && goro::detail::poll_drain_hint_ok(pd_)) {
+    if ((ec = wait(poll_mode::read))) return 0;
+  } else if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read);
+             r != poll_result::ready) {
     ec = poll_error(r);
     return 0;
   }
   for (;;) {
     const ssize_t n = ::read(fd_, buf.data(), buf.size());
-    if (n >= 0) return static_cast<std::size_t>(n);
+    if (n >= 0) {
+      drained_ = tcp_ && n > 0 && static_cast<std::size_t>(n) < buf.size();
+      return static_cast<std::size_t>(n);
+    }
     if (errno == EINTR) continue;
     if (errno != EAGAIN) {
       ec.assign(errno, std::generic_category());

@@ -15,7 +15,7 @@
 //   The close() that set kClosing then waits on destroyed_ until that has happened, as Go's
 //   Close waits on fd.csema: when it returns, the descriptor is closed, so a listener's
 //   port refuses new connections at once instead of resetting them later.
-// - laddr_, raddr_, net_ and stream_ are set once, before the netfd is shared, and never
+// - laddr_, raddr_, net_, stream_ and tcp_ are set once, before the netfd is shared, and never
 //   change. An IP endpoint is kept as its sockaddr alone (stored_addr), its network being
 //   net_'s.
 #pragma once
@@ -128,7 +128,8 @@ class netfd {
   std::string net_;
   stored_addr laddr_, raddr_;
   bool stream_;           // a byte stream (tcp, unix): its recv and send may use the ring
-  bool drained_ = false;  // under rmu_: the last ring_read was short (see ring_read())
+  bool tcp_;              // a TCP stream: a short read drained it (see read())
+  bool drained_ = false;  // under rmu_: the last read was short (see read(), ring_read())
   std::atomic<std::uint64_t> state_{0};
   goro::mutex rmu_, wmu_;
   goro::wait_group destroyed_;  // 1 until destroy(): what a close() waits on

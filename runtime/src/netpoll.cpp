@@ -103,6 +103,9 @@ struct poll_desc {
   io_op* op[2] = {nullptr, nullptr};    // under lock: the ring operation in flight
   uring* ring = nullptr;                // the ring poll_io uses (on_wait only), else null
   std::atomic<bool> registered{false};  // fd is in the poller's epoll set
+  // An event said end of stream, hang-up, error or urgent data (see poll_drain_hint_ok):
+  // set before the edge is recorded in the slot, reset by poll_open.
+  std::atomic<bool> ended_or_urgent{false};
 };
 
 namespace {
@@ -286,7 +289,8 @@ namespace {
 
 int epoll_add(int epfd, poll_desc* pd) noexcept {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  // EPOLLPRI: urgent data, after which a short read is no sign of a drained socket.
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
   ev.data.u64 = event_data(pd);
   return epoll_ctl(epfd, EPOLL_CTL_ADD, pd->fd, &ev) == 0 ? 0 : errno;
 }
@@ -318,6 +322,7 @@ poll_desc* poll_open(int fd, poll_register when) {
     pd->ring = ring;
     pd->op[kRead] = pd->op[kWrite] = nullptr;
     pd->registered.store(false, std::memory_order_relaxed);
+    pd->ended_or_urgent.store(false, std::memory_order_relaxed);
     pd->info.store(0, std::memory_order_seq_cst);
     pd->slot[kRead].store(kEmpty, std::memory_order_relaxed);
     pd->slot[kWrite].store(kEmpty, std::memory_order_relaxed);
@@ -403,6 +408,10 @@ poll_result poll_io(poll_desc* pd, poll_mode mode, void* buf, std::size_t len, l
     res = op.res;
     return poll_result::ready;
   }
+}
+
+bool poll_drain_hint_ok(const poll_desc* pd) noexcept {
+  return !pd->ended_or_urgent.load(std::memory_order_seq_cst);
 }
 
 poll_result poll_prepare(poll_desc* pd, poll_mode mode) noexcept {
@@ -641,7 +650,13 @@ void netpoller::poll_epoll(std::int64_t until, g_list& readied) noexcept {
     }
     poll_desc* pd = event_desc(events[i].data.u64);
     if (!pd) continue;
-    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) take(unblock(pd, kRead, true));
+    // Before the edge goes into the slot: whoever consumes it then sees the flag.
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) {
+      pd->ended_or_urgent.store(true, std::memory_order_seq_cst);
+    }
+    if (ev & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      take(unblock(pd, kRead, true));
+    }
     if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) take(unblock(pd, kWrite, true));
   }
 }

@@ -67,6 +67,16 @@ poll_desc* poll_open(int fd, poll_register when = poll_register::now);
 // thread waits on readiness: nothing would submit its operation while it blocks).
 bool poll_completes(const poll_desc* pd) noexcept;
 
+// Whether a short read of pd's stream socket may be taken to have drained it, so that the
+// next read can wait for an edge without trying read(2) first (net's netfd::read): with
+// edge triggering, whatever arrives after a read that found the receive queue empty raises
+// a new edge. False once an event on pd said that the peer ended the stream, hung up, failed
+// or sent urgent data (EPOLLRDHUP, EPOLLHUP, EPOLLERR, EPOLLPRI): TCP's read also stops
+// short at a FIN or an urgent mark with that edge already spent, and nothing follows it.
+// Set by the poller before it records the edge, so a waiter that consumed such an edge sees
+// it (seq_cst). Never blocks; thread-safe.
+bool poll_drain_hint_ok(const poll_desc* pd) noexcept;
+
 // A recv (mode read) or send (mode write, MSG_NOSIGNAL) of pd's stream socket through the
 // ring: `ready` with the system call's result in `res` (bytes, or -errno), or `closed` /
 // `timeout` as poll_prepare and poll_wait say them. A deadline or poll_evict cancels the
