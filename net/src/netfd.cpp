@@ -120,7 +120,7 @@ std::error_code netfd::wait(poll_mode mode) {
 // socket found its receive queue empty (tcp_recvmsg stops early only there, at a FIN or
 // at an urgent mark), and with edge triggering whatever arrives later raises a new edge;
 // so the next read (drained_) waits for that edge first instead of making the read(2)
-// that would only say EAGAIN: one system call of three per ping-pong request (13-16% of
+// that would only say EAGAIN: one system call of three per ping-pong request (8-24% of
 // the CPU per request, bench/RESULTS.md, "The short-read hint, again"). It must not call
 // poll_prepare, which would forget an edge that came meanwhile: poll_wait returns at once
 // on that edge (after the deadline and close, which it checks first). A read that stopped
