@@ -281,6 +281,46 @@ TEST_SUITE("io") {
     });
   }
 
+  TEST_CASE("netpoll: a poll that does not wait never strands the sleeper's wake-up") {
+    // The poller used directly, as the workers use it: one thread sleeps in it, another
+    // polls without waiting at about the moment wake() is called. With io_uring, that poll
+    // may reap the CQE meant to end the sleep after the sleeper looked at the CQ and before
+    // it slept; it must leave the sleeper something that ends it. A stranded sleeper
+    // sleeps out its whole timeout. (Without the fix, one run in four of this test caught
+    // it on the loaded two-core machine.)
+    goro::detail::netpoller np;
+    np.open();
+    int rounds = 0, stranded = 0;
+    const std::int64_t end = nanotime() + ms(2000);
+    while (nanotime() < end && stranded == 0) {
+      ++rounds;
+      std::atomic<bool> sleeping{false};
+      std::thread sleeper([&] {
+        goro::detail::g_list io;
+        sleeping.store(true);
+        np.poll(nanotime() + ms(3000), io);
+      });
+      const int spin = rounds % 64;
+      std::thread taker([&] {
+        while (!sleeping.load()) std::this_thread::yield();
+        for (volatile int i = 0; i < spin * 8; ++i) {
+        }
+        goro::detail::g_list io;
+        np.poll(0, io);
+      });
+      while (!sleeping.load()) std::this_thread::yield();
+      for (volatile int i = 0; i < (rounds * 7) % 512; ++i) {
+      }
+      const std::int64_t woken_at = nanotime();
+      np.wake();
+      sleeper.join();
+      taker.join();
+      if (nanotime() - woken_at > ms(2000)) ++stranded;  // far beyond any scheduling delay
+    }
+    INFO(rounds << " rounds");
+    CHECK(stranded == 0);
+  }
+
   TEST_CASE("netpoll: where io_uring cannot be set up, epoll serves; GORO_NETPOLL=uring fails") {
     CHECK(run_without_uring("netpoll (child): no io_uring", "auto") == 0);
     CHECK(run_without_uring("netpoll (child): no io_uring", "uring") == 0);
