@@ -26,7 +26,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <stdexcept>
 #include <string>
 #include <unordered_set>
@@ -34,6 +33,7 @@
 
 #include <goro/debug.hpp>
 #include <goro/detail/chrono.hpp>
+#include <goro/detail/functional.hpp>
 
 namespace goro::testing {
 

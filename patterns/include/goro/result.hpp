@@ -16,13 +16,14 @@
 #pragma once
 
 #include <exception>
-#include <functional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 #include <type_traits>
 #include <utility>
 #include <variant>
+
+#include <goro/detail/functional.hpp>
 
 namespace goro {
 
@@ -125,10 +126,10 @@ auto try_invoke(F&& f, Args&&... args) -> result<std::invoke_result_t<F, Args...
   using R = std::invoke_result_t<F, Args...>;
   try {
     if constexpr (std::is_void_v<R>) {
-      std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+      detail::invoke(std::forward<F>(f), std::forward<Args>(args)...);
       return result<void>();
     } else {
-      return result<R>(std::invoke(std::forward<F>(f), std::forward<Args>(args)...));
+      return result<R>(detail::invoke(std::forward<F>(f), std::forward<Args>(args)...));
     }
   } catch (const std::exception&) {
     return result<R>(std::current_exception());
