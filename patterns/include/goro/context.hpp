@@ -35,7 +35,6 @@
 #include <concepts>
 #include <cstddef>
 #include <exception>
-#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -48,6 +47,7 @@
 #include <goro/detail/chrono.hpp>
 #include <goro/detail/context_node.hpp>
 #include <goro/detail/functional.hpp>
+#include <goro/detail/shared_ptr.hpp>
 #include <goro/detail/task.hpp>
 #include <goro/time.hpp>
 #include <goro/unit.hpp>

@@ -25,7 +25,6 @@
 #include <concepts>
 #include <cstddef>
 #include <exception>
-#include <memory>
 #include <source_location>
 #include <system_error>
 #include <type_traits>
@@ -33,6 +32,7 @@
 
 #include <goro/chan.hpp>
 #include <goro/context.hpp>
+#include <goro/detail/shared_ptr.hpp>
 #include <goro/detail/spawn.hpp>
 #include <goro/select.hpp>
 #include <goro/sync.hpp>
