@@ -1,5 +1,6 @@
 #include <goro/leak_check.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <iostream>
 #include <thread>
@@ -10,9 +11,11 @@ namespace goro::testing {
 
 namespace {
 
-std::unordered_set<std::uint64_t> live_ids() {
-  std::unordered_set<std::uint64_t> ids;
-  for (const goroutine_info& g : goroutines()) ids.insert(g.id);
+// The ids of the live goroutines, sorted.
+std::vector<std::uint64_t> live_ids() {
+  std::vector<std::uint64_t> ids;
+  for (const goroutine_info& g : goroutines()) ids.push_back(g.id);
+  std::sort(ids.begin(), ids.end());
   return ids;
 }
 
@@ -40,7 +43,8 @@ std::vector<goroutine_info> leak_check::check() {
   for (;;) {
     std::vector<goroutine_info> leaked;
     for (goroutine_info& g : goroutines()) {
-      if (!baseline_.contains(g.id)) leaked.push_back(std::move(g));
+      if (!std::binary_search(baseline_.begin(), baseline_.end(), g.id))
+        leaked.push_back(std::move(g));
     }
     if (leaked.empty() || std::chrono::steady_clock::now() >= deadline) return leaked;
     // goro::sleep parks a goroutine (letting the others finish) and blocks a plain thread.

@@ -2,6 +2,8 @@
 // non-blocking channel operations (a close, a select with a default), never while waiting.
 #include <goro/semaphore.hpp>
 
+#include <mutex>
+
 #include <goro/panic.hpp>
 #include <goro/select.hpp>
 
@@ -14,7 +16,7 @@ std::error_code semaphore::acquire(const context& ctx, std::int64_t n) {
     // As x/sync does: a done context fails even if the units are there.
     return ctx.err();
   }
-  if (size_ - cur_ >= n && waiters_.empty()) {
+  if (size_ - cur_ >= n && head_ == nullptr) {
     cur_ += n;
     return {};
   }
@@ -25,7 +27,9 @@ std::error_code semaphore::acquire(const context& ctx, std::int64_t n) {
     return ctx.err();
   }
   chan<unit> ready = make_chan<unit>();
-  auto it = waiters_.insert(waiters_.end(), waiter{n, ready});
+  waiter w{n, ready, tail_, nullptr};
+  (tail_ ? tail_->next : head_) = &w;
+  tail_ = &w;
   lock.unlock();
 
   if (goro::select(on_recv(done), on_recv(ready)) == 1) {
@@ -43,8 +47,8 @@ std::error_code semaphore::acquire(const context& ctx, std::int64_t n) {
     cur_ -= n;
     notify_waiters();
   } else {
-    bool front = it == waiters_.begin();
-    waiters_.erase(it);
+    bool front = head_ == &w;
+    unlink(w);
     // If we were first in line and there is room, the ones behind us may go now.
     if (front && size_ > cur_) notify_waiters();
   }
@@ -53,7 +57,7 @@ std::error_code semaphore::acquire(const context& ctx, std::int64_t n) {
 
 bool semaphore::try_acquire(std::int64_t n) {
   std::lock_guard<std::mutex> lock(mu_);
-  bool ok = size_ - cur_ >= n && waiters_.empty();
+  bool ok = size_ - cur_ >= n && head_ == nullptr;
   if (ok) cur_ += n;
   return ok;
 }
@@ -69,14 +73,22 @@ void semaphore::release(std::int64_t n) {
 }
 
 void semaphore::notify_waiters() {
-  while (!waiters_.empty()) {
-    waiter& w = waiters_.front();
+  while (head_ != nullptr) {
+    waiter& w = *head_;
     // Not enough for the next waiter: stop, so that it is not starved by smaller ones.
     if (size_ - cur_ < w.n) break;
     cur_ += w.n;
-    w.ready.close();
-    waiters_.pop_front();
+    // Unlinked before the close, which lets the waiter return and its node go away.
+    chan<unit> ready = w.ready;
+    unlink(w);
+    ready.close();
   }
+}
+
+void semaphore::unlink(waiter& w) {
+  (w.prev ? w.prev->next : head_) = w.next;
+  (w.next ? w.next->prev : tail_) = w.prev;
+  w.prev = w.next = nullptr;
 }
 
 }  // namespace goro

@@ -30,11 +30,11 @@
 // - dial(const goro::context&, ...) lives in <goro/net_context.hpp>, in the patterns layer.
 #pragma once
 
+#include <goro/detail/shared_ptr.hpp>
 #include <goro/time.hpp>
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>

@@ -35,8 +35,6 @@
 #include <concepts>
 #include <cstddef>
 #include <exception>
-#include <functional>
-#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -48,6 +46,8 @@
 #include <goro/chan.hpp>
 #include <goro/detail/chrono.hpp>
 #include <goro/detail/context_node.hpp>
+#include <goro/detail/functional.hpp>
+#include <goro/detail/shared_ptr.hpp>
 #include <goro/detail/task.hpp>
 #include <goro/time.hpp>
 #include <goro/unit.hpp>

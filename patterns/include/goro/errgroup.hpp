@@ -25,7 +25,6 @@
 #include <concepts>
 #include <cstddef>
 #include <exception>
-#include <memory>
 #include <source_location>
 #include <system_error>
 #include <type_traits>
@@ -33,6 +32,7 @@
 
 #include <goro/chan.hpp>
 #include <goro/context.hpp>
+#include <goro/detail/shared_ptr.hpp>
 #include <goro/detail/spawn.hpp>
 #include <goro/select.hpp>
 #include <goro/sync.hpp>
@@ -82,7 +82,7 @@ std::exception_ptr run_for_error(F& f) {
 class errgroup {
  public:
   // A group with no limit and no context (Go's zero Group).
-  errgroup() : s_(std::make_shared<detail::errgroup_state>()) {}
+  errgroup();
   errgroup(errgroup&&) noexcept = default;
   errgroup& operator=(errgroup&&) noexcept = default;
   errgroup(const errgroup&) = delete;
@@ -90,12 +90,7 @@ class errgroup {
 
   // errgroup.WithContext: a group and a context derived from parent that is canceled the
   // first time a function of the group fails, or when wait() returns, whichever comes first.
-  static std::pair<errgroup, context> with_context(const context& parent) {
-    errgroup g;
-    auto [ctx, cancel] = with_cancel_cause(parent);
-    g.s_->cancel = std::move(cancel);
-    return {std::move(g), std::move(ctx)};
-  }
+  static std::pair<errgroup, context> with_context(const context& parent);
 
   // Runs f in a new goroutine. With a limit set, first blocks until the number of active
   // goroutines of the group is below it. The first error (see the top of this file) is
@@ -121,11 +116,7 @@ class errgroup {
 
   // Blocks until every function started by go has returned; returns the first error (null
   // if none). Cancels the context of with_context.
-  std::exception_ptr wait() {
-    s_->wg.wait();
-    s_->cancel(s_->err);
-    return s_->err;
-  }
+  std::exception_ptr wait();
 
   // At most n goroutines of the group active at once; a negative n: no limit. Changing the
   // limit while goroutines of the group are active throws panic_error, as Go panics.

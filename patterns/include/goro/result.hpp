@@ -16,13 +16,14 @@
 #pragma once
 
 #include <exception>
-#include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 #include <type_traits>
 #include <utility>
-#include <variant>
+
+#include <goro/detail/functional.hpp>
 
 namespace goro {
 
@@ -49,32 +50,31 @@ class result {
   using value_type = T;
 
   // A value.
-  result(T v) noexcept(std::is_nothrow_move_constructible_v<T>)
-      : v_(std::in_place_index<0>, std::move(v)) {}
+  result(T v) noexcept(std::is_nothrow_move_constructible_v<T>) : v_(std::in_place, std::move(v)) {}
   template <class U>
     requires(!std::is_same_v<std::remove_cvref_t<U>, result> &&
              !std::is_same_v<std::remove_cvref_t<U>, T> &&
              !std::is_convertible_v<U, std::exception_ptr> && std::is_constructible_v<T, U>)
-  result(U&& v) : v_(std::in_place_index<0>, std::forward<U>(v)) {}
+  result(U&& v) : v_(std::in_place, std::forward<U>(v)) {}
   // An error. A null exception_ptr is a programming error: value() then throws
   // std::logic_error.
-  result(std::exception_ptr e) noexcept : v_(std::in_place_index<1>, std::move(e)) {}
+  result(std::exception_ptr e) noexcept : e_(std::move(e)) {}
 
-  bool has_value() const noexcept { return v_.index() == 0; }
+  bool has_value() const noexcept { return v_.has_value(); }
   explicit operator bool() const noexcept { return has_value(); }
 
   // The value; if there is none, rethrows the error.
   T& value() & {
     check();
-    return std::get<0>(v_);
+    return *v_;
   }
   const T& value() const& {
     check();
-    return std::get<0>(v_);
+    return *v_;
   }
   T&& value() && {
     check();
-    return std::get<0>(std::move(v_));
+    return std::move(*v_);
   }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
@@ -83,19 +83,22 @@ class result {
 
   template <class U>
   T value_or(U&& fallback) const& {
-    return has_value() ? std::get<0>(v_) : static_cast<T>(std::forward<U>(fallback));
+    return has_value() ? *v_ : static_cast<T>(std::forward<U>(fallback));
   }
 
   // The error; null when there is a value.
-  std::exception_ptr error() const noexcept { return has_value() ? nullptr : std::get<1>(v_); }
+  std::exception_ptr error() const noexcept { return e_; }
 
  private:
   void check() const {
     if (has_value()) return;
-    if (const std::exception_ptr& e = std::get<1>(v_)) std::rethrow_exception(e);
+    if (e_) std::rethrow_exception(e_);
     throw std::logic_error("goro::result: holds neither a value nor an error");
   }
-  std::variant<T, std::exception_ptr> v_;
+  // One of the two is set (neither for a null error). Not a std::variant: <variant> cost
+  // every file that includes goro.hpp 0.02 s of the compiler's time (docs/header_cost.md).
+  std::optional<T> v_;
+  std::exception_ptr e_;
 };
 
 // result<void>: success, or an error.
@@ -125,10 +128,10 @@ auto try_invoke(F&& f, Args&&... args) -> result<std::invoke_result_t<F, Args...
   using R = std::invoke_result_t<F, Args...>;
   try {
     if constexpr (std::is_void_v<R>) {
-      std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+      detail::invoke(std::forward<F>(f), std::forward<Args>(args)...);
       return result<void>();
     } else {
-      return result<R>(std::invoke(std::forward<F>(f), std::forward<Args>(args)...));
+      return result<R>(detail::invoke(std::forward<F>(f), std::forward<Args>(args)...));
     }
   } catch (const std::exception&) {
     return result<R>(std::current_exception());

@@ -7,7 +7,6 @@
 // name's, both valid as long as the key, which must outlive the contexts that use it.
 #pragma once
 
-#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -15,6 +14,7 @@
 
 #include <goro/context.hpp>
 #include <goro/detail/context_node.hpp>
+#include <goro/detail/shared_ptr.hpp>
 
 namespace goro::detail {
 

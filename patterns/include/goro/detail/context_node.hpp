@@ -11,10 +11,10 @@
 // The cancelable nodes themselves live in patterns/src/context.cpp.
 #pragma once
 
-#include <memory>
 #include <optional>
 #include <string>
 
+#include <goro/detail/shared_ptr.hpp>
 #include <goro/time.hpp>
 
 namespace goro::detail {

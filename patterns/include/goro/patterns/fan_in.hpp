@@ -11,7 +11,6 @@
 
 #include <atomic>
 #include <cstddef>
-#include <memory>
 #include <source_location>
 #include <type_traits>
 #include <utility>
@@ -19,6 +18,7 @@
 
 #include <goro/chan.hpp>
 #include <goro/detail/pattern_support.hpp>
+#include <goro/detail/shared_ptr.hpp>
 #include <goro/select.hpp>
 
 namespace goro {

@@ -12,41 +12,26 @@
 
 #include <concepts>
 #include <source_location>
-#include <span>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include <goro/chan.hpp>
 #include <goro/detail/pattern_support.hpp>
-#include <goro/select.hpp>
 #include <goro/unit.hpp>
 
 namespace goro {
 
 // Closes when any of `chans` closes. No channel: a nil channel (never closes); one channel:
-// that channel. Nil inputs never close, so they are left out.
-inline done_chan or_channel(std::vector<done_chan> chans,
-                            const std::source_location& where = std::source_location::current()) {
-  std::erase_if(chans, [](const done_chan& c) { return c == nullptr; });
-  if (chans.empty()) return {};
-  if (chans.size() == 1) return chans.front();
-  chan<unit> out = make_chan<unit>();
-  detail::pattern_go(where, [chans = std::move(chans), out] {
-    detail::close_on_exit<unit> closer(out);
-    std::vector<select_case> cases;
-    cases.reserve(chans.size());
-    for (const done_chan& c : chans) cases.push_back(on_recv(c));
-    goro::select(std::span<select_case>(cases));
-  });
-  return out;
-}
+// that channel. Nil inputs never close, so they are left out. Out of line
+// (patterns/src/or_channel.cpp): its goroutine, vector and select cost every file that
+// includes goro.hpp 0.1 s of the compiler's time when they were inline (docs/header_cost.md).
+done_chan or_channel(std::vector<done_chan> chans,
+                     const std::source_location& where = std::source_location::current());
 
 // The same for a vector of chan<unit>.
-inline done_chan or_channel(const std::vector<chan<unit>>& chans,
-                            const std::source_location& where = std::source_location::current()) {
-  return or_channel(std::vector<done_chan>(chans.begin(), chans.end()), where);
-}
+done_chan or_channel(const std::vector<chan<unit>>& chans,
+                     const std::source_location& where = std::source_location::current());
 
 // or_channel(a, b, c): the variadic form, like Go's `or(channels ...<-chan interface{})`.
 // or_channel() is a nil channel.

@@ -8,12 +8,12 @@
 #pragma once
 
 #include <concepts>
-#include <functional>
 #include <source_location>
 #include <type_traits>
 #include <utility>
 
 #include <goro/chan.hpp>
+#include <goro/detail/functional.hpp>
 #include <goro/detail/pattern_support.hpp>
 
 namespace goro {
@@ -36,7 +36,7 @@ recv_chan<stage_result_t<F, chan_value_t<C>>> stage(
       where, [done, in = recv_chan<T>(std::move(in)), out, f = std::forward<F>(f)]() mutable {
         detail::close_on_exit<R> closer(out);
         while (std::optional<T> v = detail::recv_or_done(done, in)) {
-          if (!detail::send_or_done<R>(done, out, R(std::invoke(f, std::move(*v))))) return;
+          if (!detail::send_or_done<R>(done, out, R(detail::invoke(f, std::move(*v))))) return;
         }
       });
   return out;

@@ -2,10 +2,11 @@
 // through a slot on the calling goroutine's stack, which the helper thread fills.
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <type_traits>
 #include <utility>
+
+#include <goro/detail/functional.hpp>
 
 namespace goro::detail {
 
