@@ -2,6 +2,7 @@
 // non-blocking channel operations (a close, a select with a default), never while waiting.
 #include <goro/semaphore.hpp>
 
+#include <exception>
 #include <mutex>
 
 #include <goro/panic.hpp>
@@ -31,6 +32,19 @@ std::error_code semaphore::acquire(const context& ctx, std::int64_t n) {
   (tail_ ? tail_->next : head_) = &w;
   tail_ = &w;
   lock.unlock();
+  // The node lives on this stack: if the select below unwinds (the runtime exits under a
+  // parked goroutine), it must leave the queue first, or a release() from another
+  // goroutine's unwinding would walk into a dead frame.
+  struct unlink_on_unwind {
+    semaphore& s;
+    waiter& w;
+    int unwinding = std::uncaught_exceptions();
+    ~unlink_on_unwind() {
+      if (std::uncaught_exceptions() <= unwinding) return;  // returned: w is unlinked
+      std::lock_guard<std::mutex> guard(s.mu_);
+      if (w.prev != nullptr || s.head_ == &w) s.unlink(w);
+    }
+  } guard{*this, w};
 
   if (goro::select(on_recv(done), on_recv(ready)) == 1) {
     // Granted. If ctx is done by now, x/sync gives the units back and reports ctx's error,

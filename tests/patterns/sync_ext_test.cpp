@@ -229,6 +229,45 @@ TEST_CASE("semaphore: acquire, try_acquire, release") {
   });
 }
 
+TEST_CASE("semaphore: waiters unwound at exit leave the queue; a holder's release is safe") {
+  // A waiter's queue node lives on its acquire's stack. With unwind_at_exit the goroutines
+  // still blocked when main returns are unwound in some order: if a waiter goes first, the
+  // holder's destructor then releases, and the queue must not name the waiter any more:
+  // once the run is over, nobody is queued.
+  for (int round = 0; round < 6; ++round) {
+    CAPTURE(round);
+    goro::semaphore sem(1);  // outlives the run, whose unwinding uses it
+    goro::options opts;
+    opts.threads = round % 2 + 1;
+    opts.unwind_at_exit = true;
+    std::atomic<int> waiting{0};
+    const int rc = goro::run(opts, [&] {
+      REQUIRE(sem.try_acquire(1));  // the holder's unit, given back when it is unwound
+      auto holder = [&sem] {
+        struct release_on_unwind {
+          goro::semaphore& s;
+          ~release_on_unwind() { s.release(1); }
+        } release{sem};
+        goro::make_chan<int>().recv();  // parks until exit unwinds it
+      };
+      auto waiter = [&] {
+        ++waiting;
+        static_cast<void>(sem.acquire(goro::background(), 1));  // parks in the queue
+        sem.release(1);
+      };
+      // The holder is made before the waiters in some rounds and after them in others, so
+      // that the order in which exit unwinds them varies.
+      if (round < 3) goro::go(holder);
+      for (int i = 0; i < 3; ++i) goro::go(waiter);
+      if (round >= 3) goro::go(holder);
+      while (waiting.load() < 3) goro::yield();
+      goro::sleep(20ms);  // every waiter is parked in the queue
+    });
+    CHECK(rc == 0);
+    CHECK(sem.try_acquire(0));  // nobody is queued any more (x/sync: true iff no waiter)
+  }
+}
+
 TEST_CASE("semaphore: a canceled or expired context fails the acquire and changes nothing") {
   test::run([] {
     goro::semaphore s(2);
