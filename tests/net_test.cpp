@@ -807,7 +807,11 @@ TEST_SUITE("net") {
       // An IP literal never reaches the resolver, and a context has nothing to stop there.
       CHECK(net::lookup_host(ctx4, "127.0.0.1") == std::vector<std::string>{"127.0.0.1"});
 
-      // The hung calls end later; each then drops its result and frees its state.
+      // The hung calls end later; each then drops its result and frees its state. A call can
+      // start on its helper thread after its caller gave up (a thread slow to start, as
+      // under ThreadSanitizer on a busy machine: 4 of 5 had started here once), so wait for
+      // all five before letting them go.
+      for (int i = 0; i < 5000 && resolver_calls.load() < 5; ++i) goro::sleep(1ms);
       const int started = resolver_calls.load();
       CHECK(started == 5);
       resolver_released = true;
