@@ -132,7 +132,6 @@ std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const cha
   std::lock_guard lock(rmu_);
   if (buf.empty()) return 0;
   if (goro::detail::poll_completes(pd_)) return ring_read(buf, ec, call);
-  // tcp_ again: drained_ may come from ring_read, which sets it for any stream.
   if (std::exchange(drained_, false) && tcp_ && goro::detail::poll_drain_hint_ok(pd_)) {
     if ((ec = wait(poll_mode::read))) return 0;
   } else if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read);
@@ -145,7 +144,7 @@ std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const cha
     // checks (fdget_pos, vfs_read): 2-9% of the CPU per ping-pong request.
     const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
     if (n >= 0) {
-      drained_ = tcp_ && n > 0 && static_cast<std::size_t>(n) < buf.size();
+      drained_ = n > 0 && static_cast<std::size_t>(n) < buf.size();
       return static_cast<std::size_t>(n);
     }
     if (errno == EINTR) continue;

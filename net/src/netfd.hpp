@@ -127,9 +127,11 @@ class netfd {
   goro::detail::poll_desc* pd_ = nullptr;
   std::string net_;
   stored_addr laddr_, raddr_;
-  bool stream_;           // a byte stream (tcp, unix): its recv and send may use the ring
-  bool tcp_;              // a TCP stream: a short read drained it (see read())
-  bool drained_ = false;  // under rmu_: the last read was short (see read(), ring_read())
+  bool stream_;  // a byte stream (tcp, unix): its recv and send may use the ring
+  bool tcp_;     // a TCP stream: a short read drained it (see read())
+  // Under rmu_: the last read was short. Only read() on a TCP socket and ring_read() (any
+  // stream) act on it.
+  bool drained_ = false;
   std::atomic<std::uint64_t> state_{0};
   goro::mutex rmu_, wmu_;
   goro::wait_group destroyed_;  // 1 until destroy(): what a close() waits on
