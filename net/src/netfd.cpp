@@ -119,7 +119,7 @@ std::error_code netfd::wait(poll_mode mode) {
 // Go's loop: try, and wait only on EAGAIN; with one exception. A short read of a TCP
 // socket found its receive queue empty (tcp_recvmsg stops early only there, at a FIN or
 // at an urgent mark), and with edge triggering whatever arrives later raises a new edge;
-// so the next read (drained_) waits for that edge first instead of making the read(2)
+// so the next read (drained_) waits for that edge first instead of making the recv(2)
 // that would only say EAGAIN: one system call of three per ping-pong request (8-24% of
 // the CPU per request, bench/RESULTS.md, "The short-read hint, again"). It must not call
 // poll_prepare, which would forget an edge that came meanwhile: poll_wait returns at once
@@ -160,7 +160,7 @@ std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const cha
 // A read with the io_uring back end. After a short read (drained_) the socket is probably
 // empty and the recv goes to the ring at once: that is the ping-pong case, where the ring
 // saves the system calls (unlike epoll's wait, a recv at a FIN completes at once with 0). After a
-// full buffer more data is probably there: read(2) first, and the ring only if it says EAGAIN. A
+// full buffer more data is probably there: recv(2) first, and the ring only if it says EAGAIN. A
 // stream's recv queued on an empty socket is retried by the kernel (task work) as soon as the first
 // segment lands, and on loopback it then spins on the socket lock against the sender still pushing
 // the rest (bench/RESULTS.md, "io_uring in goro": 28% of the CPU of stream-4x16 at one worker).

@@ -510,10 +510,13 @@ std::atomic<std::uint64_t> next_poller_id{1};
 }
 
 // The back end when GORO_NETPOLL does not choose one: epoll. io_uring measured cheaper per
-// request on the many-connection ping-pong rows and on stream at two workers, but dearer on
-// stream at one worker and slower on one connection at two workers (bench/RESULTS.md,
-// "io_uring in goro: the completion back end, measured"), so it stays opt-in until those
-// are fixed.
+// request on the many-connection ping-pong rows and on stream at two workers on a loaded
+// machine, but dearer on stream at one worker and slower on one connection at two workers
+// (bench/RESULTS.md, "io_uring in goro: the completion back end, measured"); on the idle
+// machine it was 1.7x dearer on pingpong-1000, its recv's task work interrupting the
+// running worker to spin on a socket lock ("The rerun on a quiet machine", which also
+// measures the COOP_TASKRUN fix that a ring per worker would make safe). So it stays
+// opt-in.
 constexpr poll_backend kDefaultBackend = poll_backend::epoll;
 
 poll_backend requested_backend() noexcept {

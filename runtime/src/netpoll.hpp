@@ -68,7 +68,7 @@ poll_desc* poll_open(int fd, poll_register when = poll_register::now);
 bool poll_completes(const poll_desc* pd) noexcept;
 
 // Whether a short read of pd's stream socket may be taken to have drained it, so that the
-// next read can wait for an edge without trying read(2) first (net's netfd::read): with
+// next read can wait for an edge without trying recv(2) first (net's netfd::read): with
 // edge triggering, whatever arrives after a read that found the receive queue empty raises
 // a new edge. False once an event on pd said that the peer ended the stream, hung up, failed
 // or sent urgent data (EPOLLRDHUP, EPOLLHUP, EPOLLERR, EPOLLPRI): TCP's read also stops
