@@ -6,9 +6,11 @@
 // - One ring per netpoller, shared by every worker and thread, so the ring is set up
 //   without SINGLE_ISSUER or DEFER_TASKRUN: any thread may queue and submit (under sq_mu_)
 //   and reap (under cq_mu_); the one thread that sleeps in the poller waits in the kernel
-//   (wait()) with no lock held. A request's task work runs on the thread that submitted it
-//   (the kernel interrupts that thread for it), which is why workers may submit for each
-//   other's goroutines.
+//   (wait()) with no lock held. A request's task work runs on the thread that submitted it,
+//   which is why workers may submit for each other's goroutines. With COOP_TASKRUN (5.19+)
+//   the kernel wakes that thread if it sleeps (in the ring or on its futex, both
+//   interruptible) but does not interrupt it while it runs: the work waits for its next
+//   system call or interrupt, at most a timer tick for a goroutine that makes none.
 // - A CQE's user_data is an io_op* (a recv or a send), kCancelData (an ASYNC_CANCEL) or
 //   kEpollData (the POLL_ADD on the epoll descriptor): no io_op lives below 4096.
 // - An io_op lives on the stack of the goroutine that waits for it, and that goroutine
