@@ -261,9 +261,9 @@ TEST_SUITE("io") {
     run_on(2, [&] {
       socket_pair sp;
       poll_desc* pd = poll_open(sp.fd[0], poll_register::on_wait);
-      if (want == poll_backend::epoll) CHECK(!on_ring());  // also the default
+      if (want == poll_backend::epoll) CHECK(!on_ring());
       if (want == poll_backend::uring) CHECK(on_ring());
-      if (want == poll_backend::automatic)
+      if (want == poll_backend::automatic)  // also the default
         CHECK(on_ring() == (kHaveLiburing && kernel_has_uring()));
       // Readiness works on either: a descriptor of the ring joins epoll when it waits.
       auto got = goro::make_chan<poll_result>(1);

@@ -22,9 +22,9 @@
 //
 // The io_uring completion back end (bench/RESULTS.md, "io_uring: measured, and the
 // decision": raw io_uring spent 19-28% less CPU per request than raw epoll, by making
-// ~0.05 system calls per ping-pong request instead of 3). open() chooses it when asked
-// (GORO_NETPOLL=auto: where the kernel lets it set up a ring; =uring insists; the default
-// is epoll, see kDefaultBackend), and only the
+// ~0.05 system calls per ping-pong request instead of 3). open() chooses it by default
+// where the kernel lets it set up a ring (GORO_NETPOLL=auto, see kDefaultBackend; =uring
+// insists; =epoll declines it), and only the
 // recv and send of stream sockets (net's conns) use it; everything else stays on readiness
 // through the same epoll instance: accept, connect, datagrams, goro::io's waits, a plain
 // thread's read. One shared ring (uring.hpp), not one per worker: a goroutine parked on a
@@ -509,15 +509,14 @@ namespace {
 std::atomic<std::uint64_t> next_poller_id{1};
 }
 
-// The back end when GORO_NETPOLL does not choose one: epoll. io_uring measured cheaper per
-// request on the many-connection ping-pong rows and on stream at two workers on a loaded
-// machine, but dearer on stream at one worker and slower on one connection at two workers
-// (bench/RESULTS.md, "io_uring in goro: the completion back end, measured"); on the idle
-// machine it was 1.7x dearer on pingpong-1000, its recv's task work interrupting the
-// running worker to spin on a socket lock ("The rerun on a quiet machine", which also
-// measures the COOP_TASKRUN fix that a ring per worker would make safe). So it stays
-// opt-in.
-constexpr poll_backend kDefaultBackend = poll_backend::epoll;
+// The back end when GORO_NETPOLL does not choose one: io_uring where the kernel allows it,
+// else epoll. With COOP_TASKRUN (uring::init), paired against epoll on the idle machine
+// (bench/RESULTS.md, "io_uring by default"), it served 23-24% more requests per second at
+// one worker on pingpong-1000 and stream-4x16 for 20% less CPU, and 5% more on
+// pingpong-1000 at two workers; it cost 6% on one connection at one worker and 8% more CPU
+// on stream at two workers. Before COOP_TASKRUN it was the other way round on the idle
+// machine ("The rerun on a quiet machine").
+constexpr poll_backend kDefaultBackend = poll_backend::automatic;
 
 poll_backend requested_backend() noexcept {
   const char* v = std::getenv("GORO_NETPOLL");

@@ -29,12 +29,13 @@
 //   poll_evict(pd);        // close(): wakes the waiters with `closed`, fails later waits
 //   poll_close(pd);        // once no goroutine waits on pd any more; then ::close(fd)
 //
-// With the io_uring back end (netpoll.cpp: chosen when the poller opens, if GORO_NETPOLL
-// asks for it), a stream socket's recv and send may go through the ring instead: where
-// poll_completes(pd) says so, poll_io(pd, mode, buf, len, res) queues the operation, parks
-// until its completion and returns its result, with prepare's and wait's errors. Such a
-// descriptor is opened with poll_register::on_wait: it joins epoll only when something
-// first waits for its readiness (a connect, a plain thread's read).
+// With the io_uring back end (netpoll.cpp: chosen when the poller opens, where the kernel
+// allows it and GORO_NETPOLL does not say epoll), a stream socket's recv and send may go
+// through the ring instead: where poll_completes(pd) says so, poll_io(pd, mode, buf, len,
+// res) queues the operation, parks until its completion and returns its result, with
+// prepare's and wait's errors. Such a descriptor is opened with poll_register::on_wait: it
+// joins epoll only when something first waits for its readiness (a connect, a plain
+// thread's read).
 #pragma once
 
 #include <atomic>
@@ -175,8 +176,8 @@ class netpoller {
 
 // Which back end GORO_NETPOLL asks for: "epoll"; "uring" (forced: open() throws if the ring
 // cannot be set up); "auto" (`automatic`: io_uring where the kernel allows it, else epoll).
-// Unset or anything else: the default, epoll for now (netpoll.cpp says why). Read by each
-// open().
+// Unset or anything else: the default, `automatic` (netpoll.cpp's kDefaultBackend says
+// why). Read by each open().
 enum class poll_backend : std::uint8_t { automatic, epoll, uring };
 poll_backend requested_backend() noexcept;
 
