@@ -303,14 +303,12 @@ TEST_SUITE("io") {
       const int spin = rounds % 64;
       std::thread taker([&] {
         while (!sleeping.load()) std::this_thread::yield();
-        for (volatile int i = 0; i < spin * 8; ++i) {
-        }
+        for (int i = 0; i < spin * 8; ++i) asm volatile("");  // a delay the compiler keeps
         goro::detail::g_list io;
         np.poll(0, io);
       });
       while (!sleeping.load()) std::this_thread::yield();
-      for (volatile int i = 0; i < (rounds * 7) % 512; ++i) {
-      }
+      for (int i = 0; i < (rounds * 7) % 512; ++i) asm volatile("");
       const std::int64_t woken_at = nanotime();
       np.wake();
       sleeper.join();
