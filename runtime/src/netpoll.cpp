@@ -593,7 +593,7 @@ int netpoller::wait(void* events, int max, std::int64_t until) noexcept {
 void netpoller::poll(std::int64_t until, g_list& readied) noexcept {
   uring* r = ring();
   if (!r) {
-    poll_epoll(until, readied);
+    poll_epoll(until, until != 0, readied);
     return;
   }
   // Every poll re-arms the POLL_ADD on the epoll fd, so that whoever polls next (or the
@@ -606,7 +606,12 @@ void netpoller::poll(std::int64_t until, g_list& readied) noexcept {
     epoll_fired = r->reap(&readied);
   }
   if (epoll_fired) {
-    poll_epoll(0, readied);
+    // Not waiting in epoll, but still the poll that may sleep: it takes the wake-up it
+    // finds. Were it left to the check below, which trusts wake_sent_, a wake() whose write
+    // lands after consume_wake cleared the flag would leave the eventfd readable with the
+    // flag down: every re-armed POLL_ADD would complete at once and the sleeper would spin
+    // (netpoll_test's idle CPU test caught it under ThreadSanitizer).
+    poll_epoll(0, until != 0, readied);
     // A poll that does not wait may have taken the CQE that was to end the sleeper's wait
     // (for a wake-up, say, which only the sleeper consumes): the sleeper checked the CQ
     // before we took it and now sleeps in the kernel with nothing armed. Re-arm at once: a
@@ -636,7 +641,7 @@ void netpoller::consume_wake() noexcept {
   wake_sent_.store(false, std::memory_order_release);
 }
 
-void netpoller::poll_epoll(std::int64_t until, g_list& readied) noexcept {
+void netpoller::poll_epoll(std::int64_t until, bool sleeper, g_list& readied) noexcept {
   epoll_event events[128];
   const int n = wait(events, 128, until);
   last_poll_.store(nanotime(), std::memory_order_relaxed);
@@ -646,8 +651,8 @@ void netpoller::poll_epoll(std::int64_t until, g_list& readied) noexcept {
   for (int i = 0; i < n; ++i) {
     const std::uint32_t ev = events[i].events;
     if (events[i].data.u64 == kBreakData) {
-      // Only the poll that waits consumes a wake-up: it was meant for that one.
-      if (until != 0) consume_wake();
+      // Only the poll that may sleep consumes a wake-up: it was meant for that one.
+      if (sleeper) consume_wake();
       continue;
     }
     poll_desc* pd = event_desc(events[i].data.u64);

@@ -156,8 +156,9 @@ class netpoller {
 
  private:
   int wait(void* events, int max, std::int64_t until) noexcept;
-  // Takes epoll's events, waiting as wait() does; `until` != 0 also consumes a wake-up.
-  void poll_epoll(std::int64_t until, g_list& readied) noexcept;
+  // Takes epoll's events, waiting as wait() does until `until`. The poll that may sleep
+  // (`sleeper`) also consumes a wake-up it finds.
+  void poll_epoll(std::int64_t until, bool sleeper, g_list& readied) noexcept;
   void consume_wake() noexcept;  // reads the eventfd: the wake-up was seen
 
   std::atomic<bool> opened_{false};
