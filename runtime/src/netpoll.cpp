@@ -510,12 +510,12 @@ std::atomic<std::uint64_t> next_poller_id{1};
 }
 
 // The back end when GORO_NETPOLL does not choose one: io_uring where the kernel allows it,
-// else epoll. With COOP_TASKRUN (uring::init), paired against epoll on the idle machine
-// (bench/RESULTS.md, "io_uring by default"), it served 23-24% more requests per second at
-// one worker on pingpong-1000 and stream-4x16 for 20% less CPU, and 5% more on
-// pingpong-1000 at two workers; it cost 6% on one connection at one worker and 8% more CPU
-// on stream at two workers. Before COOP_TASKRUN it was the other way round on the idle
-// machine ("The rerun on a quiet machine").
+// else epoll. With COOP_TASKRUN (uring::init), in two runs paired against epoll
+// (bench/RESULTS.md, "io_uring by default" and "five reps"), it served 7-24% more requests
+// per second on pingpong-1000 and stream-4x16 at one worker, for 10-20% less CPU, and 5-9%
+// more on pingpong-1000 at two workers; stream at two workers was level in req/s, at 1-8%
+// more CPU, and one connection at one worker 6% slower. Before COOP_TASKRUN it lost on the
+// idle machine ("The rerun on a quiet machine").
 constexpr poll_backend kDefaultBackend = poll_backend::automatic;
 
 poll_backend requested_backend() noexcept {
