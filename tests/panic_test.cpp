@@ -92,14 +92,14 @@ outcome run_helper(const std::string& scenario,
   // 30 of this test's 35 s under TSan (one second per helper) and finds nothing in a
   // process that ends on purpose with its goroutines alive.
   std::vector<std::string> env_strings;
-  const char* tsan_extra = ":report_thread_leaks=0:atexit_sleep_ms=0";
+  const std::string tsan_opts = "report_thread_leaks=0:atexit_sleep_ms=0";
   std::string asan = "ASAN_OPTIONS=detect_leaks=0";
-  std::string tsan = std::string("TSAN_OPTIONS=") + (tsan_extra + 1);
+  std::string tsan = "TSAN_OPTIONS=" + tsan_opts;
   for (char** e = environ; *e; ++e) {
     if (std::strncmp(*e, "ASAN_OPTIONS=", 13) == 0) {
       asan = std::string(*e) + ":detect_leaks=0";
     } else if (std::strncmp(*e, "TSAN_OPTIONS=", 13) == 0) {
-      tsan = std::string(*e) + tsan_extra;
+      tsan = std::string(*e) + ":" + tsan_opts;
     } else {
       env_strings.emplace_back(*e);
     }
