@@ -1,6 +1,11 @@
 // netload: the load client of the network benchmarks (bench/net/run.py). Plain
-// non-blocking sockets and one epoll loop per thread, no goro, so that it is the same
-// client for every server.
+// non-blocking sockets and one event loop per thread, no goro, so that it is the same
+// client for every server: epoll (--io epoll), or an io_uring ring (--io uring, the
+// default where liburing was found) that queues every connection's recv and send and enters
+// the kernel once per batch. On this paravirtualised guest a system call's entry and exit
+// are a large part of a loopback request, and the epoll client, at 2 calls a request, ran
+// out of its core before goro's server did (bench/RESULTS.md, "The load client was the
+// limit").
 //
 //   netload --addr 127.0.0.1:PORT --mode pingpong --conns 100 --msg 512 --duration 3
 //   netload --addr 127.0.0.1:PORT --mode stream --conns 4 --depth 16
@@ -36,7 +41,12 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
+
+#if NETLOAD_HAVE_LIBURING
+#include <liburing.h>
+#endif
 
 namespace {
 
@@ -50,6 +60,7 @@ struct config {
   double duration = 3;
   double warmup = 1;
   int threads = 1;
+  std::string io = NETLOAD_HAVE_LIBURING ? "uring" : "epoll";
 };
 
 [[noreturn]] void die(const char* what) {
@@ -108,6 +119,9 @@ struct connection {
   // stream: bytes sent and received in all
   std::uint64_t sent = 0, received = 0;
   bool want_out = false;  // EPOLLOUT registered
+  // --io uring: a send is in flight (one at a time, so that a connection's bytes stay in
+  // order), and a pingpong reply came back before that send's completion did
+  bool sending = false, next_due = false;
 };
 
 std::atomic<std::uint64_t> g_requests{0};
@@ -269,6 +283,169 @@ class worker {
   bool idle_ = false;
 };
 
+#if NETLOAD_HAVE_LIBURING
+// The same loads on an io_uring ring: every connection keeps one recv in flight, and one
+// send while it owes bytes; each turn of the loop submits what the last one queued and
+// waits for completions in a single io_uring_enter.
+class uring_worker {
+ public:
+  uring_worker(const config& cfg, std::vector<int> fds)
+      : stream_(cfg.mode == "stream"), msg_(cfg.msg) {
+    for (std::size_t i = 0; i < msg_.size(); i++) msg_[i] = static_cast<char>('a' + i % 26);
+    window_.resize(static_cast<std::size_t>(cfg.msg) * cfg.depth);
+    for (std::size_t i = 0; i < window_.size(); i++) window_[i] = msg_[i % msg_.size()];
+    rsize_ = stream_ ? 65536 : msg_.size();
+    rbufs_.resize(fds.size() * rsize_);
+    conns_.resize(fds.size());
+    for (std::size_t i = 0; i < fds.size(); i++) conns_[i].fd = fds[i];
+    // Room for a recv and a send of every connection in one turn. DEFER_TASKRUN (6.1): the
+    // kernel finishes our operations only inside our own io_uring_enter, never by
+    // interrupting the loop; COOP_TASKRUN (5.19) at least without an IPI.
+    unsigned entries = 64;
+    while (entries < 2 * fds.size()) entries *= 2;
+    int rc = -EINVAL;
+    for (unsigned flags : {unsigned{IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN},
+                           unsigned{IORING_SETUP_COOP_TASKRUN}, 0u}) {
+      io_uring_params p{};
+      p.flags = flags;
+      rc = io_uring_queue_init_params(entries, &ring_, &p);
+      if (rc != -EINVAL) break;
+    }
+    if (rc < 0) {
+      errno = -rc;
+      die("io_uring_queue_init");
+    }
+  }
+  uring_worker(const uring_worker&) = delete;
+  uring_worker& operator=(const uring_worker&) = delete;
+  ~uring_worker() { io_uring_queue_exit(&ring_); }
+
+  void run() {
+    for (std::size_t i = 0; i < conns_.size(); i++) {
+      queue_recv(i);
+      if (stream_) {
+        pump(i);
+      } else {
+        queue_send(i, msg_.data(), msg_.size());
+      }
+    }
+    __kernel_timespec tick{0, 20'000'000};  // to see g_stop
+    while (!g_stop.load(std::memory_order_relaxed)) {
+      io_uring_cqe* cqe = nullptr;
+      int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &tick, nullptr);
+      if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+        errno = -rc;
+        die("io_uring_submit_and_wait");
+      }
+      unsigned head, n = 0;
+      io_uring_for_each_cqe(&ring_, head, cqe) {
+        n++;
+        complete(cqe->user_data, cqe->res);
+      }
+      io_uring_cq_advance(&ring_, n);
+      if (local_ > 0) {
+        g_requests.fetch_add(local_, std::memory_order_relaxed);
+        local_ = 0;
+      }
+    }
+  }
+
+ private:
+  // user_data: the connection's index, times two, plus 1 for a send.
+  io_uring_sqe* sqe() {
+    for (;;) {
+      if (io_uring_sqe* s = io_uring_get_sqe(&ring_)) return s;
+      io_uring_submit(&ring_);  // full: the queued operations go in now
+    }
+  }
+  char* rbuf(std::size_t i) { return rbufs_.data() + i * rsize_; }
+
+  void queue_recv(std::size_t i) {
+    connection& c = conns_[i];
+    const std::size_t off = stream_ ? 0 : c.in;
+    io_uring_sqe* s = sqe();
+    io_uring_prep_recv(s, c.fd, rbuf(i) + off, rsize_ - off, 0);
+    io_uring_sqe_set_data64(s, 2 * i);
+  }
+
+  void queue_send(std::size_t i, const char* p, std::size_t len) {
+    connection& c = conns_[i];
+    c.sending = true;
+    io_uring_sqe* s = sqe();
+    io_uring_prep_send(s, c.fd, p, len, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(s, 2 * i + 1);
+  }
+
+  // stream: up to `depth` messages in flight
+  void pump(std::size_t i) {
+    connection& c = conns_[i];
+    const std::uint64_t limit = c.received + window_.size();
+    if (c.sending || c.sent >= limit) return;
+    const std::size_t off = c.sent % window_.size();
+    queue_send(i, window_.data() + off,
+               std::min<std::uint64_t>(limit - c.sent, window_.size() - off));
+  }
+
+  void complete(std::uint64_t data, int res) {
+    const std::size_t i = data / 2;
+    connection& c = conns_[i];
+    const std::size_t m = msg_.size();
+    if (res == -EINTR || res == -EAGAIN) {  // not expected from the ring; try again
+      if (data % 2 == 0) return queue_recv(i);
+      c.sending = false;
+      return stream_ ? pump(i) : queue_send(i, msg_.data() + c.out, m - c.out);
+    }
+    if (res < 0) {
+      errno = -res;
+      die(data % 2 ? "send" : "recv");
+    }
+    const auto n = static_cast<std::size_t>(res);
+    if (data % 2 == 1) {  // a send
+      c.sending = false;
+      if (stream_) {
+        c.sent += n;
+        return pump(i);
+      }
+      c.out += n;
+      if (c.out < m) return queue_send(i, msg_.data() + c.out, m - c.out);
+      if (std::exchange(c.next_due, false)) next_message(i);
+      return;
+    }
+    if (n == 0) fail("the server closed a connection");
+    if (stream_) {
+      const std::uint64_t before = c.received / m;
+      c.received += n;
+      local_ += c.received / m - before;
+      queue_recv(i);
+      return pump(i);
+    }
+    c.in += n;
+    if (c.in < m) return queue_recv(i);
+    if (std::memcmp(rbuf(i), msg_.data(), m) != 0) fail("the echo differs");
+    local_++;
+    c.in = 0;
+    if (c.sending) {
+      c.next_due = true;  // the send's completion is still to come
+    } else {
+      next_message(i);
+    }
+  }
+
+  void next_message(std::size_t i) {
+    conns_[i].out = 0;
+    queue_send(i, msg_.data(), msg_.size());
+    queue_recv(i);
+  }
+
+  const bool stream_;
+  std::vector<char> msg_, window_, rbufs_;
+  std::size_t rsize_ = 0;
+  std::vector<connection> conns_;
+  io_uring ring_{};
+  std::uint64_t local_ = 0;
+};
+#endif
+
 double parse_seconds(const std::string& s) {
   // "3", "3s", "500ms"
   if (s.size() > 2 && s.substr(s.size() - 2) == "ms") return std::stod(s) / 1000;
@@ -303,14 +480,19 @@ config parse(int argc, char** argv) {
       cfg.warmup = parse_seconds(val());
     } else if (a == "--threads") {
       cfg.threads = std::stoi(val());
+    } else if (a == "--io") {
+      cfg.io = val();
     } else {
       fail("unknown argument " + a +
            " (use --addr H:P --mode pingpong|stream|idle --conns N --msg B --depth K "
-           "--duration S --warmup S --threads T)");
+           "--duration S --warmup S --threads T --io epoll|uring)");
     }
   }
   if (cfg.mode != "pingpong" && cfg.mode != "stream" && cfg.mode != "idle")
     fail("--mode is pingpong, stream or idle");
+  if (cfg.io != "epoll" && (cfg.io != "uring" || !NETLOAD_HAVE_LIBURING))
+    fail(NETLOAD_HAVE_LIBURING ? "--io is epoll or uring"
+                               : "--io is epoll (built without liburing)");
   if (cfg.conns < 1 || cfg.msg < 1 || cfg.depth < 1 || cfg.threads < 1) fail("bad sizes");
   return cfg;
 }
@@ -340,6 +522,13 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int t = 0; t < nt; t++) {
     threads.emplace_back([&cfg, part = split[t]] {
+#if NETLOAD_HAVE_LIBURING
+      if (cfg.io == "uring") {
+        uring_worker w(cfg, part);  // made on its thread: the ring is single-issuer
+        w.run();
+        return;
+      }
+#endif
       worker w(cfg, part);
       w.run();
     });

@@ -214,7 +214,7 @@ def run_echo(progs, row, server, workers, args):
         return {"status": "crash", "detail": str(e)}
     cmd = pinned([progs["netload"], "--addr", srv.addr, "--mode", mode, "--conns", str(conns),
                   "--msg", str(args.msg), "--depth", str(depth), "--duration", str(args.duration),
-                  "--warmup", str(args.warmup)], ccore)
+                  "--warmup", str(args.warmup), "--io", args.client_io], ccore)
     res = {"status": "ok"}
     try:
         cl = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -486,6 +486,10 @@ def main():
     ap.add_argument("--http-duration", type=int, default=5)
     ap.add_argument("--idle-conns", type=int, default=10000)
     ap.add_argument("--idle-secs", type=float, default=5.0)
+    ap.add_argument("--client-io", default="uring", choices=("uring", "epoll"),
+                    help="the load client's event loop for the echo rows: uring (the default; "
+                    "the epoll client ran out of its core first, bench/RESULTS.md \"The load "
+                    "client was the limit\") or epoll (the tables before 2026-12-07's evening)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--goro-base", help="another goro_echo binary, the server 'goro-base' "
@@ -511,7 +515,8 @@ def main():
     raw = args.raw or os.path.join(NETOUT, "raw-" + datetime.datetime.now().strftime(
         "%Y%m%d-%H%M%S") + ".json")
     meta = {"argv": sys.argv, "loadavg_before": open("/proc/loadavg").read().strip(),
-            "date": datetime.datetime.now().isoformat(), "nproc": os.cpu_count()}
+            "date": datetime.datetime.now().isoformat(), "nproc": os.cpu_count(),
+            "client_io": args.client_io}
 
     def save():
         meta["loadavg_after"] = open("/proc/loadavg").read().strip()
@@ -562,7 +567,8 @@ def main():
             save()
     save()
     print(f"loadavg before: {meta['loadavg_before']}; after: {meta['loadavg_after']}; "
-          f"{args.reps} reps, {args.duration:g} s measured after {args.warmup:g} s warm-up")
+          f"{args.reps} reps, {args.duration:g} s measured after {args.warmup:g} s warm-up; "
+          f"client on {args.client_io}")
     print(table(results, args))
     log(f"raw results: {raw}")
 
