@@ -85,6 +85,13 @@ def build(args):
                 exe = os.path.join(BUILD, "bench", "net", t)
                 if os.path.exists(exe):
                     progs[t] = exe
+        # The core-to-core probe (bench/common/xcore.cpp), run before each echo run: the host
+        # moves this VM's vCPUs between near and far cores, which moves every server's cost.
+        if args.no_build or sh(["nice", "-n", "10", "ninja", "-C", BUILD, "-j", str(args.jobs),
+                                "bench/xcore"]):
+            exe = os.path.join(BUILD, "bench", "xcore")
+            if os.path.exists(exe):
+                progs["xcore"] = exe
         # The goro HTTP row's server is the samples' http_hello (http_servers finds it).
         if not args.no_build and args.http_goro is None:
             sh(["nice", "-n", "10", "ninja", "-C", BUILD, "-j", str(args.jobs), "samples/http_hello"])
@@ -202,11 +209,25 @@ def cores(workers):
 
 # ---- echo rows ----------------------------------------------------------------------------
 
+def xcore_ns(progs):
+    """The core-to-core round trip right now (bench/common/xcore.cpp), in ns, or None."""
+    if "xcore" not in progs:
+        return None
+    try:
+        out = subprocess.run([progs["xcore"], "100000"], capture_output=True, text=True,
+                             timeout=30).stdout
+        m = re.search(r"value=([0-9.]+)", out)
+        return float(m.group(1)) if m else None
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def run_echo(progs, row, server, workers, args):
     name, mode, conns, depth = row
     sc = server_cmd(progs, server, workers)
     if sc is None or "netload" not in progs:
         return {"status": "unbuilt"}
+    xcore = xcore_ns(progs)
     score, ccore = cores(workers)
     try:
         srv = Server(sc[0], env=sc[1], core=score)
@@ -239,7 +260,7 @@ def run_echo(progs, row, server, workers, args):
         else:
             kv = dict(i.split("=", 1) for i in m.split()[1:])
             reqs = int(kv["requests"])
-            res.update(rps=float(kv["rps"]), requests=reqs,
+            res.update(rps=float(kv["rps"]), requests=reqs, xcore_ns=xcore,
                        cpu_us=(cpu1 - cpu0) * 1e6 / reqs if reqs else None,
                        client_cpu_us=float(kv["client_cpu_us_per_req"]))
             if not srv.alive():
@@ -391,6 +412,9 @@ def table(results, args):
     if "goro" in servers:
         head += [f"goro/{TITLES[s]} req/s" for s in servers if s != "goro"]
         head += [f"goro/{TITLES[s]} CPU" for s in servers if s != "goro"]
+    with_xcore = any(x.get("xcore_ns") for v in results.values() for x in v)
+    if with_xcore:
+        head.append("x-core ns")
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "---|" * len(head))
     problems = []
@@ -416,6 +440,10 @@ def table(results, args):
             if "goro" in servers:
                 cells += [ratio(rps["goro"], rps[s]) for s in servers if s != "goro"]
                 cells += [ratio(cpu["goro"], cpu[s]) for s in servers if s != "goro"]
+            if with_xcore:
+                # the median of the probe before each run of the row, all servers
+                cells.append(fmt(med([x for s in servers for x in results.get(key(s), [])],
+                                     "xcore_ns")))
             lines.append("| " + " | ".join(cells) + " |")
     # http
     if any(k[0] == "http" for k in results):
