@@ -157,30 +157,17 @@ std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const cha
   }
 }
 
-// A read with the io_uring back end. After a short read (drained_) the socket is probably
-// empty and the recv goes to the ring at once: that is the ping-pong case, where the ring
-// saves the system calls (unlike epoll's wait, a recv at a FIN completes at once with 0). After a
-// full buffer more data is probably there: recv(2) first, and the ring only if it says EAGAIN. A
-// stream's recv queued on an empty socket is retried by the kernel (task work) as soon as the first
-// segment lands, and on loopback it then spins on the socket lock against the sender still pushing
-// the rest (bench/RESULTS.md, "io_uring in goro": 28% of the CPU of stream-4x16 at one worker).
+// A read with the io_uring back end: always through the ring, which makes the recv when it
+// submits the worker's batch, with no system call of ours. It once tried recv(2) first
+// after a full read (more data probably waiting): without COOP_TASKRUN, a stream's recv
+// queued on an empty socket was retried by the kernel the moment the first segment landed
+// and spun on the socket lock against the sender (28% of stream-4x16's CPU at one
+// worker). With COOP_TASKRUN (uring.cpp) the ring won there too: stream-4x16 +5% and +26%
+// req/s at one worker, +26% and +19% at two, CPU per message 0.74-0.96, in two A/Bs;
+// ping-pong rows unchanged, their reads being short and on the ring already
+// (bench/RESULTS.md, "Reads always through the ring"). drained_ is kept for a plain
+// thread's read later (read()).
 std::size_t netfd::ring_read(std::span<std::byte> buf, std::error_code& ec, const char*& call) {
-  if (!drained_) {
-    if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read); r != poll_result::ready) {
-      ec = poll_error(r);
-      return 0;
-    }
-    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
-    if (n >= 0) {
-      drained_ = static_cast<std::size_t>(n) < buf.size();
-      return static_cast<std::size_t>(n);
-    }
-    if (errno != EAGAIN && errno != EINTR) {
-      ec.assign(errno, std::generic_category());
-      call = "read";
-      return 0;
-    }
-  }
   const std::size_t n = ring_io(poll_mode::read, buf.data(), buf.size(), ec, call);
   drained_ = n < buf.size();
   return n;

@@ -129,8 +129,8 @@ class netfd {
   stored_addr laddr_, raddr_;
   bool stream_;  // a byte stream (tcp, unix): its recv and send may use the ring
   bool tcp_;     // a TCP stream: a short read drained it (see read())
-  // Under rmu_: the last read was short. Only read() on a TCP socket and ring_read() (any
-  // stream) act on it.
+  // Under rmu_: the last read was short. Only read() on a TCP socket acts on it; ring_read()
+  // keeps it up to date for such a read.
   bool drained_ = false;
   std::atomic<std::uint64_t> state_{0};
   goro::mutex rmu_, wmu_;
