@@ -272,6 +272,7 @@ TEST_SUITE("io") {
 
   TEST_CASE("blocking: run returns promptly when main returns while a call is in flight") {
     static std::atomic<bool> release{false};
+    static std::atomic<bool> started{false};
     static std::atomic<bool> finished{false};
     static std::atomic<bool> destroyed{false};
     struct marks_destroyed {
@@ -290,11 +291,16 @@ TEST_SUITE("io") {
       goro::go([] {
         marks_destroyed guard;
         goro::blocking([] {
+          started = true;
           while (!release.load()) std::this_thread::sleep_for(1ms);
           finished = true;
         });
       });
-      CHECK(eventually(any_in_syscall));
+      // Until a helper thread has started f, the goroutine is already "syscall" but f may
+      // never run: shutdown drops a call that has not started (blocking.cpp). So main
+      // returns only once f runs (a loaded CI machine once ended the run in between).
+      CHECK(eventually([] { return started.load(); }));
+      CHECK(any_in_syscall());
     });
     // run returned while f was still in its call: it did not wait for f.
     CHECK_FALSE(finished.load());
