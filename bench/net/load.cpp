@@ -39,6 +39,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -122,6 +123,35 @@ struct connection {
   // --io uring: a send is in flight (one at a time, so that a connection's bytes stay in
   // order), and a pingpong reply came back before that send's completion did
   bool sending = false, next_due = false;
+
+  // stream: counts n more echoed bytes; returns how many messages of `msg` bytes they
+  // completed.
+  std::uint64_t add_received(std::size_t n, std::size_t msg) {
+    const std::uint64_t before = received / msg;
+    received += n;
+    return received / msg - before;
+  }
+};
+
+// What the connections send: a message of `msg` bytes (pingpong), or bytes from a window
+// of `depth` such messages, sent round and round (stream).
+struct payload {
+  std::vector<char> msg, window;
+
+  explicit payload(const config& cfg)
+      : msg(cfg.msg), window(static_cast<std::size_t>(cfg.msg) * cfg.depth) {
+    for (std::size_t i = 0; i < msg.size(); i++) msg[i] = static_cast<char>('a' + i % 26);
+    for (std::size_t i = 0; i < window.size(); i++) window[i] = msg[i % msg.size()];
+  }
+
+  // stream: what c may send now to have `depth` messages in flight, as one piece of the
+  // window (up to its end); empty when it owes nothing.
+  std::span<const char> owed(const connection& c) const {
+    const std::uint64_t limit = c.received + window.size();
+    if (c.sent >= limit) return {};
+    const std::size_t off = c.sent % window.size();
+    return {window.data() + off, std::min<std::uint64_t>(limit - c.sent, window.size() - off)};
+  }
 };
 
 std::atomic<std::uint64_t> g_requests{0};
@@ -129,11 +159,7 @@ std::atomic<bool> g_stop{false};
 
 class worker {
  public:
-  worker(const config& cfg, std::vector<int> fds) : cfg_(cfg), msg_(cfg.msg), back_(cfg.msg) {
-    for (std::size_t i = 0; i < msg_.size(); i++) msg_[i] = static_cast<char>('a' + i % 26);
-    // a stream sends from a window of `depth` messages
-    window_.resize(static_cast<std::size_t>(cfg.msg) * cfg.depth);
-    for (std::size_t i = 0; i < window_.size(); i++) window_[i] = msg_[i % msg_.size()];
+  worker(const config& cfg, std::vector<int> fds) : cfg_(cfg), p_(cfg), back_(cfg.msg) {
     ep_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (ep_ < 0) die("epoll_create1");
     conns_.resize(fds.size());
@@ -183,13 +209,10 @@ class worker {
   // messages in flight (stream).
   void pump(std::size_t i) {
     connection& c = conns_[i];
-    const std::size_t m = msg_.size();
+    const std::size_t m = p_.msg.size();
     if (cfg_.mode == "stream") {
-      const std::uint64_t limit = c.received + window_.size();
-      while (c.sent < limit) {
-        std::size_t off = c.sent % window_.size();
-        std::size_t len = std::min<std::uint64_t>(limit - c.sent, window_.size() - off);
-        ssize_t w = ::send(c.fd, window_.data() + off, len, MSG_NOSIGNAL);
+      for (std::span<const char> owed; !(owed = p_.owed(c)).empty();) {
+        ssize_t w = ::send(c.fd, owed.data(), owed.size(), MSG_NOSIGNAL);
         if (w < 0) {
           if (errno == EAGAIN) return set_out(i, true);
           if (errno == EINTR) continue;
@@ -201,7 +224,7 @@ class worker {
       return;
     }
     while (c.out < m) {
-      ssize_t w = ::send(c.fd, msg_.data() + c.out, m - c.out, MSG_NOSIGNAL);
+      ssize_t w = ::send(c.fd, p_.msg.data() + c.out, m - c.out, MSG_NOSIGNAL);
       if (w < 0) {
         if (errno == EAGAIN) return set_out(i, true);
         if (errno == EINTR) continue;
@@ -214,7 +237,7 @@ class worker {
 
   void on_readable(std::size_t i) {
     connection& c = conns_[i];
-    const std::size_t m = msg_.size();
+    const std::size_t m = p_.msg.size();
     if (cfg_.mode == "stream") {
       char buf[65536];
       for (;;) {
@@ -225,9 +248,7 @@ class worker {
           if (errno == EINTR) continue;
           die("recv");
         }
-        std::uint64_t before = c.received / m;
-        c.received += static_cast<std::uint64_t>(r);
-        local_ += c.received / m - before;
+        local_ += c.add_received(static_cast<std::size_t>(r), m);
         if (static_cast<std::size_t>(r) < sizeof buf) break;
       }
       pump(i);
@@ -244,7 +265,7 @@ class worker {
       c.in += static_cast<std::size_t>(r);
       if (c.in > c.out) fail("the server sent bytes that were not asked for");
       if (c.in < m) continue;
-      if (std::memcmp(back_.data(), msg_.data(), m) != 0) fail("the echo differs");
+      if (std::memcmp(back_.data(), p_.msg.data(), m) != 0) fail("the echo differs");
       local_++;
       c.in = c.out = 0;
       if (idle_) return;  // idle mode: one round trip, then nothing
@@ -276,7 +297,8 @@ class worker {
 
  private:
   const config& cfg_;
-  std::vector<char> msg_, back_, window_;
+  const payload p_;
+  std::vector<char> back_;
   std::vector<connection> conns_;
   int ep_ = -1;
   std::uint64_t local_ = 0;
@@ -289,12 +311,8 @@ class worker {
 // waits for completions in a single io_uring_enter.
 class uring_worker {
  public:
-  uring_worker(const config& cfg, std::vector<int> fds)
-      : stream_(cfg.mode == "stream"), msg_(cfg.msg) {
-    for (std::size_t i = 0; i < msg_.size(); i++) msg_[i] = static_cast<char>('a' + i % 26);
-    window_.resize(static_cast<std::size_t>(cfg.msg) * cfg.depth);
-    for (std::size_t i = 0; i < window_.size(); i++) window_[i] = msg_[i % msg_.size()];
-    rsize_ = stream_ ? 65536 : msg_.size();
+  uring_worker(const config& cfg, std::vector<int> fds) : stream_(cfg.mode == "stream"), p_(cfg) {
+    rsize_ = stream_ ? 65536 : p_.msg.size();
     rbufs_.resize(fds.size() * rsize_);
     conns_.resize(fds.size());
     for (std::size_t i = 0; i < fds.size(); i++) conns_[i].fd = fds[i];
@@ -326,7 +344,7 @@ class uring_worker {
       if (stream_) {
         pump(i);
       } else {
-        queue_send(i, msg_.data(), msg_.size());
+        queue_send(i, p_.msg.data(), p_.msg.size());
       }
     }
     __kernel_timespec tick{0, 20'000'000};  // to see g_stop
@@ -379,21 +397,20 @@ class uring_worker {
   // stream: up to `depth` messages in flight
   void pump(std::size_t i) {
     connection& c = conns_[i];
-    const std::uint64_t limit = c.received + window_.size();
-    if (c.sending || c.sent >= limit) return;
-    const std::size_t off = c.sent % window_.size();
-    queue_send(i, window_.data() + off,
-               std::min<std::uint64_t>(limit - c.sent, window_.size() - off));
+    if (c.sending) return;
+    if (const std::span<const char> owed = p_.owed(c); !owed.empty()) {
+      queue_send(i, owed.data(), owed.size());
+    }
   }
 
   void complete(std::uint64_t data, int res) {
     const std::size_t i = data / 2;
     connection& c = conns_[i];
-    const std::size_t m = msg_.size();
+    const std::size_t m = p_.msg.size();
     if (res == -EINTR || res == -EAGAIN) {  // not expected from the ring; try again
       if (data % 2 == 0) return queue_recv(i);
       c.sending = false;
-      return stream_ ? pump(i) : queue_send(i, msg_.data() + c.out, m - c.out);
+      return stream_ ? pump(i) : queue_send(i, p_.msg.data() + c.out, m - c.out);
     }
     if (res < 0) {
       errno = -res;
@@ -407,21 +424,19 @@ class uring_worker {
         return pump(i);
       }
       c.out += n;
-      if (c.out < m) return queue_send(i, msg_.data() + c.out, m - c.out);
+      if (c.out < m) return queue_send(i, p_.msg.data() + c.out, m - c.out);
       if (std::exchange(c.next_due, false)) next_message(i);
       return;
     }
     if (n == 0) fail("the server closed a connection");
     if (stream_) {
-      const std::uint64_t before = c.received / m;
-      c.received += n;
-      local_ += c.received / m - before;
+      local_ += c.add_received(n, m);
       queue_recv(i);
       return pump(i);
     }
     c.in += n;
     if (c.in < m) return queue_recv(i);
-    if (std::memcmp(rbuf(i), msg_.data(), m) != 0) fail("the echo differs");
+    if (std::memcmp(rbuf(i), p_.msg.data(), m) != 0) fail("the echo differs");
     local_++;
     c.in = 0;
     if (c.sending) {
@@ -433,12 +448,13 @@ class uring_worker {
 
   void next_message(std::size_t i) {
     conns_[i].out = 0;
-    queue_send(i, msg_.data(), msg_.size());
+    queue_send(i, p_.msg.data(), p_.msg.size());
     queue_recv(i);
   }
 
   const bool stream_;
-  std::vector<char> msg_, window_, rbufs_;
+  const payload p_;
+  std::vector<char> rbufs_;
   std::size_t rsize_ = 0;
   std::vector<connection> conns_;
   io_uring ring_{};
