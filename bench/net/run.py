@@ -62,10 +62,10 @@ ECHO_ROWS = [
 ]
 
 
-# The main bench runner's helpers: log, sh (a build command, echoed) and go_env (Go's
-# build cache under bench/out, an empty GOFLAGS).
+# The main bench runner's helpers: log, sh (a build command, echoed), go_env (Go's build
+# cache under bench/out, an empty GOFLAGS), and run_process / parse_result (for xcore).
 sys.path.insert(0, BENCH)
-from run import go_env, log, sh  # noqa: E402  (bench/run.py)
+from run import go_env, log, parse_result, run_process, sh  # noqa: E402  (bench/run.py)
 
 
 # ---- building -----------------------------------------------------------------------------
@@ -213,13 +213,8 @@ def xcore_ns(progs):
     """The core-to-core round trip right now (bench/common/xcore.cpp), in ns, or None."""
     if "xcore" not in progs:
         return None
-    try:
-        out = subprocess.run([progs["xcore"], "100000"], capture_output=True, text=True,
-                             timeout=30).stdout
-        m = re.search(r"value=([0-9.]+)", out)
-        return float(m.group(1)) if m else None
-    except subprocess.TimeoutExpired:
-        return None
+    s = parse_result(*run_process([progs["xcore"], "100000"], dict(os.environ), 30)[:2])
+    return s.value if s.status == "ok" else None
 
 
 def run_echo(progs, row, server, workers, args):
