@@ -6,6 +6,7 @@
 #include "test_util.hpp"
 
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <map>
 #include <vector>

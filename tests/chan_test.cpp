@@ -2,6 +2,7 @@
 // move-only T.
 #include "test_util.hpp"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>

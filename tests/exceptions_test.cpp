@@ -5,6 +5,7 @@
 // and catch on the same worker, and check that every goroutine still sees its own state.
 #include "test_util.hpp"
 
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <stdexcept>

@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include <goro/detail/atomic.hpp>
+
 #include "assert.hpp"
 #include "chan.hpp"
 #include "chan_ring.hpp"
@@ -899,4 +901,57 @@ TEST_CASE("ring: concurrent pushers and poppers move every element exactly once"
     }
   }
   check_positions(r.q, 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// detail::atomic (goro/detail/atomic.hpp): std::atomic's interface on the builtins.
+
+TEST_CASE("atomic: load, store, exchange and arithmetic as std::atomic's") {
+  goro::detail::atomic<std::uint64_t> a{5};
+  CHECK(a.load() == 5);
+  a.store(7, goro::detail::mo::release);
+  CHECK(a.load(goro::detail::mo::acquire) == 7);
+  CHECK(a.exchange(9) == 7);
+  CHECK(a.fetch_add(3, std::memory_order_relaxed) == 9);  // std's orders are accepted
+  CHECK(a.fetch_sub(2) == 12);
+  CHECK(a.fetch_or(0x100) == 10);
+  CHECK(a.fetch_and(0xff) == 0x10a);
+  CHECK(a.load() == 10);
+  goro::detail::atomic<bool> b;  // value-initialised, as std::atomic<bool>{} is
+  CHECK(!b.load());
+  CHECK(!b.exchange(true, goro::detail::mo::acquire));
+  CHECK(b.load(std::memory_order_relaxed));
+}
+
+TEST_CASE("atomic: compare_exchange reports the value it found") {
+  goro::detail::atomic<std::uint32_t> a{1};
+  std::uint32_t expected = 2;
+  CHECK(!a.compare_exchange_strong(expected, 3, goro::detail::mo::acq_rel));
+  CHECK(expected == 1);  // failed: expected now holds the value found
+  CHECK(a.compare_exchange_strong(expected, 3, goro::detail::mo::acq_rel));
+  CHECK(a.load() == 3);
+  // The weak form may fail spuriously: retried, it succeeds.
+  expected = 3;
+  while (
+      !a.compare_exchange_weak(expected, 4, std::memory_order_release, std::memory_order_relaxed)) {
+    REQUIRE(expected == 3);
+  }
+  CHECK(a.load() == 4);
+  int x = 0, y = 0;
+  goro::detail::atomic<int*> p{&x};
+  int* want = &x;
+  CHECK(p.compare_exchange_strong(want, &y));
+  CHECK(p.load() == &y);
+}
+
+TEST_CASE("atomic: concurrent fetch_add from threads loses no increment") {
+  goro::detail::atomic<std::size_t> n{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&n] {
+      for (int i = 0; i < 100000; ++i) n.fetch_add(1, goro::detail::mo::relaxed);
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(n.load() == 400000);
 }

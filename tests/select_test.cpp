@@ -3,6 +3,7 @@
 #include "test_util.hpp"
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <span>
 #include <string>

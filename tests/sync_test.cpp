@@ -1,6 +1,7 @@
 // docs/reference.md §5, sync: wait_group, mutex, rw_mutex, once.
 #include "test_util.hpp"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>

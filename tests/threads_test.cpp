@@ -2,6 +2,7 @@
 // both talking to goroutines inside run and between threads with no runtime at all.
 #include "test_util.hpp"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>

@@ -5,6 +5,7 @@
 // machine under a sanitizer.
 #include "test_util.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <memory>

@@ -46,6 +46,7 @@
 #include "chan.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <new>
 
 #include <goro/chan.hpp>

@@ -145,7 +145,7 @@ class queue {
 
   // Moves *value into the ring, unless it is full or closed (then *value is untouched).
   push_result push(void* value) noexcept {
-    std::atomic<std::uint64_t>& tail = m_.pos()->tail;
+    atomic<std::uint64_t>& tail = m_.pos()->tail;
     prefetch_for_write(&tail);
     std::uint64_t pos = tail.load(std::memory_order_relaxed);
     for (;;) {
@@ -175,7 +175,7 @@ class queue {
   // Moves the oldest element into *out (or destroys it when out is null), unless the ring
   // is empty.
   bool pop(void* out) noexcept {
-    std::atomic<std::uint64_t>& head = m_.pos()->head;
+    atomic<std::uint64_t>& head = m_.pos()->head;
     prefetch_for_write(&head);
     std::uint64_t pos = head.load(std::memory_order_relaxed);
     for (;;) {

@@ -5,6 +5,7 @@
 // the shutdown paths, on the thread in run_main once the workers have stopped).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "sched.hpp"

@@ -24,6 +24,7 @@
 //   starts the select over at pass 0.
 // No polling loop and no helper goroutine: a select costs what the channel ops cost.
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <span>
 #include <utility>

@@ -19,6 +19,7 @@
 #include "synctest.hpp"
 #include "trace.hpp"
 
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <exception>

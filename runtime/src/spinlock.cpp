@@ -2,6 +2,8 @@
 
 #include <sched.h>
 
+#include <atomic>
+
 namespace goro::detail {
 
 // Contended path. lock() waits as Go's runtime lock does: polls 30 pause instructions apart
@@ -16,7 +18,7 @@ namespace goro::detail {
 // lock_eager() polls at every pause (about 25 ns), for about 10 us, then yields: a select
 // locking its channels holds, or is about to hold, other locks, and in a pipeline its wait
 // is on the path of every value (0.75 us steps cost PipelineDone1M 10%).
-void spin_wait_slow(const std::atomic<bool>& flag, bool eager) noexcept {
+void spin_wait_slow(const atomic<bool>& flag, bool eager) noexcept {
   const int polls_before_yield = eager ? 400 : 4;
   const int pauses = eager ? 1 : 30;
   for (int round = 0; flag.load(std::memory_order_relaxed); ++round) {

@@ -20,6 +20,7 @@
 #include "synctest.hpp"
 #include "trace.hpp"
 
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <thread>

@@ -4,6 +4,7 @@
 // never has to compete again after it was woken.
 #include <goro/sync.hpp>
 
+#include <atomic>
 #include <mutex>
 
 #include "sched.hpp"

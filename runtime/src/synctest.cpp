@@ -10,6 +10,7 @@
 // exit, channels one on chan_core::bub per operation, and now() one relaxed load.
 #include "synctest.hpp"
 
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <mutex>
@@ -22,7 +23,7 @@
 
 namespace goro::detail {
 
-std::atomic<unsigned> synctest_bubbles{0};
+atomic<unsigned> synctest_bubbles{0};
 std::atomic<bubble*> bubble_table[kMaxBubbles];
 
 namespace {

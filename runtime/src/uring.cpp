@@ -2,6 +2,7 @@
 #include "uring.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 
 #include "sched.hpp"

@@ -17,6 +17,8 @@
 
 #include <pthread.h>
 
+#include <atomic>
+
 #include "global_queue.hpp"
 
 namespace goro::detail {

@@ -9,12 +9,12 @@
 //   { std::lock_guard lock(mu); counter++; }
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <source_location>
 #include <utility>
 
+#include <goro/detail/atomic.hpp>
 #include <goro/detail/spawn.hpp>
 #include <goro/detail/spinlock.hpp>
 #include <goro/detail/wait_queue.hpp>
@@ -54,12 +54,12 @@ class wait_group {
  private:
   // Go's layout: the counter in the high 32 bits, the number of waiters in the low 32
   // (changed only under lock_), so done() is one atomic add while nobody waits.
-  std::atomic<std::uint64_t> state_{0};
+  detail::atomic<std::uint64_t> state_{0};
   detail::spinlock lock_;
   detail::waitq waiters_;
   // The synctest bubble of the first add() made in one (Go 1.25), whose goroutines are then
   // durably blocked in wait(); null outside bubbles.
-  std::atomic<void*> bubble_{nullptr};
+  detail::atomic<void*> bubble_{nullptr};
   void join_bubble() noexcept;
 };
 
@@ -75,18 +75,18 @@ class mutex {
   // Blocks (parks) until the mutex is free. Throws nothing of its own.
   void lock() {
     std::uint32_t unlocked = 0;
-    if (!state_.compare_exchange_strong(unlocked, kLocked, std::memory_order_acquire)) lock_slow();
+    if (!state_.compare_exchange_strong(unlocked, kLocked, detail::mo::acquire)) lock_slow();
   }
   // Takes the mutex if it is free now; never blocks.
   bool try_lock() noexcept {
     std::uint32_t unlocked = 0;
-    return state_.compare_exchange_strong(unlocked, kLocked, std::memory_order_acquire);
+    return state_.compare_exchange_strong(unlocked, kLocked, detail::mo::acquire);
   }
   // Unlocking an unlocked mutex is a fatal error, as in Go: "fatal error: sync: unlock of
   // unlocked mutex", exit status 2 (not an exception). Never blocks.
   void unlock() {
     std::uint32_t locked = kLocked;
-    if (!state_.compare_exchange_strong(locked, 0, std::memory_order_release)) unlock_slow();
+    if (!state_.compare_exchange_strong(locked, 0, detail::mo::release)) unlock_slow();
   }
 
  private:
@@ -94,7 +94,7 @@ class mutex {
   void lock_slow();
   void unlock_slow();
 
-  std::atomic<std::uint32_t> state_{0};
+  detail::atomic<std::uint32_t> state_{0};
   detail::spinlock lock_;  // guards waiters_ and the kWaiters bit
   detail::waitq waiters_;
 };
@@ -133,18 +133,18 @@ class once {
  public:
   template <class F>
   void call(F&& f) {
-    if (done_.load(std::memory_order_acquire)) return;
+    if (done_.load(detail::mo::acquire)) return;
     std::lock_guard<mutex> hold(m_);
-    if (done_.load(std::memory_order_relaxed)) return;
+    if (done_.load(detail::mo::relaxed)) return;
     struct mark {
-      std::atomic<bool>& done;
-      ~mark() { done.store(true, std::memory_order_release); }
+      detail::atomic<bool>& done;
+      ~mark() { done.store(true, detail::mo::release); }
     } guard{done_};
     std::forward<F>(f)();
   }
 
  private:
-  std::atomic<bool> done_{false};
+  detail::atomic<bool> done_{false};
   mutex m_;
 };
 

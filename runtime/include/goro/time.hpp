@@ -41,7 +41,7 @@ using clock = std::chrono::steady_clock;
 // measuring and for deadlines; wall() turns a time into a date for printing). Never blocks,
 // never throws. In a synctest bubble, the bubble's fake clock (synctest.hpp).
 inline clock::time_point now() noexcept {
-  if (detail::synctest_bubbles.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+  if (detail::synctest_bubbles.load(detail::mo::relaxed) != 0) [[unlikely]] {
     return detail::synctest_now();
   }
   return clock::now();

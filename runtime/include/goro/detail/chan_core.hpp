@@ -1,13 +1,13 @@
 // Internals of goro::chan: the type-erased channel that runtime/src/chan.cpp implements.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <new>
 #include <type_traits>
 #include <utility>
 
+#include <goro/detail/atomic.hpp>
 #include <goro/detail/spinlock.hpp>
 #include <goro/detail/wait_queue.hpp>
 
@@ -45,16 +45,16 @@ struct ring_pos {
   // Peeks, true at the moment of their second load: empty reads head first, full tail
   // first (positions only grow). A slot claimed by an operation in flight counts as taken.
   bool empty() const noexcept {
-    const std::uint64_t h = head.load(std::memory_order_seq_cst);
-    return empty(h, tail.load(std::memory_order_seq_cst));
+    const std::uint64_t h = head.load(mo::seq_cst);
+    return empty(h, tail.load(mo::seq_cst));
   }
   bool full() const noexcept {
-    const std::uint64_t t = tail.load(std::memory_order_seq_cst);
-    return full(head.load(std::memory_order_seq_cst), t);
+    const std::uint64_t t = tail.load(mo::seq_cst);
+    return full(head.load(mo::seq_cst), t);
   }
 
-  alignas(64) std::atomic<std::uint64_t> tail;
-  alignas(64) std::atomic<std::uint64_t> head;
+  alignas(64) atomic<std::uint64_t> tail;
+  alignas(64) atomic<std::uint64_t> head;
 };
 
 // The part of a channel that inline code reads: the reference count (copying a handle) and
@@ -64,14 +64,14 @@ struct ring_pos {
 // writing these fields are at the top of runtime/src/chan.cpp.
 struct chan_header {
   spinlock lock;
-  std::atomic<bool> closed_{false};  // written under the lock
+  atomic<bool> closed_{false};  // written under the lock
   // Parked receivers and senders. Their `first` is also peeked without the lock (has_waiter,
-  // through atomic_ref), by address, which the thread-safety analysis lets through.
+  // through load_relaxed), by address, which the thread-safety analysis lets through.
   waitq recvq GORO_GUARDED_BY(lock);
   waitq sendq GORO_GUARDED_BY(lock);
   std::size_t cap = 0;       // never changes
   ring_pos* ring = nullptr;  // buffered only; never changes
-  std::atomic<std::size_t> refs{1};
+  atomic<std::size_t> refs{1};
 };
 struct chan_core;  // chan_header + the ring buffer (runtime/src/chan.hpp)
 
@@ -90,10 +90,10 @@ inline const chan_header* header(const chan_core* c) noexcept {
   return reinterpret_cast<const chan_header*>(c);
 }
 inline void chan_retain(chan_core* c) noexcept {
-  if (c) header(c)->refs.fetch_add(1, std::memory_order_relaxed);
+  if (c) header(c)->refs.fetch_add(1, mo::relaxed);
 }
 inline void chan_release(chan_core* c) noexcept {
-  if (c && header(c)->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) chan_destroy(c);
+  if (c && header(c)->refs.fetch_sub(1, mo::acq_rel) == 1) chan_destroy(c);
 }
 
 // Lock-free peeks for non-blocking operations (Go's chansend/chanrecv fast paths): a receive
@@ -105,27 +105,25 @@ inline void chan_release(chan_core* c) noexcept {
 // A queue is passed by address: a peek without the lock (the analysis checks references to a
 // guarded queue, not its address).
 inline bool has_waiter(const waitq* q) noexcept {
-  return std::atomic_ref<waiter*>(const_cast<waiter*&>(q->first)).load(std::memory_order_relaxed) !=
-         nullptr;
+  return load_relaxed(q->first) != nullptr;
 }
 inline bool recv_would_block(const chan_core* c) noexcept {
   const chan_header* h = header(c);
   const bool empty = h->cap == 0 ? !has_waiter(&h->sendq) : h->ring->empty();
-  return empty && !h->closed_.load(std::memory_order_acquire);
+  return empty && !h->closed_.load(mo::acquire);
 }
 // A receive that would find the channel closed and drained (which is permanent). For a
 // buffered channel, the closed bit in tail, not closed_: a send may still claim a slot
 // between close's two stores.
 inline bool recv_finds_closed(const chan_core* c) noexcept {
   const chan_header* h = header(c);
-  if (h->cap == 0) return h->closed_.load(std::memory_order_acquire);
-  const std::uint64_t tail = h->ring->tail.load(std::memory_order_seq_cst);
-  return (tail & ring_pos::kClosed) &&
-         ring_pos::empty(h->ring->head.load(std::memory_order_seq_cst), tail);
+  if (h->cap == 0) return h->closed_.load(mo::acquire);
+  const std::uint64_t tail = h->ring->tail.load(mo::seq_cst);
+  return (tail & ring_pos::kClosed) && ring_pos::empty(h->ring->head.load(mo::seq_cst), tail);
 }
 inline bool send_would_block(const chan_core* c) noexcept {
   const chan_header* h = header(c);
-  if (h->closed_.load(std::memory_order_acquire)) return false;  // proceeds: it panics
+  if (h->closed_.load(mo::acquire)) return false;  // proceeds: it panics
   return h->cap == 0 ? !has_waiter(&h->recvq) : h->ring->full();
 }
 
@@ -140,9 +138,8 @@ inline void chan_prefetch(const chan_core* c, int stage) noexcept {
   if (stage >= 2) {
     __builtin_prefetch(h);
   } else {
-    const waitq* q = &h->recvq;  // a peek without the lock
-    __builtin_prefetch(std::atomic_ref<waiter*>(const_cast<waiter*&>(q->first))
-                           .load(std::memory_order_relaxed));  // null: a harmless no-op
+    const waitq* q = &h->recvq;                  // a peek without the lock
+    __builtin_prefetch(load_relaxed(q->first));  // null: a harmless no-op
   }
 }
 

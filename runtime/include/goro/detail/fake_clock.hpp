@@ -3,14 +3,13 @@
 // relaxed load of a counter for the check.
 #pragma once
 
-#include <atomic>
-
+#include <goro/detail/atomic.hpp>
 #include <goro/detail/chrono.hpp>
 
 namespace goro::detail {
 
 // Bubbles alive (synctest::run calls in progress).
-extern std::atomic<unsigned> synctest_bubbles;
+extern atomic<unsigned> synctest_bubbles;
 
 // The calling goroutine's bubble's clock, or the steady clock outside bubbles.
 std::chrono::steady_clock::time_point synctest_now() noexcept;

@@ -4,15 +4,14 @@
 // the core back. Nothing that can block or switch goroutines runs while it is held.
 #pragma once
 
-#include <atomic>
-
+#include "atomic.hpp"
 #include "thread_safety.hpp"
 
 namespace goro::detail {
 
 // Waits until `flag` reads false. Polls seldom, so that a holder running a burst keeps its
 // cache line; `eager`: polls often, for a waiter whose wait others wait on (see spinlock.cpp).
-void spin_wait_slow(const std::atomic<bool>& flag, bool eager = false) noexcept;
+void spin_wait_slow(const atomic<bool>& flag, bool eager = false) noexcept;
 
 // One short busy-wait step (the CPU's pause instruction).
 inline void spin_pause() noexcept {
@@ -26,22 +25,20 @@ inline void spin_pause() noexcept {
 class GORO_CAPABILITY("spinlock") spinlock {
  public:
   void lock() noexcept GORO_ACQUIRE() {
-    while (locked_.exchange(true, std::memory_order_acquire)) spin_wait_slow(locked_);
+    while (locked_.exchange(true, mo::acquire)) spin_wait_slow(locked_);
   }
   // lock() for a caller whose wait holds up others: a select locking its channels (it holds
   // some of them, and in a pipeline every value waits for it).
   void lock_eager() noexcept GORO_ACQUIRE() {
-    while (locked_.exchange(true, std::memory_order_acquire)) spin_wait_slow(locked_, true);
+    while (locked_.exchange(true, mo::acquire)) spin_wait_slow(locked_, true);
   }
-  bool try_lock() noexcept GORO_TRY_ACQUIRE(true) {
-    return !locked_.exchange(true, std::memory_order_acquire);
-  }
-  void unlock() noexcept GORO_RELEASE() { locked_.store(false, std::memory_order_release); }
+  bool try_lock() noexcept GORO_TRY_ACQUIRE(true) { return !locked_.exchange(true, mo::acquire); }
+  void unlock() noexcept GORO_RELEASE() { locked_.store(false, mo::release); }
   // Whether some thread holds the lock, for GORO_ASSERT where the analysis cannot look.
-  bool is_locked() const noexcept { return locked_.load(std::memory_order_relaxed); }
+  bool is_locked() const noexcept { return locked_.load(mo::relaxed); }
 
  private:
-  std::atomic<bool> locked_{false};
+  atomic<bool> locked_{false};
 };
 
 // std::lock_guard for a spinlock, annotated for the thread-safety analysis (the standard
