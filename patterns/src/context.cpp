@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <vector>
 

@@ -24,7 +24,8 @@
 //     std::exception_ptr for a cancellation cause (any exception can be a cause).
 //   - Interop with C++20 cancellation: ctx.stop_token() is a std::stop_token that is stopped
 //     when the context is done, and with_stop_token() / from_stop_source() derive a context
-//     that is canceled when a std::stop_source is asked to stop.
+//     that is canceled when a std::stop_source is asked to stop. Include <stop_token> to
+//     use them: this header only declares the two types (goro/detail/stop_token_fwd.hpp).
 //
 // Blocking, exceptions, threads (for every function below unless it says otherwise): none
 // blocks (only receiving from done() waits, as on any channel); none throws anything but
@@ -36,7 +37,6 @@
 #include <cstddef>
 #include <exception>
 #include <optional>
-#include <stop_token>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -48,6 +48,7 @@
 #include <goro/detail/context_node.hpp>
 #include <goro/detail/functional.hpp>
 #include <goro/detail/shared_ptr.hpp>
+#include <goro/detail/stop_token_fwd.hpp>
 #include <goro/detail/task.hpp>
 #include <goro/time.hpp>
 #include <goro/unit.hpp>
