@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <vector>
 
 using namespace goro_test;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <goro/detail/atomic.hpp>
+#include <goro/detail/shared_handle_impl.hpp>
 
 #include "assert.hpp"
 #include "chan.hpp"
@@ -954,4 +955,71 @@ TEST_CASE("atomic: concurrent fetch_add from threads loses no increment") {
   }
   for (auto& t : threads) t.join();
   CHECK(n.load() == 400000);
+}
+
+// ---------------------------------------------------------------------------------------
+// detail::shared_handle (goro/detail/shared_handle.hpp): a std::shared_ptr behind a wall.
+
+namespace {
+struct handle_base {
+  virtual ~handle_base() = default;
+};
+struct handle_obj : handle_base {
+  explicit handle_obj(int* live) : live(live) { ++*live; }
+  ~handle_obj() override { --*live; }
+  int* live;
+};
+}  // namespace
+
+TEST_CASE("shared_handle: adopt owns the object; the last copy deletes it") {
+  int live = 0;
+  {
+    auto h = goro::detail::shared_handle<handle_obj>::adopt(new handle_obj(&live));
+    CHECK(live == 1);
+    CHECK(h);
+    CHECK(h.get()->live == &live);
+    goro::detail::shared_handle<handle_obj> copy = h;
+    CHECK(copy == h);
+    goro::detail::shared_handle<handle_base> base = copy;  // to a base, as shared_ptr's
+    CHECK(base.get() == static_cast<handle_base*>(h.get()));
+    h = goro::detail::shared_handle<handle_obj>();
+    copy = nullptr;
+    CHECK(live == 1);  // base still owns it
+  }
+  CHECK(live == 0);
+}
+
+TEST_CASE("shared_handle: a moved-from handle is empty and owns nothing") {
+  int live = 0;
+  auto h = goro::detail::shared_handle<handle_obj>::adopt(new handle_obj(&live));
+  goro::detail::shared_handle<handle_obj> moved = std::move(h);
+  CHECK(!h);  // NOLINT(bugprone-use-after-move): the point of the test
+  CHECK(h == nullptr);
+  CHECK(moved);
+  goro::detail::shared_handle<handle_obj> target;
+  target = std::move(moved);
+  CHECK(!moved);  // NOLINT(bugprone-use-after-move)
+  CHECK(live == 1);
+  target = goro::detail::shared_handle<handle_obj>();
+  CHECK(live == 0);
+}
+
+TEST_CASE("shared_handle: to_handle and to_shared share one std::shared_ptr's ownership") {
+  int live = 0;
+  std::weak_ptr<handle_obj> weak;
+  goro::detail::shared_handle<handle_obj> h;
+  {
+    auto p = std::make_shared<handle_obj>(&live);
+    weak = p;
+    h = goro::detail::to_handle(p);
+    CHECK(weak.use_count() == 2);
+  }
+  CHECK(live == 1);  // the handle keeps it
+  std::shared_ptr<handle_obj> back = goro::detail::to_shared(h);
+  CHECK(back.get() == h.get());
+  CHECK(weak.use_count() == 2);
+  h = nullptr;
+  back.reset();
+  CHECK(weak.expired());  // weak pointers see the handle's ownership end
+  CHECK(live == 0);
 }

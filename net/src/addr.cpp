@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <goro/blocking.hpp>
+#include <goro/detail/shared_handle_impl.hpp>
 #include <goro/net/detail/resolver_hook.hpp>
 #include <goro/runtime.hpp>
 #include <goro/select.hpp>
@@ -75,7 +76,8 @@ const std::error_category& resolver_category() noexcept {
 }
 
 op_error::op_error(std::error_code ec, std::string text)
-    : std::system_error(ec), text_(std::make_shared<const std::string>(std::move(text))) {}
+    : std::system_error(ec),
+      text_(goro::detail::to_handle(std::make_shared<const std::string>(std::move(text)))) {}
 
 namespace detail {
 

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <mutex>
 
+#include <goro/detail/shared_handle_impl.hpp>
+
 #include "netfd.hpp"
 #include "resolve.hpp"
 
@@ -142,8 +144,8 @@ void conn::close_write() {
 }
 
 namespace {
-void set_deadline_or_throw(const std::shared_ptr<netfd>& fd, poll_mode mode, clock::time_point t,
-                           const conn& c) {
+void set_deadline_or_throw(const goro::detail::shared_handle<netfd>& fd, poll_mode mode,
+                           clock::time_point t, const conn& c) {
   std::error_code ec = make_error_code(errc::closed);
   if (fd) {
     ec.clear();
@@ -191,7 +193,7 @@ conn listener::accept() {
   auto c = std::make_shared<netfd>(nfd, net);
   c->set_laddr(sock_addr(nfd, net, false));
   c->set_raddr(goro::net::addr::from_sockaddr(net.substr(0, net == "unix" ? 4 : 3), &ss, len));
-  return conn(std::move(c));
+  return conn(goro::detail::to_handle(std::move(c)));
 }
 
 void listener::close() {
@@ -301,18 +303,18 @@ std::shared_ptr<netfd> listen_fd(std::string_view network, std::string_view addr
 
 listener listen(std::string_view network, std::string_view address) {
   if (!stream_network(network)) throw_unknown_network("listen", network);
-  return listener(listen_fd(network, address));
+  return listener(goro::detail::to_handle(listen_fd(network, address)));
 }
 
 packet_conn listen_packet(std::string_view network, std::string_view address) {
   if (!packet_network(network)) throw_unknown_network("listen", network);
-  return packet_conn(listen_fd(network, address));
+  return packet_conn(goro::detail::to_handle(listen_fd(network, address)));
 }
 
 // ---------------------------------------------------------------------------------------
 // dial
 
-dial_canceller::dial_canceller() : s_(std::make_shared<state>()) {}
+dial_canceller::dial_canceller() : s_(goro::detail::to_handle(std::make_shared<state>())) {}
 
 void dial_canceller::cancel() const noexcept {
   std::shared_ptr<netfd> fd;
@@ -385,7 +387,9 @@ conn dial(std::string_view network, std::string_view address, clock::time_point 
     }
     std::error_code ec;
     const char* call = nullptr;
-    if (auto fd = dial_one(a, net, deadline, cancel, ec, call)) return conn(std::move(fd));
+    if (auto fd = dial_one(a, net, deadline, cancel, ec, call)) {
+      return conn(goro::detail::to_handle(std::move(fd)));
+    }
     if (!first) {
       first = ec;
       first_call = ec.category() == net_category() ? nullptr : call;

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include <goro/detail/shared_handle_impl.hpp>
 #include <goro/runtime.hpp>
 
 namespace goro {
@@ -103,16 +104,16 @@ class empty_node final : public ctx_node {
 
 }  // namespace
 
-std::shared_ptr<const ctx_node> background_node() {
-  static const std::shared_ptr<const ctx_node> node =
-      std::make_shared<const empty_node>("context.Background");
+shared_handle<const ctx_node> background_node() {
+  static const shared_handle<const ctx_node> node =
+      to_handle<const ctx_node>(std::make_shared<const empty_node>("context.Background"));
   return node;
 }
 
 namespace {
-std::shared_ptr<const ctx_node> todo_node() {
-  static const std::shared_ptr<const ctx_node> node =
-      std::make_shared<const empty_node>("context.TODO");
+shared_handle<const ctx_node> todo_node() {
+  static const shared_handle<const ctx_node> node =
+      to_handle<const ctx_node>(std::make_shared<const empty_node>("context.TODO"));
   return node;
 }
 }  // namespace
@@ -122,7 +123,7 @@ class cancel_node : public ctx_node,
                     public cancel_target,
                     public std::enable_shared_from_this<cancel_node> {
  public:
-  cancel_node(std::shared_ptr<const ctx_node> parent, std::optional<clock::time_point> deadline)
+  cancel_node(shared_handle<const ctx_node> parent, std::optional<clock::time_point> deadline)
       : ctx_node(std::move(parent), this, deadline), done_(make_chan<unit>()) {}
 
   ~cancel_node() override {
@@ -287,7 +288,7 @@ namespace {
 // with_deadline: Go's timerCtx.
 class timer_node final : public cancel_node {
  public:
-  timer_node(std::shared_ptr<const ctx_node> parent, clock::time_point d, std::exception_ptr why)
+  timer_node(shared_handle<const ctx_node> parent, clock::time_point d, std::exception_ptr why)
       : cancel_node(std::move(parent), d), deadline_cause_(std::move(why)) {}
 
   ~timer_node() override {
@@ -347,7 +348,7 @@ class stop_node final : public cancel_node {
 // without_cancel.
 class detached_node final : public ctx_node {
  public:
-  explicit detached_node(std::shared_ptr<const ctx_node> parent)
+  explicit detached_node(shared_handle<const ctx_node> parent)
       : ctx_node(std::move(parent), nullptr, std::nullopt) {}
 
  private:
@@ -435,6 +436,14 @@ void cancel_cause_func::operator()(std::error_code why) const {
 
 namespace {
 
+// The handles to a node made here.
+context context_of(std::shared_ptr<const detail::ctx_node> n) {
+  return detail::context_access::make(detail::to_handle(std::move(n)));
+}
+cancel_func cancel_of(std::shared_ptr<detail::cancel_node> n) {
+  return detail::context_access::cancel(detail::to_handle(std::move(n)));
+}
+
 std::shared_ptr<detail::cancel_node> new_cancel_node(const context& parent) {
   auto n = std::make_shared<detail::cancel_node>(detail::context_access::node(parent),
                                                  parent.deadline());
@@ -446,12 +455,12 @@ std::shared_ptr<detail::cancel_node> new_cancel_node(const context& parent) {
 
 std::pair<context, cancel_func> with_cancel(const context& parent) {
   auto n = new_cancel_node(parent);
-  return {detail::context_access::make(n), detail::context_access::cancel(n)};
+  return {context_of(n), cancel_of(n)};
 }
 
 std::pair<context, cancel_cause_func> with_cancel_cause(const context& parent) {
   auto n = new_cancel_node(parent);
-  return {detail::context_access::make(n), detail::context_access::cancel_cause(n)};
+  return {context_of(n), detail::context_access::cancel_cause(detail::to_handle(n))};
 }
 
 std::pair<context, cancel_func> with_deadline_cause(const context& parent, clock::time_point d,
@@ -469,7 +478,7 @@ std::pair<context, cancel_func> with_deadline_cause(const context& parent, clock
   } else {
     n->start(left);
   }
-  return {detail::context_access::make(n), detail::context_access::cancel(n)};
+  return {context_of(n), cancel_of(n)};
 }
 
 std::pair<context, cancel_func> with_deadline(const context& parent, clock::time_point d) {
@@ -491,7 +500,7 @@ std::exception_ptr cause(const context& ctx) {
 }
 
 context without_cancel(const context& parent) {
-  return detail::context_access::make(
+  return context_of(
       std::make_shared<const detail::detached_node>(detail::context_access::node(parent)));
 }
 
@@ -506,7 +515,7 @@ std::pair<context, cancel_func> with_stop_token(const context& parent, std::stop
       std::make_shared<detail::stop_node>(detail::context_access::node(parent), parent.deadline());
   n->link();
   if (token.stop_possible()) n->listen(std::move(token));
-  return {detail::context_access::make(n), detail::context_access::cancel(n)};
+  return {context_of(n), cancel_of(n)};
 }
 
 context from_stop_source(const std::stop_source& source) {

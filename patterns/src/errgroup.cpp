@@ -4,13 +4,14 @@
 #include <string>
 #include <utility>
 
+#include <goro/detail/shared_handle_impl.hpp>
 #include <goro/panic.hpp>
 
 namespace goro {
 
 // Out of line, as set_limit: inline, the three cost every file that includes goro.hpp
 // 0.02 s of the compiler's time (docs/header_cost.md); none is on a hot path.
-errgroup::errgroup() : s_(std::make_shared<detail::errgroup_state>()) {}
+errgroup::errgroup() : s_(detail::to_handle(std::make_shared<detail::errgroup_state>())) {}
 
 std::pair<errgroup, context> errgroup::with_context(const context& parent) {
   errgroup g;

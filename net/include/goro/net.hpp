@@ -30,7 +30,7 @@
 // - dial(const goro::context&, ...) lives in <goro/net_context.hpp>, in the patterns layer.
 #pragma once
 
-#include <goro/detail/shared_ptr.hpp>
+#include <goro/detail/shared_handle.hpp>
 #include <goro/time.hpp>
 
 #include <cstddef>
@@ -68,7 +68,7 @@ class op_error : public std::system_error {
   const char* what() const noexcept override { return text_->c_str(); }
 
  private:
-  std::shared_ptr<const std::string> text_;
+  goro::detail::shared_handle<const std::string> text_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -180,10 +180,10 @@ class conn {
   friend bool operator==(const conn& a, const conn& b) noexcept { return a.fd_ == b.fd_; }
 
   // For the implementation.
-  explicit conn(std::shared_ptr<detail::netfd> fd) noexcept : fd_(std::move(fd)) {}
+  explicit conn(goro::detail::shared_handle<detail::netfd> fd) noexcept : fd_(std::move(fd)) {}
 
  private:
-  std::shared_ptr<detail::netfd> fd_;
+  goro::detail::shared_handle<detail::netfd> fd_;
 };
 
 // A stream listener (Go's net.Listener). Copies share one socket, like conn's.
@@ -205,10 +205,10 @@ class listener {
 
   explicit operator bool() const noexcept { return fd_ != nullptr; }
 
-  explicit listener(std::shared_ptr<detail::netfd> fd) noexcept : fd_(std::move(fd)) {}
+  explicit listener(goro::detail::shared_handle<detail::netfd> fd) noexcept : fd_(std::move(fd)) {}
 
  private:
-  std::shared_ptr<detail::netfd> fd_;
+  goro::detail::shared_handle<detail::netfd> fd_;
 };
 
 // A datagram socket (Go's net.PacketConn), for "udp", "udp4" and "udp6". Copies share one
@@ -234,10 +234,11 @@ class packet_conn {
 
   explicit operator bool() const noexcept { return fd_ != nullptr; }
 
-  explicit packet_conn(std::shared_ptr<detail::netfd> fd) noexcept : fd_(std::move(fd)) {}
+  explicit packet_conn(goro::detail::shared_handle<detail::netfd> fd) noexcept
+      : fd_(std::move(fd)) {}
 
  private:
-  std::shared_ptr<detail::netfd> fd_;
+  goro::detail::shared_handle<detail::netfd> fd_;
 };
 
 // Listens for datagrams on `address` ("udp", "udp4", "udp6"; ":0" is every address, both
@@ -275,10 +276,10 @@ class dial_canceller {
   bool canceled() const noexcept;
 
   struct state;
-  const std::shared_ptr<state>& get() const noexcept { return s_; }
+  const goro::detail::shared_handle<state>& get() const noexcept { return s_; }
 
  private:
-  std::shared_ptr<state> s_;
+  goro::detail::shared_handle<state> s_;
 };
 conn dial(std::string_view network, std::string_view address, clock::time_point deadline,
           const dial_canceller* cancel = nullptr);

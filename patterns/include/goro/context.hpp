@@ -47,7 +47,7 @@
 #include <goro/detail/chrono.hpp>
 #include <goro/detail/context_node.hpp>
 #include <goro/detail/functional.hpp>
-#include <goro/detail/shared_ptr.hpp>
+#include <goro/detail/shared_handle.hpp>
 #include <goro/detail/stop_token_fwd.hpp>
 #include <goro/detail/task.hpp>
 #include <goro/time.hpp>
@@ -101,7 +101,7 @@ class cancel_cause_func;
 
 namespace detail {
 struct context_access;  // context_impl.hpp
-std::shared_ptr<const ctx_node> background_node();
+shared_handle<const ctx_node> background_node();
 // How many contexts (and context after_func registrations) are linked below the nearest
 // cancelable node of ctx, waiting to be canceled with it. A test hook: it must return to
 // its old value once the children are canceled.
@@ -137,9 +137,9 @@ class context {
 
  private:
   friend struct detail::context_access;
-  explicit context(std::shared_ptr<const detail::ctx_node> n) noexcept : n_(std::move(n)) {}
+  explicit context(detail::shared_handle<const detail::ctx_node> n) noexcept : n_(std::move(n)) {}
 
-  std::shared_ptr<const detail::ctx_node> n_;
+  detail::shared_handle<const detail::ctx_node> n_;
 };
 
 // context.Background() and context.TODO(): empty contexts, never canceled.
@@ -160,9 +160,9 @@ class cancel_func {
 
  private:
   friend struct detail::context_access;
-  explicit cancel_func(std::shared_ptr<detail::cancel_node> n) noexcept : n_(std::move(n)) {}
+  explicit cancel_func(detail::shared_handle<detail::cancel_node> n) noexcept : n_(std::move(n)) {}
 
-  std::shared_ptr<detail::cancel_node> n_;
+  detail::shared_handle<detail::cancel_node> n_;
 };
 
 // context.CancelCauseFunc: like cancel_func, and records why. cause(ctx) returns the cause
@@ -184,9 +184,10 @@ class cancel_cause_func {
 
  private:
   friend struct detail::context_access;
-  explicit cancel_cause_func(std::shared_ptr<detail::cancel_node> n) noexcept : n_(std::move(n)) {}
+  explicit cancel_cause_func(detail::shared_handle<detail::cancel_node> n) noexcept
+      : n_(std::move(n)) {}
 
-  std::shared_ptr<detail::cancel_node> n_;
+  detail::shared_handle<detail::cancel_node> n_;
 };
 
 // context.WithCancel: a child of parent with its own cancel function. It is canceled when

@@ -32,7 +32,7 @@
 
 #include <goro/chan.hpp>
 #include <goro/context.hpp>
-#include <goro/detail/shared_ptr.hpp>
+#include <goro/detail/shared_handle.hpp>
 #include <goro/detail/spawn.hpp>
 #include <goro/select.hpp>
 #include <goro/sync.hpp>
@@ -139,7 +139,7 @@ class errgroup {
     });
   }
 
-  std::shared_ptr<detail::errgroup_state> s_;
+  detail::shared_handle<detail::errgroup_state> s_;
 };
 
 }  // namespace goro

@@ -14,17 +14,17 @@
 
 #include <goro/context.hpp>
 #include <goro/detail/context_node.hpp>
-#include <goro/detail/shared_ptr.hpp>
+#include <goro/detail/shared_handle.hpp>
 
 namespace goro::detail {
 
 struct context_access {
-  static context make(std::shared_ptr<const ctx_node> n) noexcept { return context(std::move(n)); }
-  static const std::shared_ptr<const ctx_node>& node(const context& ctx) noexcept { return ctx.n_; }
-  static cancel_func cancel(std::shared_ptr<cancel_node> n) noexcept {
+  static context make(shared_handle<const ctx_node> n) noexcept { return context(std::move(n)); }
+  static const shared_handle<const ctx_node>& node(const context& ctx) noexcept { return ctx.n_; }
+  static cancel_func cancel(shared_handle<cancel_node> n) noexcept {
     return cancel_func(std::move(n));
   }
-  static cancel_cause_func cancel_cause(std::shared_ptr<cancel_node> n) noexcept {
+  static cancel_cause_func cancel_cause(shared_handle<cancel_node> n) noexcept {
     return cancel_cause_func(std::move(n));
   }
 };
@@ -46,7 +46,7 @@ std::string describe_value(const T& v) {
 template <class T>
 class value_node final : public ctx_node {
  public:
-  value_node(std::shared_ptr<const ctx_node> parent, const context_key<T>& key, T v)
+  value_node(shared_handle<const ctx_node> parent, const context_key<T>& key, T v)
       : ctx_node(parent, parent->canceler(), parent->deadline()),
         v_(std::move(v)),
         name_(&key.name()) {
@@ -69,8 +69,8 @@ namespace goro {
 template <class T>
 context with_value(const context& parent, const context_key<T>& key,
                    std::type_identity_t<T> value) {
-  return detail::context_access::make(std::make_shared<const detail::value_node<T>>(
-      detail::context_access::node(parent), key, std::move(value)));
+  return detail::context_access::make(detail::shared_handle<const detail::ctx_node>::adopt(
+      new detail::value_node<T>(detail::context_access::node(parent), key, std::move(value))));
 }
 
 }  // namespace goro

@@ -14,7 +14,7 @@
 #include <optional>
 #include <string>
 
-#include <goro/detail/shared_ptr.hpp>
+#include <goro/detail/shared_handle.hpp>
 #include <goro/time.hpp>
 
 namespace goro::detail {
@@ -23,14 +23,14 @@ class cancel_node;
 
 class ctx_node {
  public:
-  ctx_node(std::shared_ptr<const ctx_node> parent, cancel_node* canceler,
+  ctx_node(shared_handle<const ctx_node> parent, cancel_node* canceler,
            std::optional<clock::time_point> deadline) noexcept
       : parent_(std::move(parent)), canceler_(canceler), deadline_(deadline) {}
   ctx_node(const ctx_node&) = delete;
   ctx_node& operator=(const ctx_node&) = delete;
   virtual ~ctx_node() = default;
 
-  const std::shared_ptr<const ctx_node>& parent() const noexcept { return parent_; }
+  const shared_handle<const ctx_node>& parent() const noexcept { return parent_; }
   cancel_node* canceler() const noexcept { return canceler_; }
   const std::optional<clock::time_point>& deadline() const noexcept { return deadline_; }
 
@@ -52,7 +52,7 @@ class ctx_node {
  protected:
   virtual void append_description(std::string& out) const = 0;
 
-  std::shared_ptr<const ctx_node> parent_;
+  shared_handle<const ctx_node> parent_;
   cancel_node* canceler_;  // an ancestor (or this): kept alive by parent_
   std::optional<clock::time_point> deadline_;
   const void* key_ = nullptr;    // with_value nodes: the key's address

@@ -9,7 +9,6 @@
 // 15-25% on a fan-out/fan-in pipeline.)
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <source_location>
 #include <type_traits>
@@ -17,8 +16,8 @@
 #include <vector>
 
 #include <goro/chan.hpp>
+#include <goro/detail/atomic.hpp>
 #include <goro/detail/pattern_support.hpp>
-#include <goro/detail/shared_ptr.hpp>
 #include <goro/select.hpp>
 
 namespace goro {
@@ -31,15 +30,22 @@ recv_chan<chan_value_t<C>> fan_in(
     const std::source_location& where = std::source_location::current()) {
   using T = chan_value_t<C>;
   chan<T> out = make_chan<T>();
-  if (ins.empty()) out.close();
-  auto running = std::make_shared<std::atomic<std::size_t>>(ins.size());
+  if (ins.empty()) {
+    out.close();
+    return out;
+  }
+  // The forwarders still running; the last one to finish closes the output and frees it.
+  auto* running = new detail::atomic<std::size_t>(ins.size());
   for (C& c : ins) {
     detail::pattern_go(where, [done, in = recv_chan<T>(std::move(c)), out, running] {
       struct last_closes {
-        std::atomic<std::size_t>& running;
+        detail::atomic<std::size_t>& running;
         const chan<T>& out;
         ~last_closes() {
-          if (running.fetch_sub(1, std::memory_order_acq_rel) == 1) out.close();
+          if (running.fetch_sub(1, detail::mo::acq_rel) == 1) {
+            out.close();
+            delete &running;
+          }
         }
       } closer{*running, out};
       while (std::optional<T> v = detail::recv_or_done(done, in)) {
