@@ -30,6 +30,15 @@ std::string format_leaks(const std::vector<goroutine_info>& leaked) {
   return s;
 }
 
+// Out of line, with leak_error's members: inline, they cost every file that includes
+// goro.hpp ~20 M compiler instructions of std::vector and std::function code
+// (docs/header_cost.md).
+leak_error::leak_error(const std::string& what, std::vector<goroutine_info> leaked)
+    : std::runtime_error(what), leaked_(std::move(leaked)) {}
+leak_error::~leak_error() = default;
+
+leak_check::leak_check() : leak_check(handler(), std::chrono::seconds(1)) {}
+
 leak_check::leak_check(handler on_leak, std::chrono::steady_clock::duration timeout)
     : baseline_(live_ids()),
       on_leak_(std::move(on_leak)),

@@ -39,8 +39,10 @@ namespace goro::testing {
 // What a failing leak_check throws.
 class leak_error : public std::runtime_error {
  public:
-  leak_error(const std::string& what, std::vector<goroutine_info> leaked)
-      : std::runtime_error(what), leaked_(std::move(leaked)) {}
+  leak_error(const std::string& what, std::vector<goroutine_info> leaked);
+  leak_error(const leak_error&) = default;
+  leak_error& operator=(const leak_error&) = default;
+  ~leak_error() override;
   const std::vector<goroutine_info>& leaked() const noexcept { return leaked_; }
 
  private:
@@ -54,7 +56,7 @@ class leak_check {
  public:
   using handler = std::function<void(const std::vector<goroutine_info>& leaked)>;
 
-  leak_check() : leak_check(handler(), std::chrono::seconds(1)) {}
+  leak_check();
   explicit leak_check(handler on_leak,
                       std::chrono::steady_clock::duration timeout = std::chrono::seconds(1));
   leak_check(const leak_check&) = delete;
