@@ -14,11 +14,11 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <system_error>
 
 #include <goro/chan.hpp>
 #include <goro/context.hpp>
+#include <goro/detail/mutex.hpp>
 #include <goro/unit.hpp>
 
 namespace goro {

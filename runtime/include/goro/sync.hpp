@@ -10,11 +10,11 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <source_location>
 #include <utility>
 
 #include <goro/detail/atomic.hpp>
+#include <goro/detail/mutex.hpp>
 #include <goro/detail/spawn.hpp>
 #include <goro/detail/spinlock.hpp>
 #include <goro/detail/wait_queue.hpp>
