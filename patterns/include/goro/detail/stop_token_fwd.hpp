@@ -7,18 +7,21 @@
 // std::stop_source, and so includes <stop_token> itself, as it would without goro.
 //
 // The declarations are libstdc++'s own (its version namespace, which is empty unless the
-// library was built with a versioned namespace); any other library: <stop_token>.
+// library was built with a versioned namespace); any other library: <stop_token>. Not
+// formatted: clang-format's namespace-comment fixer never settles on the visibility macro.
 #pragma once
 
 #include <version>  // defines __GLIBCXX__ and _GLIBCXX_INLINE_VERSION under libstdc++
 
 #if defined(__GLIBCXX__) && !_GLIBCXX_INLINE_VERSION
+// clang-format off
 namespace std _GLIBCXX_VISIBILITY(default) {
 _GLIBCXX_BEGIN_NAMESPACE_VERSION
 class stop_token;
 class stop_source;
 _GLIBCXX_END_NAMESPACE_VERSION
-}  // namespace std _GLIBCXX_VISIBILITY(default)
+}  // namespace std
+// clang-format on
 #else
 #include <stop_token>
 #endif
