@@ -59,24 +59,15 @@ class atomic {
     return __atomic_exchange_n(&v_, v, static_cast<int>(o));
   }
 
-  // As std::atomic's: on failure, `expected` is set to the value found.
-  template <memory_order_like O = mo>
-  bool compare_exchange_strong(T& expected, T desired, O success, O failure) noexcept {
-    return __atomic_compare_exchange_n(&v_, &expected, desired, false, static_cast<int>(success),
-                                       static_cast<int>(failure));
-  }
+  // As std::atomic's one-order forms: on failure, `expected` is set to the value found, and
+  // the failure order is std::atomic's (a failed exchange only loads).
   template <memory_order_like O = mo>
   bool compare_exchange_strong(T& expected, T desired, O o = O(mo::seq_cst)) noexcept {
-    return compare_exchange_strong(expected, desired, o, failure_order(o));
-  }
-  template <memory_order_like O = mo>
-  bool compare_exchange_weak(T& expected, T desired, O success, O failure) noexcept {
-    return __atomic_compare_exchange_n(&v_, &expected, desired, true, static_cast<int>(success),
-                                       static_cast<int>(failure));
+    return cas(expected, desired, false, static_cast<int>(o));
   }
   template <memory_order_like O = mo>
   bool compare_exchange_weak(T& expected, T desired, O o = O(mo::seq_cst)) noexcept {
-    return compare_exchange_weak(expected, desired, o, failure_order(o));
+    return cas(expected, desired, true, static_cast<int>(o));
   }
 
   // Arithmetic on integers only (the builtins would count a pointer's steps in bytes).
@@ -98,21 +89,13 @@ class atomic {
   {
     return __atomic_fetch_or(&v_, d, static_cast<int>(o));
   }
-  template <memory_order_like O = mo>
-  T fetch_and(T d, O o = O(mo::seq_cst)) noexcept
-    requires std::is_integral_v<T>
-  {
-    return __atomic_fetch_and(&v_, d, static_cast<int>(o));
-  }
 
  private:
-  // std::atomic's rule for the one-order compare_exchange: a failed exchange only loads.
-  template <class O>
-  static constexpr O failure_order(O o) noexcept {
-    const int v = static_cast<int>(o);
-    if (v == __ATOMIC_ACQ_REL) return O(__ATOMIC_ACQUIRE);
-    if (v == __ATOMIC_RELEASE) return O(__ATOMIC_RELAXED);
-    return o;
+  bool cas(T& expected, T desired, bool weak, int order) noexcept {
+    const int failure = order == __ATOMIC_ACQ_REL   ? __ATOMIC_ACQUIRE
+                        : order == __ATOMIC_RELEASE ? __ATOMIC_RELAXED
+                                                    : order;
+    return __atomic_compare_exchange_n(&v_, &expected, desired, weak, order, failure);
   }
 
   alignas(sizeof(T)) T v_;
