@@ -18,6 +18,7 @@
 #include <goro/chan.hpp>
 #include <goro/detail/atomic.hpp>
 #include <goro/detail/pattern_support.hpp>
+#include <goro/detail/shared_handle.hpp>
 #include <goro/select.hpp>
 
 namespace goro {
@@ -30,22 +31,17 @@ recv_chan<chan_value_t<C>> fan_in(
     const std::source_location& where = std::source_location::current()) {
   using T = chan_value_t<C>;
   chan<T> out = make_chan<T>();
-  if (ins.empty()) {
-    out.close();
-    return out;
-  }
-  // The forwarders still running; the last one to finish closes the output and frees it.
-  auto* running = new detail::atomic<std::size_t>(ins.size());
+  if (ins.empty()) out.close();
+  // The forwarders still running, shared by them: the last one to finish closes the output.
+  auto running = detail::shared_handle<detail::atomic<std::size_t>>::adopt(
+      new detail::atomic<std::size_t>(ins.size()));
   for (C& c : ins) {
     detail::pattern_go(where, [done, in = recv_chan<T>(std::move(c)), out, running] {
       struct last_closes {
         detail::atomic<std::size_t>& running;
         const chan<T>& out;
         ~last_closes() {
-          if (running.fetch_sub(1, detail::mo::acq_rel) == 1) {
-            out.close();
-            delete &running;
-          }
+          if (running.fetch_sub(1, detail::mo::acq_rel) == 1) out.close();
         }
       } closer{*running, out};
       while (std::optional<T> v = detail::recv_or_done(done, in)) {
