@@ -4,13 +4,16 @@
 //
 // Invariants:
 // - One ring per netpoller, shared by every worker and thread, so the ring is set up
-//   without SINGLE_ISSUER or DEFER_TASKRUN: any thread may queue and submit (under sq_mu_)
-//   and reap (under cq_mu_); the one thread that sleeps in the poller waits in the kernel
-//   (wait()) with no lock held. A request's task work runs on the thread that submitted it,
-//   which is why workers may submit for each other's goroutines. With COOP_TASKRUN (5.19+)
-//   the kernel wakes that thread if it sleeps (in the ring or on its futex, both
-//   interruptible) but does not interrupt it while it runs: the work waits for its next
-//   system call or interrupt, at most a timer tick for a goroutine that makes none.
+//   without SINGLE_ISSUER or DEFER_TASKRUN: any thread may queue (under sq_mu) and submit,
+//   and reap (under cq_mu); the one thread that sleeps in the poller waits in the kernel
+//   (wait()) with no lock held. One thread at a time submits (`submitting`), and it enters
+//   the kernel without sq_mu: a thread whose submit() finds it busy leaves its SQEs to it,
+//   and it enters again for whatever was queued while it was in the kernel.
+// - A request's task work runs on the thread that submitted it, which is why workers may
+//   submit for each other's goroutines. With COOP_TASKRUN (5.19+) the kernel wakes that
+//   thread if it sleeps (in the ring or on its futex, both interruptible) but does not
+//   interrupt it while it runs: the work waits for its next system call or interrupt, at
+//   most a timer tick for a goroutine that makes none.
 // - A CQE's user_data is an io_op* (a recv or a send), kCancelData (an ASYNC_CANCEL) or
 //   kEpollData (the POLL_ADD on the epoll descriptor): no io_op lives below 4096.
 // - An io_op lives on the stack of the goroutine that waits for it, and that goroutine
@@ -60,7 +63,8 @@ class uring {
   // Arms a one-shot POLL_ADD on fd (the epoll descriptor) unless one is armed: its CQE says
   // that epoll has events. Submitted by the next submit().
   void arm_poll(int fd) noexcept;
-  // Submits what is queued: one io_uring_enter for every SQE queued since the last one.
+  // Submits what is queued: one io_uring_enter for every SQE queued since the last one,
+  // or nothing if another thread is submitting (it takes them before it returns).
   void submit() noexcept;
   // Whether SQEs wait for submit(), and since when (a nanotime; 0: none).
   std::int64_t pending_since() const noexcept {
