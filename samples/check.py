@@ -118,11 +118,16 @@ def check_queuing(out):
     ws = [float(re.search(r"W =\s*([\d.]+)", r)[1]) for r in rows]
     if not ws[-1] > ws[0]:
         return f"W should grow with the queue: {ws}"
-    # The book's pipeline: a queue frees the short stage early (about 30 ms instead of 90).
+    # The book's pipeline: a queue frees the short stage early (about 30 ms instead of 90),
+    # that is, well before the pipeline ends (about 100 ms before it instead of 40). Either
+    # is enough: a stall of the whole process before the short stage ends (a CI run once
+    # saw 90 ms on a busy host: 120 ms for the short stage, 220 for the pipeline) delays both
+    # times of its run alike and leaves the second comparison as it was.
     times = [re.findall(r"after (\d+)ms", l) for l in out if "short stage done" in l]
     (s0, t0), (s2, t2) = [(int(a), int(b)) for a, b in times]
-    if not s2 < s0:
-        return f"the queue should free the short stage earlier: {s0}ms vs {s2}ms"
+    if not s2 < s0 and not t2 - s2 > t0 - s0:
+        return (f"the queue should free the short stage earlier: {s0}ms vs {s2}ms, "
+                f"{t0 - s0}ms vs {t2 - s2}ms before the pipeline's end")
     return None
 
 
