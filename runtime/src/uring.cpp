@@ -34,7 +34,6 @@ struct uring::impl {
   io_uring ring{};
   bool ok = false;
   std::mutex sq_mu;
-  unsigned queued = 0;      // under sq_mu: SQEs not yet published to the kernel
   bool submitting = false;  // under sq_mu: a thread is in submit()'s loop (see there)
   // A POLL_ADD on the epoll fd is in flight: set under sq_mu, cleared by the reaper.
   std::atomic<bool> poll_armed{false};
@@ -47,6 +46,8 @@ struct uring::impl {
       enter(publish_locked());
     }
   }
+  // Under sq_mu: SQEs queued but not yet published to the kernel.
+  unsigned unpublished() const noexcept { return ring.sq.sqe_tail - ring.sq.sqe_head; }
   // Under sq_mu: hands the SQEs queued so far to the kernel (the SQ tail, as liburing's
   // submit does before it enters) and returns how many the kernel has not consumed yet.
   // liburing set up the SQ array as the identity at init, so the tail is all it takes.
@@ -56,7 +57,6 @@ struct uring::impl {
       sq.sqe_head = sq.sqe_tail;
       io_uring_smp_store_release(sq.ktail, sq.sqe_tail);
     }
-    queued = 0;
     // khead moves under another thread's enter: a stale value only over-asks, and the
     // kernel consumes at most what the ring holds.
     return sq.sqe_tail - io_uring_smp_load_acquire(sq.khead);
@@ -124,7 +124,7 @@ void uring::queue(io_kind kind, int fd, void* buf, std::size_t len, io_op* op) n
   // The kernel hands op from this SQE to the reaper's CQE, an order that ThreadSanitizer
   // cannot see: this release and the reaper's acquire load state it.
   op->state.store(kOpQueued, std::memory_order_release);
-  if (impl_->queued++ == 0) pending_since_.store(nanotime(), std::memory_order_relaxed);
+  if (impl_->unpublished() == 1) pending_since_.store(nanotime(), std::memory_order_relaxed);
 }
 
 void uring::cancel(io_op* op) noexcept {
@@ -132,7 +132,7 @@ void uring::cancel(io_op* op) noexcept {
   io_uring_sqe* s = impl_->sqe();
   io_uring_prep_cancel64(s, reinterpret_cast<std::uintptr_t>(op), 0);
   io_uring_sqe_set_data64(s, kCancelData);
-  if (impl_->queued++ == 0) pending_since_.store(nanotime(), std::memory_order_relaxed);
+  if (impl_->unpublished() == 1) pending_since_.store(nanotime(), std::memory_order_relaxed);
   lock.unlock();
   // Now, not at the next batch. The SQ is consumed in order, so the op it names (queued
   // before it) is in the kernel first, whoever enters.
@@ -146,7 +146,7 @@ void uring::arm_poll(int fd) noexcept {
   io_uring_sqe* s = impl_->sqe();
   io_uring_prep_poll_add(s, fd, POLLIN);
   io_uring_sqe_set_data64(s, kEpollData);
-  if (impl_->queued++ == 0) pending_since_.store(nanotime(), std::memory_order_relaxed);
+  if (impl_->unpublished() == 1) pending_since_.store(nanotime(), std::memory_order_relaxed);
 }
 
 // One thread at a time enters the kernel for the SQ, without sq_mu: the enter runs every
@@ -171,7 +171,7 @@ void uring::submit() noexcept {
     // Queued while we were in the kernel: ours, however many rounds it takes. Whoever
     // queued them returned from submit() trusting us, and may now sleep in the ring waiting
     // for them (a cap of four rounds hung net_test about once in 30 runs).
-    if (m.queued != 0) continue;
+    if (m.unpublished() != 0) continue;
     // What the kernel left (a refused or short submission) waits for the next submit().
     if (io_uring_sq_ready(&m.ring) != 0)
       pending_since_.store(nanotime(), std::memory_order_relaxed);
