@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
 #include <set>
 #include <vector>
 
@@ -102,6 +103,53 @@ TEST_CASE("stack_pool: stacks of a batch are distinct, top page resident, guard 
   REQUIRE(waitpid(child, &status, 0) == child);
   CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
   pool.give(stacks.data(), stacks.size());
+}
+
+TEST_CASE("stack_pool: a trim gives back the memory of the stacks unused for a period") {
+  constexpr std::size_t kReserve = 4096;           // stack.cpp's kWarmReserve
+  constexpr std::int64_t kPeriod = 1'000'000'000;  // stack.cpp's kTrimPeriodNs
+  stack_pool pool(16 * 1024);
+  std::vector<stack_mem> stacks;
+  // A first batch with guard pages, then one too big for the guard budget (a sixth of
+  // vm.max_map_count: 10,921 by default), whose stacks are adjacent: the trim gives back
+  // both kinds, the adjacent ones a run at a time.
+  pool.take(stacks, 40);
+  pool.take(stacks, 11'000);
+  for (const stack_mem& s : stacks) {
+    s.top()[-1] = std::byte{1};
+    s.base[0] = std::byte{1};
+  }
+  // The trim takes the stacks given first (the bottom of the pool's warm stack).
+  const std::size_t trimmed = stacks.size() - kReserve;
+  const auto kinds = std::count_if(stacks.begin(), stacks.begin() + trimmed,
+                                   [](const stack_mem& s) { return s.guarded; });
+  long max_maps = 0;
+  std::ifstream("/proc/sys/vm/max_map_count") >> max_maps;
+  if (max_maps / 6 < 11'000) CHECK(kinds == 40);  // the first batch guarded, the second not
+  pool.give(stacks.data(), stacks.size());
+  const std::int64_t t0 = 1'000'000 * kPeriod;
+  CHECK(pool.trim(t0) == t0 + kPeriod);  // marks what is unused from now on
+  CHECK(resident(stacks.front().base));  // nothing given back yet
+  CHECK(pool.trim(t0 + kPeriod) == INT64_MAX);
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < stacks.size(); ++i) {
+    const bool kept = i >= trimmed;
+    wrong += resident(stacks[i].base) != kept;
+    wrong += resident(stacks[i].top() - 1) != kept;
+  }
+  CHECK(wrong == 0);
+  // A trimmed stack is still mapped, and comes back zeroed.
+  std::set<std::byte*> given_back;
+  for (std::size_t i = 0; i < trimmed; ++i) given_back.insert(stacks[i].base);
+  std::vector<stack_mem> again;
+  pool.take(again, stacks.size());
+  std::size_t zeroed = 0;
+  for (const stack_mem& s : again) {
+    if (given_back.count(s.base) != 0 && s.base[0] == std::byte{0}) ++zeroed;
+    s.base[0] = std::byte{1};
+  }
+  CHECK(zeroed == trimmed);
+  pool.give(again.data(), again.size());
 }
 
 // The memory target (4.3 KB per parked goroutine, bench MemParked100k) rests on this: a

@@ -72,6 +72,24 @@ void populate_tops(const stack_mem* s, std::size_t n) noexcept {
   }
 }
 
+// Returns the memory of `stacks` to the kernel, keeping their address ranges: one madvise
+// per run of adjacent stacks (sorted by address first), not per stack. Every call flushes
+// the TLB of each core that runs the process, by interrupt (on a virtual machine, through
+// the hypervisor): one call per stack, once a million goroutines had ended, was a quarter
+// of the stress test's CPU time on the development VM. Unguarded stacks from one slab are
+// adjacent; a guarded one has its guard page between it and the next, and forms a run of
+// its own.
+void give_back_memory(std::vector<stack_mem>& stacks) noexcept {
+  std::sort(stacks.begin(), stacks.end(),
+            [](const stack_mem& a, const stack_mem& b) { return a.base < b.base; });
+  for (std::size_t i = 0; i < stacks.size();) {
+    std::byte* const begin = stacks[i].base;
+    std::byte* end = stacks[i].top();
+    for (++i; i < stacks.size() && stacks[i].base == end; ++i) end = stacks[i].top();
+    madvise(begin, static_cast<std::size_t>(end - begin), MADV_DONTNEED);
+  }
+}
+
 }  // namespace
 
 bool stack_mem::has_room(const void* sp) const noexcept {
@@ -212,7 +230,7 @@ std::int64_t stack_pool::trim(std::int64_t now) {
     warm_low_ = warm_.size();
     next_trim_.store(now + kTrimPeriodNs, std::memory_order_relaxed);
   }
-  for (const stack_mem& s : excess) madvise(s.base, s.size, MADV_DONTNEED);
+  give_back_memory(excess);
   std::lock_guard<std::mutex> lock(mu_);
   cold_.insert(cold_.end(), excess.begin(), excess.end());
   return warm_.size() > kWarmReserve ? now + kTrimPeriodNs : INT64_MAX;
