@@ -35,6 +35,9 @@ class batch_cache {
     items_.push_back(item);
   }
 
+  // Whether the next get() must go to the pool.
+  bool empty() const noexcept { return items_.empty(); }
+
   void flush(Pool& pool) {
     pool.give(items_.data(), items_.size());
     items_.clear();

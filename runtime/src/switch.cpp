@@ -5,8 +5,9 @@
 // parks, yields or ends (switch_away), passing a `switch_request` that is carried out once
 // it is off its stack: release the waiter's lock, requeue it, or free it. It leaves
 // directly for the next goroutine of its worker's local queue, which carries out the
-// request before it resumes (finish_on_top); every kGlobalQueueEvery-th switch, or when
-// the queue is empty, it leaves for the scheduler loop instead, which carries it out.
+// request before it resumes (finish_on_top); every kGlobalQueueEvery-th switch, when the
+// queue is empty, or when a parker's next would need a stack from the pool (next_local),
+// it leaves for the scheduler loop instead, which carries it out.
 //
 // Invariants:
 // - A goroutine's request is carried out only once its context is saved, so whoever the
@@ -141,11 +142,24 @@ namespace {
 // The next goroutine this worker may switch to directly, without a trip through the
 // scheduler loop: the local queue's, except every kGlobalQueueEvery-th switch, when the
 // loop runs to look at timers and the global queue.
-g* next_local(worker* w) noexcept {
+//
+// `holding_lock`: the goroutine switching away parks, and its lock (a channel's, say) stays
+// held until the next one runs (finish_on_top). A goroutine that never ran must first get
+// its stack (make_context); if this worker's cache has none, the pool's lock, a new mapping
+// and page faults would all happen under that lock: the goroutine goes back to the front
+// of the queue instead, and the loop starts it once the lock is released. (A million
+// goroutines parking on one channel from two workers spent a fifth of their CPU in the
+// other worker's wait for that lock.) A stack from the cache is cheap, and a spawn-heavy
+// program (Skynet: each parent parks, then starts its next child) keeps its direct switch.
+g* next_local(worker* w, bool holding_lock) noexcept {
   if (++w->schedtick % kGlobalQueueEvery == 0 || w->rt->stopping.load(std::memory_order_relaxed))
     return nullptr;
   assert_owns_runq(w);
   g* gp = w->rt->randomize ? randomized_pop(w->q, w->rng_state) : w->q.pop();
+  if (gp && holding_lock && !gp->ctx && gp->stack.size == 0 && w->stacks.empty()) {
+    local_put(w->rt, w, gp, /*next=*/true);
+    return nullptr;
+  }
   prefetch_queued(w);
   return gp;
 }
@@ -176,7 +190,7 @@ void switch_away(g* gp, switch_request::kind_t kind, void (*unlock)(void*) = nul
   const bool exiting = kind == switch_request::exit;
   if (GORO_UNLIKELY(trace::on())) trace::switched_out(w, gp, kind);
   fiber_transfer t;
-  if (g* next = next_local(w)) {
+  if (g* next = next_local(w, kind == switch_request::park)) {
     g_on_stack& next_st = begin_running(w, next, /*by_loop=*/false);
     t = fiber_jump_ontop(next->ctx, next_st.fstack, &req, &finish_on_top, exiting);
   } else {
