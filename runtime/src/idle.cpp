@@ -158,9 +158,14 @@ void sleep_idle(runtime* rt, worker* w, std::int64_t wake_at, g_list& io) noexce
     park_until(w, wake_at);
     return;
   }
+  // A timer armed meanwhile (timer_added) either is seen by one of our looks at the heaps
+  // below, or sees us as the sleeper, sleeping past it, and wakes us. That takes seq_cst on
+  // both sides (timer_sleeper, sleeper_until, each heap's earliest): they are two Dekker
+  // pairs, and with release stores and acquire loads a store may still sit in its core's
+  // store buffer (x86 too) while that core reads the other flag, so that each side would
+  // miss the other and the new timer would wait for the next wake-up, if any.
   const std::int64_t when = std::min(earliest_timer(rt), wake_at);
-  rt->sleeper_until.store(when, std::memory_order_release);
-  // A timer armed after we looked finds sleeper_until later than itself and wakes us.
+  rt->sleeper_until.store(when, std::memory_order_seq_cst);
   if (earliest_timer(rt) >= when) {
     if (rt->poll.opened()) {
       poll_sleep(rt, w, when, io);
@@ -168,13 +173,14 @@ void sleep_idle(runtime* rt, worker* w, std::int64_t wake_at, g_list& io) noexce
       park_until(w, when);
     }
   }
-  rt->sleeper_until.store(INT64_MAX, std::memory_order_release);
-  rt->timer_sleeper.store(nullptr, std::memory_order_release);
+  rt->sleeper_until.store(INT64_MAX, std::memory_order_seq_cst);
+  rt->timer_sleeper.store(nullptr, std::memory_order_seq_cst);
 }
 
+// After the heap's seq_cst store of its new earliest deadline (see sleep_idle).
 void timer_added(runtime* rt, std::int64_t when) noexcept {
-  if (when >= rt->sleeper_until.load(std::memory_order_acquire)) return;
-  if (worker* s = rt->timer_sleeper.load(std::memory_order_acquire)) {
+  if (when >= rt->sleeper_until.load(std::memory_order_seq_cst)) return;
+  if (worker* s = rt->timer_sleeper.load(std::memory_order_seq_cst)) {
     wake_worker(rt, s);
     return;
   }

@@ -318,7 +318,7 @@ void timer_heap::remove_at(std::size_t i) noexcept {
 }
 
 void timer_heap::publish() noexcept {
-  earliest_.store(heap_.empty() ? INT64_MAX : heap_.front().deadline, std::memory_order_release);
+  earliest_.store(heap_.empty() ? INT64_MAX : heap_.front().deadline, std::memory_order_seq_cst);
 }
 
 bool background_timer_thread_started() noexcept {

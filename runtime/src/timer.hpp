@@ -85,8 +85,10 @@ class timer_heap {
   bool add(timer_state* t, std::int64_t when, std::int64_t deadline);
   // Removes t if this heap still holds it; drops the heap's reference. True if removed.
   bool remove(timer_state* t) noexcept;
-  // The earliest deadline here (when someone must run the timers), or INT64_MAX.
-  std::int64_t earliest() const noexcept { return earliest_.load(std::memory_order_acquire); }
+  // The earliest deadline here (when someone must run the timers), or INT64_MAX. seq_cst,
+  // as is publish()'s store: with the timer sleeper's flags they form a Dekker pair (see
+  // sleep_idle in idle.cpp); on x86 such a load costs what an acquire load does.
+  std::int64_t earliest() const noexcept { return earliest_.load(std::memory_order_seq_cst); }
   // Fires every timer past its deadline at `now`, and with them those past their `when`.
   // `shared`: several threads serve this heap, and if one of them is firing its timers
   // already, this call leaves them to it. Returns how many fired.
