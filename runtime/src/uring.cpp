@@ -112,6 +112,12 @@ bool uring::init() noexcept {
   return true;
 }
 
+// Under sq_mu, after queuing an SQE: the first one since the SQ was last published starts
+// the wait that pending_since() reports.
+void uring::mark_queued() noexcept {
+  if (impl_->unpublished() == 1) pending_since_.store(nanotime(), std::memory_order_relaxed);
+}
+
 void uring::queue(io_kind kind, int fd, void* buf, std::size_t len, io_op* op) noexcept {
   std::lock_guard lock(impl_->sq_mu);
   io_uring_sqe* s = impl_->sqe();
@@ -124,7 +130,7 @@ void uring::queue(io_kind kind, int fd, void* buf, std::size_t len, io_op* op) n
   // The kernel hands op from this SQE to the reaper's CQE, an order that ThreadSanitizer
   // cannot see: this release and the reaper's acquire load state it.
   op->state.store(kOpQueued, std::memory_order_release);
-  if (impl_->unpublished() == 1) pending_since_.store(nanotime(), std::memory_order_relaxed);
+  mark_queued();
 }
 
 void uring::cancel(io_op* op) noexcept {
@@ -132,7 +138,7 @@ void uring::cancel(io_op* op) noexcept {
   io_uring_sqe* s = impl_->sqe();
   io_uring_prep_cancel64(s, reinterpret_cast<std::uintptr_t>(op), 0);
   io_uring_sqe_set_data64(s, kCancelData);
-  if (impl_->unpublished() == 1) pending_since_.store(nanotime(), std::memory_order_relaxed);
+  mark_queued();
   lock.unlock();
   // Now, not at the next batch. The SQ is consumed in order, so the op it names (queued
   // before it) is in the kernel first, whoever enters.
@@ -146,7 +152,7 @@ void uring::arm_poll(int fd) noexcept {
   io_uring_sqe* s = impl_->sqe();
   io_uring_prep_poll_add(s, fd, POLLIN);
   io_uring_sqe_set_data64(s, kEpollData);
-  if (impl_->unpublished() == 1) pending_since_.store(nanotime(), std::memory_order_relaxed);
+  mark_queued();
 }
 
 // One thread at a time enters the kernel for the SQ, without sq_mu: the enter runs every

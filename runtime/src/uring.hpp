@@ -79,6 +79,8 @@ class uring {
   void wait(std::int64_t until) noexcept;
 
  private:
+  void mark_queued() noexcept;
+
   struct impl;
   std::unique_ptr<impl> impl_;
   std::atomic<std::int64_t> pending_since_{0};
