@@ -9,11 +9,12 @@
 // scavenger, the pool gives memory back slowly: when a worker goes idle it may trim the
 // pool, but only of the stacks that nobody took during a whole trim period (the pool's
 // low-water mark), and only once per period. Those give their memory back with madvise
-// (keeping the address range), one call per run of adjacent stacks. Trimming at every idle moment
-// instead cost a burst of spawns a page fault per stack, and every other worker a TLB-shootdown
-// interrupt. A stack that comes from a new mapping or from the trimmed (cold) list has its top page
-// faulted in by take (MADV_POPULATE_WRITE, one call per stack, outside the pool's lock):
-// cheaper than the fault of the goroutine's first write, on virtual machines most of all.
+// (keeping the address range), one call per run of adjacent stacks. Trimming at every idle
+// moment instead cost a burst of spawns a page fault per stack, and every other worker a
+// TLB-shootdown interrupt. A stack that comes from a new mapping or from the trimmed (cold)
+// list has its top page faulted in by take (MADV_POPULATE_WRITE, one call per stack,
+// outside the pool's lock): cheaper than the fault of the goroutine's first write, on
+// virtual machines most of all.
 #pragma once
 
 #include <atomic>
