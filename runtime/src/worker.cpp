@@ -177,6 +177,7 @@ g* find_runnable(worker* w) {
     if (rt->nidle.load(std::memory_order_acquire) == rt->nworkers) check_deadlock(rt);
     g_list io;
     sleep_idle(rt, w, trim_at, io);
+    w->coarse_now = nanotime();  // waiting_since of what it now runs: not the sleep's start
     leave_idle(rt, w);
     if (g* gp = ready_polled(rt, io)) return gp;
   }
