@@ -1,15 +1,25 @@
-// The program that gdb_test.py runs under gdb: two goroutines parked in known functions (a
-// channel receive, a sleep), one named, and the main goroutine stopped in
-// goro_test_breakpoint() once both are parked.
+// The program that gdb_test.py runs under gdb: three goroutines parked in known functions (a
+// channel receive, a sleep, a wait for a socket whose stack the idle sweep shrank), one
+// named, and the main goroutine stopped in goro_test_breakpoint() once all are parked.
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include <goro/goro.hpp>
+#include <goro/io.hpp>
 
 extern "C" {
 // The parked goroutines' ids, for the test's gdb commands.
 volatile unsigned long long goro_test_receiver_id = 0;
 volatile unsigned long long goro_test_sleeper_id = 0;
+volatile unsigned long long goro_test_reader_id = 0;
 
 // gdb_test.py's breakpoint: every goroutine is where it should be.
 __attribute__((noinline)) void goro_test_breakpoint() {
@@ -32,18 +42,45 @@ __attribute__((noinline)) void park_in_sleep() {
   asm volatile("");
 }
 
+// Where the reader's frame lies, to see its page given back.
+std::atomic<const void*> reader_frame{nullptr};
+
+// 4 KiB of frame, so that the stack reaches below its top page; once the goroutine has
+// waited for a while (GORO_SHRINK_IDLE_MS, set below) those pages go back to the kernel.
+__attribute__((noinline)) void park_in_read(int fd) {
+  goro_test_reader_id = goro::goroutine_id();
+  goro::allow_stack_shrink();
+  char frame[4096];
+  std::memset(frame, 1, sizeof frame);
+  reader_frame.store(frame);
+  goro::io::wait_readable(fd);
+  asm volatile("" : : "r"(frame) : "memory");
+}
+
+bool resident(const void* at) {
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  unsigned char v = 0;
+  auto addr = reinterpret_cast<std::uintptr_t>(at) & ~(page - 1);
+  return mincore(reinterpret_cast<void*>(addr), page, &v) == 0 && (v & 1) != 0;
+}
+
 int main() {
-  return goro::run([] {
+  ::setenv("GORO_SHRINK_IDLE_MS", "10", 1);
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) != 0) return 1;
+  return goro::run([&] {
     auto c = goro::make_chan<int>();
-    goro::go([c] { park_on_receive(c); });  // gdb_test: receiver
-    goro::go([] { park_in_sleep(); });      // gdb_test: sleeper
-    // Until both are parked, with a generous limit.
+    goro::go([c] { park_on_receive(c); });    // gdb_test: receiver
+    goro::go([] { park_in_sleep(); });        // gdb_test: sleeper
+    goro::go([&] { park_in_read(fds[0]); });  // gdb_test: reader
+    // Until all are parked and the reader's stack is shrunk, with a generous limit.
     for (int i = 0; i < 10000; ++i) {
       int parked = 0;
       for (const auto& g : goro::goroutines()) {
-        parked += g.state == "chan receive" || g.state == "sleep";
+        parked += g.state == "chan receive" || g.state == "sleep" || g.state == "IO wait";
       }
-      if (parked == 2) break;
+      const void* frame = reader_frame.load();
+      if (parked == 3 && frame && !resident(frame)) break;
       goro::sleep(std::chrono::milliseconds(1));
     }
     goro_test_breakpoint();

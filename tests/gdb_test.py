@@ -1,6 +1,7 @@
 """Runs gdb_helper under gdb with runtime/gdb/goro-gdb.py loaded and checks its commands:
 `info goroutines` lists the helper's goroutines with their states and creation sites, and
-`goroutine N bt` shows the function each parked goroutine is parked in; afterwards the
+`goroutine N bt` shows the function each parked goroutine is parked in (one of them with
+its stack shrunk by the idle sweep, which the command restores first); afterwards the
 thread's own backtrace is back. Also checks that the program carries the
 .debug_gdb_scripts entry that makes gdb load the installed script by itself.
 
@@ -41,6 +42,8 @@ commands = [
     bt % "goro_test_receiver_id",
     "echo @@sleeper\\n",
     bt % "goro_test_sleeper_id",
+    "echo @@reader\\n",
+    bt % "goro_test_reader_id",
     "echo @@running\\n",
     "goroutine 1 bt",
     "echo @@own\\n",
@@ -75,11 +78,17 @@ check(len(receiver) == 1 and re.search(r"created by \S*gdb_helper\.cpp:%d$" % li
 check(len(sleeper) == 1 and "(sleeper)" in sleeper[0] and
       re.search(r"created by \S*gdb_helper\.cpp:%d$" % lines["sleeper"], sleeper[0]),
       "the sleeper is listed by name in sleep, created at line %d" % lines["sleeper"])
-check(len(rows) == 3, "three goroutines listed")
+reader = [r for r in rows.values() if "[IO wait" in r]
+check(len(reader) == 1 and re.search(r"created by \S*gdb_helper\.cpp:%d$" % lines["reader"],
+                                     reader[0]),
+      "the reader is listed in IO wait, created at line %d" % lines["reader"])
+check(len(rows) == 4, "four goroutines listed")
 check(re.search(r"\bpark_on_receive\b", section("receiver")),
       "goroutine N bt of the receiver shows park_on_receive")
 check(re.search(r"\bpark_in_sleep\b", section("sleeper")),
       "goroutine N bt of the sleeper shows park_in_sleep")
+check(re.search(r"\bpark_in_read\b", section("reader")),
+      "goroutine N bt of the reader, whose stack was shrunk, shows park_in_read")
 check(re.search(r"^#0 .*goro_test_breakpoint", section("running"), re.M),
       "goroutine 1 bt of the running main goroutine shows goro_test_breakpoint")
 check(re.search(r"^#0 .*goro_test_breakpoint", section("own"), re.M),

@@ -7,6 +7,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -15,8 +16,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -109,6 +112,85 @@ bool kernel_has_uring() {
   if (fd < 0) return false;
   ::close(static_cast<int>(fd));
   return true;
+}
+
+// Whether the page holding `at` is in memory (not given back to the kernel).
+bool resident(const void* at) {
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  unsigned char v = 0;
+  auto addr = reinterpret_cast<std::uintptr_t>(at) & ~(page - 1);
+  return mincore(reinterpret_cast<void*>(addr), page, &v) == 0 && (v & 1) != 0;
+}
+
+// The idle sweep's delay, shortened for a test (GORO_SHRINK_IDLE_MS, read as the poller
+// opens), and put back after it.
+struct shrink_after_ms {
+  explicit shrink_after_ms(const char* v) { ::setenv("GORO_SHRINK_IDLE_MS", v, 1); }
+  ~shrink_after_ms() { ::unsetenv("GORO_SHRINK_IDLE_MS"); }
+};
+
+// A read as net's netfd::read makes it: through the ring where poll_io may, else tried
+// first and waited for on EAGAIN, the buffer given to the wait as scratch.
+poll_result read_like_net(poll_desc* pd, int fd, std::span<std::byte> buf, long& n) {
+  if (poll_completes(pd)) return poll_io(pd, poll_mode::read, buf.data(), buf.size(), n);
+  if (poll_result r = poll_prepare(pd, poll_mode::read); r != poll_result::ready) return r;
+  for (;;) {
+    n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n >= 0) return poll_result::ready;
+    if (errno != EAGAIN) {
+      n = -errno;
+      return poll_result::ready;
+    }
+    if (poll_result r = poll_wait(pd, poll_mode::read, buf); r != poll_result::ready) return r;
+  }
+}
+
+struct deep_read {
+  poll_result r = poll_result::ready;
+  long n = 0;
+  char first = 0;
+  bool intact = false;  // the frame's own bytes were the same after the wait
+};
+
+constexpr int kPattern = 256;  // 2 KiB of the reader's frame, below its buffer
+std::uint64_t pattern_at(int i) {
+  return 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(i + 1);
+}
+
+// Reads into a buffer that lies in its caller's frame, with 2 KiB of its own frame below
+// it: a goroutine parked here uses three stack pages or more, of which the idle sweep
+// may give back all but the top one. `probe` learns where the pattern lies.
+[[gnu::noinline]] deep_read read_deep(poll_desc* pd, int fd, std::span<std::byte> buf,
+                                      std::atomic<const void*>& probe) {
+  volatile std::uint64_t pattern[kPattern];
+  for (int i = 0; i < kPattern; ++i) pattern[i] = pattern_at(i);
+  probe.store(const_cast<const std::uint64_t*>(&pattern[0]), std::memory_order_release);
+  deep_read out;
+  out.r = read_like_net(pd, fd, buf, out.n);
+  out.intact = true;
+  for (int i = 0; i < kPattern; ++i) out.intact = out.intact && pattern[i] == pattern_at(i);
+  if (out.n > 0) out.first = static_cast<char>(buf[0]);
+  return out;
+}
+
+// A read whose frame holds a cell that another goroutine writes while it waits (the case
+// that keeps goro::allow_stack_shrink from being the default); returns the cell's value.
+[[gnu::noinline]] std::uint64_t read_with_shared_cell(
+    poll_desc* pd, int fd, std::span<std::byte> buf,
+    std::atomic<std::atomic<std::uint64_t>*>& shared) {
+  std::atomic<std::uint64_t> cell{0};
+  shared.store(&cell);
+  long n = 0;
+  CHECK(read_like_net(pd, fd, buf, n) == poll_result::ready);
+  CHECK(n == 1);
+  return cell.load();
+}
+
+[[gnu::noinline]] deep_read reader(poll_desc* pd, int fd, std::atomic<const void*>& probe) {
+  goro::allow_stack_shrink();
+  std::byte buf[8192];
+  std::memset(buf, 0x5a, sizeof buf);
+  return read_deep(pd, fd, buf, probe);
 }
 
 double cpu_seconds() {
@@ -403,6 +485,153 @@ TEST_SUITE("io") {
       for (auto& p : pairs) CHECK(::write(p->fd[1], "x", 1) == 1);
       wg.wait();
       CHECK(ready_count.load() == kPairs);
+    });
+  }
+
+  TEST_CASE("netpoll: a reader that waits long has its stack shrunk, and wakes intact") {
+    shrink_after_ms env("20");
+    for (unsigned threads : {1u, 2u}) {
+      socket_pair sp;
+      run_on(threads, [&] {
+        poll_desc* pd = poll_open(sp.fd[0], poll_register::on_wait);
+        std::atomic<const void*> probe{nullptr};
+        auto got = goro::make_chan<deep_read>(1);
+        goro::go([&, got] { got.send(reader(pd, sp.fd[0], probe)); });
+        // The sweep gives back the page of the reader's frame (a ring read first becomes a
+        // wait for readiness, then shrinks).
+        CHECK(eventually([&] {
+          const void* at = probe.load(std::memory_order_acquire);
+          return at && !resident(at);
+        }));
+        CHECK(::write(sp.fd[1], "hello", 5) == 5);
+        const auto r = recv_for(got, 5s * kSlow);
+        REQUIRE((r && *r));
+        const deep_read& d = **r;
+        CHECK(d.r == poll_result::ready);
+        CHECK(d.n == 5);
+        CHECK(d.first == 'h');
+        CHECK(d.intact);
+        CHECK(goro::detail::current_runtime()->poll.settled.load() == 0);
+        poll_close(pd);
+      });
+    }
+  }
+
+  TEST_CASE("netpoll: evict and a deadline wake a reader whose stack was shrunk") {
+    shrink_after_ms env("20");
+    for (bool by_deadline : {false, true}) {
+      socket_pair sp;
+      run_on(2, [&] {
+        poll_desc* pd = poll_open(sp.fd[0], poll_register::on_wait);
+        std::atomic<const void*> probe{nullptr};
+        auto got = goro::make_chan<deep_read>(1);
+        goro::go([&, got] { got.send(reader(pd, sp.fd[0], probe)); });
+        CHECK(eventually([&] {
+          const void* at = probe.load(std::memory_order_acquire);
+          return at && !resident(at);
+        }));
+        if (by_deadline) {
+          poll_set_deadline(pd, poll_mode::read, nanotime() + ms(30));
+        } else {
+          poll_evict(pd);
+        }
+        const auto r = recv_for(got, 5s * kSlow);
+        REQUIRE((r && *r));
+        CHECK((**r).r == (by_deadline ? poll_result::timeout : poll_result::closed));
+        CHECK((**r).intact);
+        poll_close(pd);
+      });
+    }
+  }
+
+  TEST_CASE("netpoll: many shrunk readers woken at once, on two workers") {
+    shrink_after_ms env("20");
+    constexpr int kReaders = 64;
+    std::vector<std::unique_ptr<socket_pair>> pairs;
+    for (int i = 0; i < kReaders; ++i) pairs.push_back(std::make_unique<socket_pair>());
+    run_on(2, [&] {
+      std::vector<std::atomic<const void*>> probes(kReaders);
+      auto got = goro::make_chan<deep_read>(kReaders);
+      std::vector<poll_desc*> pds;
+      for (int i = 0; i < kReaders; ++i) {
+        poll_desc* pd = poll_open(pairs[i]->fd[0], poll_register::on_wait);
+        pds.push_back(pd);
+        goro::go([&, i, pd, got] { got.send(reader(pd, pairs[i]->fd[0], probes[i])); });
+      }
+      CHECK(eventually([&] {
+        for (auto& p : probes) {
+          const void* at = p.load(std::memory_order_acquire);
+          if (!at || resident(at)) return false;
+        }
+        return true;
+      }));
+      for (auto& p : pairs) CHECK(::write(p->fd[1], "x", 1) == 1);
+      int ok = 0;
+      for (int i = 0; i < kReaders; ++i) {
+        const auto r = recv_for(got, 5s * kSlow);
+        REQUIRE((r && *r));
+        if ((**r).r == poll_result::ready && (**r).n == 1 && (**r).first == 'x' && (**r).intact)
+          ++ok;
+      }
+      CHECK(ok == kReaders);
+      for (poll_desc* pd : pds) poll_close(pd);
+    });
+  }
+
+  TEST_CASE("netpoll: a shrunk reader left at exit is unwound with its stack whole") {
+    shrink_after_ms env("20");
+    socket_pair sp;
+    std::atomic<int> unwound{0};  // 1: unwound with its frame intact, 2: not intact
+    std::atomic<const void*> probe{nullptr};
+    run_unwinding(1, [&] {
+      poll_desc* pd = poll_open(sp.fd[0], poll_register::on_wait);
+      goro::go([&] {
+        struct guard {
+          std::atomic<int>& out;
+          std::uint64_t canary[64];
+          explicit guard(std::atomic<int>& o) : out(o) {
+            for (int i = 0; i < 64; ++i) canary[i] = pattern_at(i);
+          }
+          ~guard() {
+            bool ok = true;
+            for (int i = 0; i < 64; ++i) ok = ok && canary[i] == pattern_at(i);
+            out.store(ok ? 1 : 2);
+          }
+        } g(unwound);
+        reader(pd, sp.fd[0], probe);
+      });
+      CHECK(eventually([&] {
+        const void* at = probe.load(std::memory_order_acquire);
+        return at && !resident(at);
+      }));
+    });
+    CHECK(unwound.load() == 1);
+  }
+
+  TEST_CASE("netpoll: a reader that did not allow it keeps its stack; others may use it") {
+    shrink_after_ms env("20");
+    socket_pair sp;
+    run_on(2, [&] {
+      poll_desc* pd = poll_open(sp.fd[0], poll_register::on_wait);
+      std::atomic<std::atomic<std::uint64_t>*> shared{nullptr};
+      auto got = goro::make_chan<std::uint64_t>(1);
+      goro::go([&, got] {
+        std::byte buf[8192];  // the cell lies below it, on a page that could be given back
+        got.send(read_with_shared_cell(pd, sp.fd[0], buf, shared));
+      });
+      CHECK(eventually([&] { return shared.load() != nullptr; }));
+      // Long past the delay, and settled by a sweep: the reader's pages stay, and a write
+      // into its frame from here is what it reads when it wakes.
+      CHECK(eventually([&] {
+        auto& np = goro::detail::current_runtime()->poll;
+        return np.settled.load() == np.waiters() && np.waiters() >= 1;
+      }));
+      CHECK(resident(shared.load()));
+      shared.load()->store(42);
+      CHECK(::write(sp.fd[1], "x", 1) == 1);
+      const auto r = recv_for(got, 5s * kSlow);
+      CHECK((r && *r && **r == 42));
+      poll_close(pd);
     });
   }
 }

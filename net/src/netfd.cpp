@@ -112,8 +112,8 @@ void netfd::destroy() noexcept {
   destroyed_.done();
 }
 
-std::error_code netfd::wait(poll_mode mode) {
-  const poll_result r = goro::detail::poll_wait(pd_, mode);
+std::error_code netfd::wait(poll_mode mode, std::span<std::byte> scratch) {
+  const poll_result r = goro::detail::poll_wait(pd_, mode, scratch);
   return r == poll_result::ready ? std::error_code{} : poll_error(r);
 }
 
@@ -134,7 +134,7 @@ std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const cha
   if (buf.empty()) return 0;
   if (goro::detail::poll_completes(pd_)) return ring_read(buf, ec, call);
   if (std::exchange(drained_, false) && tcp_ && goro::detail::poll_drain_hint_ok(pd_)) {
-    if ((ec = wait(poll_mode::read))) return 0;
+    if ((ec = wait(poll_mode::read, buf))) return 0;
   } else if (poll_result r = goro::detail::poll_prepare(pd_, poll_mode::read);
              r != poll_result::ready) {
     ec = poll_error(r);
@@ -154,7 +154,7 @@ std::size_t netfd::read(std::span<std::byte> buf, std::error_code& ec, const cha
       call = "read";
       return 0;
     }
-    if ((ec = wait(poll_mode::read))) return 0;
+    if ((ec = wait(poll_mode::read, buf))) return 0;
   }
 }
 
@@ -270,7 +270,7 @@ std::size_t netfd::read_from(std::span<std::byte> buf, void* sa, std::uint32_t* 
       ec.assign(errno, std::generic_category());
       return 0;
     }
-    if ((ec = wait(poll_mode::read))) return 0;
+    if ((ec = wait(poll_mode::read, buf))) return 0;
   }
 }
 

@@ -116,7 +116,8 @@ class netfd {
   void release() noexcept;
   void destroy() noexcept;
   // Waits for direction `mode` after EAGAIN; the error when it did not become ready.
-  std::error_code wait(goro::detail::poll_mode mode);
+  // `scratch`: the buffer of the read that waits, which the wait may clobber (poll_wait).
+  std::error_code wait(goro::detail::poll_mode mode, std::span<std::byte> scratch = {});
   // read() with the io_uring back end, under rmu_.
   std::size_t ring_read(std::span<std::byte> buf, std::error_code& ec, const char*& call);
   // One recv or send through the io_uring ring, under the direction's lock.

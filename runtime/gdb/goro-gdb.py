@@ -247,7 +247,25 @@ def _run_on_goroutine(gp, command):
     if not bool(gp["started"]) or ctx == 0:
         gdb.write("goroutine %d has not started: it has no stack yet\n" % gid)
         return
+    _unshrink(gp)
     _run_on_context(ctx, command)
+
+
+def _unshrink(gp):
+    """Writes back the stack bytes of a goroutine whose stack the idle sweep shrank
+    (runtime/src/stack_shrink.hpp): the same bytes that the runtime restores before it runs
+    the goroutine again, so writing them now changes nothing but the pages' residency."""
+    st = _on_stack(gp)
+    if st is None or int(st["shrunk"]) == 0:
+        return
+    s = st["shrunk"].dereference()
+    lo, hi = int(s["lo"]), int(s["hi"])
+    skip_lo, skip_hi = int(s["skip_lo"]), int(s["skip_hi"])
+    saved = int(st["shrunk"]) + s.type.sizeof
+    inf = gdb.selected_inferior()
+    for to, frm, n in ((lo, saved, skip_lo - lo), (skip_hi, saved + (skip_lo - lo), hi - skip_hi)):
+        if n > 0:
+            inf.write_memory(to, inf.read_memory(frm, n))
 
 
 class GoroutineCmd(gdb.Command):

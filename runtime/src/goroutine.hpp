@@ -23,6 +23,7 @@ namespace goro::detail {
 
 struct worker;
 struct chan_core;
+struct shrunk_stack;
 
 // Why a goroutine is parked, in the words of Go's goroutine dumps.
 enum class wait_reason : std::uint8_t {
@@ -154,6 +155,18 @@ struct alignas(16) g_on_stack {
   chan_core* kept_chan = nullptr;
 
   char name[32] = {};  // goro::set_goroutine_name's; written and read under its registry lock
+
+  // The idle sweep (netpoll.cpp) settled this wait: its stack was shrunk (`shrunk` holds the
+  // saved bytes, stack_shrink.hpp), or left as is (not allowed, or not worth it). Both are
+  // undone just before the goroutine next runs (begin_running). Written by the sweep while it holds
+  // the parked goroutine, read by whoever resumes it.
+  enum class idle_mark_t : std::uint8_t { none, shrunk, left };
+  idle_mark_t idle_mark = idle_mark_t::none;
+  // goro::allow_stack_shrink: nothing but the goroutine touches its stack while it waits,
+  // so the sweep may shrink it. Written by the goroutine, read by the sweep while it holds
+  // the goroutine parked.
+  bool may_shrink = false;
+  shrunk_stack* shrunk = nullptr;
 };
 
 // A goroutine: what the scheduler, the registry and the dumps need, from its spawn on.

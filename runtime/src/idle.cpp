@@ -147,9 +147,9 @@ void poll_sleep(runtime* rt, worker* w, std::int64_t until, g_list& io) noexcept
 }  // namespace
 
 // Parks an idle worker until it is woken, or until `wake_at` (a nanotime: when the stack
-// pool has memory to give back; INT64_MAX: never). One of them, the timer sleeper, also
-// wakes for the earliest timer of all workers, and sleeps in the poller once it is open
-// (appending to `io` what that readied).
+// pool has memory to give back, or the idle sweep is due; INT64_MAX: never). One of them, the timer
+// sleeper, also wakes for the earliest timer of all workers, and sleeps in the poller once it is
+// open (appending to `io` what that readied).
 void sleep_idle(runtime* rt, worker* w, std::int64_t wake_at, g_list& io) noexcept {
   worker* none = nullptr;
   // seq_cst, with the poller's `opened`: a poller opened after we look below finds us the

@@ -58,6 +58,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -65,6 +66,8 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <new>
+#include <span>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
@@ -72,6 +75,7 @@
 #include <goro/detail/spinlock.hpp>
 
 #include "sched.hpp"
+#include "stack_shrink.hpp"
 #include "timer.hpp"
 #include "uring.hpp"
 
@@ -83,6 +87,7 @@ constexpr std::uintptr_t kEmpty = 0, kReady = 1, kWaiting = 2;
 constexpr std::uint8_t kClosing = 1, kReadExpired = 2, kWriteExpired = 4;
 constexpr std::uint64_t kBreakData = 0;  // the eventfd's epoll data: no descriptor is at 0
 constexpr int kRead = 0, kWrite = 1;
+constexpr int kDescBlock = 64;  // descriptors allocated at once (desc_alloc)
 
 constexpr std::uint8_t expired_bit(int d) noexcept {
   return d == kRead ? kReadExpired : kWriteExpired;
@@ -107,6 +112,14 @@ struct poll_desc {
   // An event said end of stream, hang-up, error or urgent data (see poll_drain_hint_ok):
   // set before the edge is recorded in the slot, reset by poll_open.
   std::atomic<bool> ended_or_urgent{false};
+  // The waiter's scratch memory in each direction (poll_wait's), for the idle sweep:
+  // written by the waiter before it publishes its wait, read by the sweep while it holds the
+  // waiter.
+  std::byte* scratch[2] = {nullptr, nullptr};
+  std::size_t scratch_len[2] = {0, 0};
+  // The POLL_ADD of a ring read that has waited long (poll_io's idle wait). Here, not on the
+  // goroutine's stack, so that the reaper's writes never land in a stack the sweep shrank.
+  io_op idle_op;
 };
 
 namespace {
@@ -129,10 +142,9 @@ poll_desc* desc_alloc() {
   desc_cache& c = cache();
   std::lock_guard<spinlock> lock(c.lock);
   if (!c.free) {
-    constexpr int kBlock = 64;
-    auto* block = new poll_desc[kBlock];
+    auto* block = new poll_desc[kDescBlock];
     c.blocks.push_back(block);
-    for (int i = 0; i < kBlock; ++i) {
+    for (int i = 0; i < kDescBlock; ++i) {
       block[i].next_free = c.free;
       c.free = &block[i];
     }
@@ -216,8 +228,10 @@ void commit(void* arg) noexcept {
 
 // Go's netpollblock: waits for an edge in direction d. True if one came (and is consumed),
 // false if woken by an error or by shutdown.
-bool block(poll_desc* pd, int d, g* gp) {
+bool block(poll_desc* pd, int d, g* gp, std::span<std::byte> scratch) {
   std::atomic<std::uintptr_t>& slot = pd->slot[d];
+  pd->scratch[d] = scratch.data();  // published by the seq_cst CAS to kWaiting
+  pd->scratch_len[d] = scratch.size();
   std::uintptr_t old = slot.load(std::memory_order_seq_cst);
   for (;;) {
     if (old == kReady) {
@@ -379,32 +393,64 @@ void finish_at_shutdown(poll_desc* pd, int d, io_op& op, g* gp) noexcept {
 
 }  // namespace
 
+namespace {
+
+// Queues op on the ring and parks until its CQE (or, if shutdown resumes the goroutine
+// first, until the op is done all the same). `closed` or `timeout` at once, with nothing
+// queued, if direction d has failed already.
+poll_result ring_wait(poll_desc* pd, int d, io_kind kind, void* buf, std::size_t len, io_op& op,
+                      g* gp) {
+  netpoller& np = current_runtime()->poll;
+  {
+    std::lock_guard<spinlock> lock(pd->lock);
+    if (poll_result r = error_of(pd, d); r != poll_result::ready) return r;
+    GORO_ASSERT(!pd->op[d], "two goroutines use one descriptor in one direction");
+    pd->op[d] = &op;
+    pd->ring->queue(kind, pd->fd, buf, len, &op);
+  }
+  np.add_waiter(1);
+  std::pair<io_op*, g*> a{&op, gp};
+  park(gp, &commit_op, &a, wait_reason::io_wait);
+  np.add_waiter(-1);
+  if (op.state.load(std::memory_order_acquire) != kOpDone) finish_at_shutdown(pd, d, op, gp);
+  {
+    std::lock_guard<spinlock> lock(pd->lock);
+    pd->op[d] = nullptr;
+  }
+  unwind_if_exiting(gp);
+  return poll_result::ready;
+}
+
+// A ring read that the idle sweep cancelled because it waited long waits for readiness
+// instead, with pd's POLL_ADD: the kernel then holds nothing on the goroutine's stack, and
+// the sweep may shrink it, the read's buffer being scratch meanwhile. Whatever ends the
+// poll (data, an error, a cancel), the caller goes on to queue its read again.
+poll_result idle_wait(poll_desc* pd, void* buf, std::size_t len, g* gp) {
+  io_op& op = pd->idle_op;  // done with (kOpDone) by its last use
+  op.state.store(kOpQueued, std::memory_order_relaxed);
+  op.res = 0;
+  op.cancel_sent = false;
+  op.go_idle = false;
+  pd->scratch[kRead] = static_cast<std::byte*>(buf);  // published by ring_wait's lock
+  pd->scratch_len[kRead] = len;
+  return ring_wait(pd, kRead, io_kind::poll_in, nullptr, 0, op, gp);
+}
+
+}  // namespace
+
 poll_result poll_io(poll_desc* pd, poll_mode mode, void* buf, std::size_t len, long& res) {
   const int d = mode == poll_mode::write ? kWrite : kRead;
   g* gp = current_g();
-  netpoller& np = current_runtime()->poll;
   for (;;) {
     io_op op;
-    {
-      std::lock_guard<spinlock> lock(pd->lock);
-      if (poll_result r = error_of(pd, d); r != poll_result::ready) return r;
-      GORO_ASSERT(!pd->op[d], "two goroutines use one descriptor in one direction");
-      pd->op[d] = &op;
-      pd->ring->queue(d == kRead ? io_kind::recv : io_kind::send, pd->fd, buf, len, &op);
-    }
-    np.add_waiter(1);
-    std::pair<io_op*, g*> a{&op, gp};
-    park(gp, &commit_op, &a, wait_reason::io_wait);
-    np.add_waiter(-1);
-    if (op.state.load(std::memory_order_acquire) != kOpDone) finish_at_shutdown(pd, d, op, gp);
-    {
-      std::lock_guard<spinlock> lock(pd->lock);
-      pd->op[d] = nullptr;
-    }
-    unwind_if_exiting(gp);
+    const io_kind kind = d == kRead ? io_kind::recv : io_kind::send;
+    if (poll_result r = ring_wait(pd, d, kind, buf, len, op, gp); r != poll_result::ready) return r;
     if (op.res == -ECANCELED) {
       if (poll_result r = error_of(pd, d); r != poll_result::ready) return r;
-      continue;  // a cancel without an error (a deadline re-armed since): try again
+      if (op.go_idle) {
+        if (poll_result r = idle_wait(pd, buf, len, gp); r != poll_result::ready) return r;
+      }
+      continue;  // a cancel without an error (a deadline re-armed since, the sweep): again
     }
     res = op.res;
     return poll_result::ready;
@@ -428,13 +474,13 @@ poll_result poll_prepare(poll_desc* pd, poll_mode mode) noexcept {
   return r;
 }
 
-poll_result poll_wait(poll_desc* pd, poll_mode mode) {
+poll_result poll_wait(poll_desc* pd, poll_mode mode, std::span<std::byte> scratch) {
   const int d = mode == poll_mode::write ? kWrite : kRead;
   g* gp = current_g();
   ensure_registered(pd);
   for (;;) {
     if (poll_result r = error_of(pd, d); r != poll_result::ready) return r;
-    const bool edge = block(pd, d, gp);
+    const bool edge = block(pd, d, gp, scratch);
     unwind_if_exiting(gp);
     if (edge) return poll_result::ready;
     // Woken for an error, or for a deadline that was re-armed before we ran: look again.
@@ -504,6 +550,234 @@ void poll_close(poll_desc* pd) noexcept {
 }
 
 // ---------------------------------------------------------------------------------------
+// The idle sweep (netpoll.hpp's sweep_idle_waiters)
+//
+// It walks every poll descriptor and takes each parked waiter in turn out of the reach of
+// its wakers, as a waiter on its way to parking: a slot's g* becomes kWaiting, a ring op's
+// g* kOpQueued. An edge, error or CQE that comes meanwhile leaves its mark there without
+// readying anybody, and the sweep puts the g* back as park's commit does, or readies the
+// goroutine if that mark is there. While it holds a waiter, the sweep:
+// - leaves it alone if it has waited less than shrink_after (and notes when it will have);
+// - if the goroutine allowed it (g_on_stack::may_shrink), shrinks its stack
+//   (stack_shrink.hpp) if it waits for readiness: a slot's waiter, or a ring read's
+//   POLL_ADD (pd->idle_op), both of which keep their state in pd; or cancels its ring
+//   read (a recv holds the read's buffer, maybe on the goroutine's stack, for the kernel to
+//   write at any time), marked go_idle: the goroutine wakes, waits with a POLL_ADD instead
+//   (poll_io), and a later sweep shrinks it;
+// - marks anything else (a goroutine that did not allow it, a ring send, a stack that
+//   would not shrink) settled, so that the sweeps stop until it has run again.
+// `settled` counts the marked waiters; a sweep is due only while the poller has waiters
+// that are not, so a program whose goroutines all wait settles and then sleeps for good.
+
+namespace {
+
+constexpr std::int64_t kShrinkAfterNs = 1'000'000'000;
+
+std::int64_t shrink_after_from_env() noexcept {
+  const char* v = std::getenv("GORO_SHRINK_IDLE_MS");
+  if (!v || !*v) return kShrinkAfterNs;
+  char* end = nullptr;
+  const long long ms = std::strtoll(v, &end, 10);
+  if (*end || ms < 0) return kShrinkAfterNs;
+  return std::min<long long>(ms, 1'000'000'000) * 1'000'000;  // at most ~11 days
+}
+
+// A waiter the sweep holds: `word` (a slot, or a ring op's state) held the g* `held`,
+// and holds `hold` (kWaiting, kOpQueued) until release().
+struct held_waiter {
+  std::atomic<std::uintptr_t>* word;
+  std::uintptr_t held;
+  std::uintptr_t hold;
+  g* gp() const noexcept { return reinterpret_cast<g*>(held); }
+};
+
+struct sweep_state {
+  netpoller& np;
+  std::int64_t now;
+  std::int64_t next = INT64_MAX;  // when a waiter seen young will have waited long enough
+  g_list readied;
+  // Waiters whose stacks are saved, held until their pages are given back (flush()).
+  std::vector<held_waiter> saved;
+  std::vector<g*> saved_g;
+  bool cancelled = false;  // ring cancels queued, to submit
+};
+
+// Puts the g* back, as park's commit does; if an edge, error or CQE came meanwhile, the
+// goroutine is readied instead.
+void release(sweep_state& sw, const held_waiter& h) noexcept {
+  std::uintptr_t hold = h.hold;
+  if (!h.word->compare_exchange_strong(hold, h.held, std::memory_order_seq_cst)) {
+    sw.readied.push_back(h.gp(), h.gp());
+  }
+}
+
+// Whether gp, held by the sweep, has waited long enough to be settled now; if not, notes
+// when it will have.
+bool waited_long(sweep_state& sw, g* gp) noexcept {
+  g_on_stack& st = gp->on_stack();
+  if (st.idle_mark != g_on_stack::idle_mark_t::none) return false;  // settled already
+  const std::int64_t due = st.waiting_since.load(std::memory_order_relaxed) + sw.np.shrink_after();
+  if (due <= sw.now) return true;
+  sw.next = std::min(sw.next, due);
+  return false;
+}
+
+void mark(sweep_state& sw, g* gp, g_on_stack::idle_mark_t m) noexcept {
+  gp->on_stack().idle_mark = m;
+  sw.np.settled.fetch_add(1, std::memory_order_acq_rel);
+}
+
+// Gives back the pages of the saved stacks, marks them, and lets their waiters go.
+void flush(sweep_state& sw) noexcept {
+  give_back_saved(sw.saved_g);
+  for (const held_waiter& h : sw.saved) {
+    const bool shrunk = h.gp()->on_stack().shrunk != nullptr;
+    mark(sw, h.gp(), shrunk ? g_on_stack::idle_mark_t::shrunk : g_on_stack::idle_mark_t::left);
+    release(sw, h);
+  }
+  sw.saved.clear();
+  sw.saved_g.clear();
+}
+
+// Settles a held goroutine that waits for readiness: saves its stack (and keeps holding it
+// until flush) or marks it left as is.
+void settle_waiting(sweep_state& sw, const held_waiter& h, std::span<std::byte> scratch) noexcept {
+  g_on_stack& st = h.gp()->on_stack();
+  if (st.may_shrink && save_stack(h.gp(), scratch)) {
+    try {
+      sw.saved.push_back(h);
+      try {
+        sw.saved_g.push_back(h.gp());
+      } catch (const std::bad_alloc&) {
+        sw.saved.pop_back();
+        throw;
+      }
+      if (sw.saved.size() == 1024) flush(sw);
+      return;
+    } catch (const std::bad_alloc&) {
+      restore_stack(st);  // nothing was given back yet: this only drops the copy
+    }
+  }
+  mark(sw, h.gp(), g_on_stack::idle_mark_t::left);
+  release(sw, h);
+}
+
+std::span<std::byte> scratch_of(const poll_desc* pd, int d) noexcept {
+  return {pd->scratch[d], pd->scratch_len[d]};
+}
+
+// The goroutine (or plain thread) parked in slot d of pd.
+void sweep_slot(sweep_state& sw, poll_desc* pd, int d) noexcept {
+  std::atomic<std::uintptr_t>& slot = pd->slot[d];
+  const std::uintptr_t held = slot.load(std::memory_order_seq_cst);
+  if (held == kEmpty || held == kReady || held == kWaiting) return;
+  std::uintptr_t expected = held;
+  if (!slot.compare_exchange_strong(expected, kWaiting, std::memory_order_seq_cst)) return;
+  const held_waiter h{&slot, held, kWaiting};
+  g* gp = h.gp();  // ours until we let it go
+  if (gp->is_thread) {
+    // A plain thread has no stack of ours, and is never settled: look again later.
+    sw.next = std::min(sw.next, sw.now + sw.np.shrink_after());
+  } else if (gp->status.load(std::memory_order_relaxed) == g_status::waiting &&
+             waited_long(sw, gp)) {  // (not released at the exit of an earlier run)
+    settle_waiting(sw, h, scratch_of(pd, d));
+    return;
+  }
+  release(sw, h);
+}
+
+// The goroutine parked on pd's ring op in direction d.
+void sweep_op(sweep_state& sw, poll_desc* pd, int d) noexcept {
+  io_op* op;
+  std::uintptr_t held;
+  {
+    std::lock_guard<spinlock> lock(pd->lock);
+    op = pd->op[d];  // alive while we hold the lock, or its goroutine
+    if (!op) return;
+    held = op->state.load(std::memory_order_acquire);
+    if (held == kOpQueued || held == kOpDone || held == kOpSync) return;
+    if (!op->state.compare_exchange_strong(held, kOpQueued, std::memory_order_acq_rel)) return;
+  }
+  const held_waiter h{&op->state, held, kOpQueued};
+  g* gp = h.gp();
+  if (gp->status.load(std::memory_order_relaxed) == g_status::waiting && waited_long(sw, gp)) {
+    if (op == &pd->idle_op) {  // a POLL_ADD: nothing of the stack is the kernel's
+      settle_waiting(sw, h, scratch_of(pd, d));
+      return;
+    }
+    if (d == kRead && gp->on_stack().may_shrink) {  // a recv: wait for readiness instead
+      std::lock_guard<spinlock> lock(pd->lock);
+      if (!op->cancel_sent) {  // else a deadline or close ends it anyway
+        op->go_idle = true;
+        op->cancel_sent = true;
+        pd->ring->cancel(op, /*submit_now=*/false);
+        sw.cancelled = true;
+      }
+    } else {
+      mark(sw, gp, g_on_stack::idle_mark_t::left);
+    }
+  }
+  release(sw, h);  // the last touch of a recv's op, which may be gone once it is done
+}
+
+}  // namespace
+
+bool sweep_idle_waiters(runtime* rt, std::int64_t now) noexcept {
+  netpoller& np = rt->poll;
+  if (!np.opened() || np.shrink_after() == 0) return false;
+  if (np.waiters() <= np.settled.load(std::memory_order_acquire)) return false;
+  std::int64_t due = np.next_sweep.load(std::memory_order_acquire);
+  if (due == INT64_MAX) {
+    // Goroutines parked since the last sweep (or there was none): they may have waited long
+    // enough by shrink_after from now. No clock is read when a goroutine parks.
+    np.next_sweep.compare_exchange_strong(due, now + np.shrink_after(), std::memory_order_acq_rel);
+    return false;
+  }
+  if (now < due || np.sweeping.exchange(true, std::memory_order_acquire)) return false;
+  std::vector<poll_desc*> blocks;
+  try {
+    desc_cache& c = cache();
+    std::lock_guard<spinlock> lock(c.lock);
+    blocks = c.blocks;
+  } catch (const std::bad_alloc&) {
+    np.sweeping.store(false, std::memory_order_release);
+    return false;  // the next idle moment tries again
+  }
+  sweep_state sw{np, now, INT64_MAX, {}, {}, {}, false};
+  for (poll_desc* block : blocks) {
+    for (int i = 0; i < kDescBlock; ++i) {
+      poll_desc* pd = &block[i];
+      for (int d : {kRead, kWrite}) {
+        sweep_slot(sw, pd, d);
+        sweep_op(sw, pd, d);
+      }
+    }
+  }
+  flush(sw);
+  if (sw.cancelled) np.flush();
+  // Each sweep looks at every descriptor: at most four a shrink_after, however spread out
+  // the waiters' due times are (a goroutine is shrunk after 1 to 1.25 shrink_after).
+  if (sw.next != INT64_MAX) sw.next = std::max(sw.next, now + np.shrink_after() / 4);
+  np.next_sweep.store(sw.next, std::memory_order_release);
+  np.sweeping.store(false, std::memory_order_release);
+  const bool any = !sw.readied.empty();
+  while (g* gp = sw.readied.pop_front()) ready(gp);
+  return any;
+}
+
+std::int64_t next_idle_sweep(runtime* rt) noexcept {
+  netpoller& np = rt->poll;
+  if (!np.opened() || np.waiters() <= np.settled.load(std::memory_order_acquire)) return INT64_MAX;
+  return np.next_sweep.load(std::memory_order_acquire);
+}
+
+void end_idle(runtime* rt, g_on_stack& st) noexcept {
+  if (st.idle_mark == g_on_stack::idle_mark_t::shrunk) restore_stack(st);
+  st.idle_mark = g_on_stack::idle_mark_t::none;
+  rt->poll.settled.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+// ---------------------------------------------------------------------------------------
 // The poller
 
 namespace {
@@ -567,6 +841,7 @@ void netpoller::open() {
       throw os_error("goro: GORO_NETPOLL=uring, but io_uring cannot be set up");
     }
   }
+  shrink_after_ = shrink_after_from_env();
   id_ = next_poller_id.fetch_add(1, std::memory_order_relaxed);
   opened_.store(true, std::memory_order_seq_cst);
   wake_timer_sleeper(current_runtime());  // it sleeps on its parker: it must move here

@@ -42,12 +42,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <span>
 
 #include "goroutine.hpp"
 
 namespace goro::detail {
 
 struct poll_desc;  // one registered descriptor (Go's pollDesc); see netpoll.cpp
+struct runtime;
 class uring;
 
 enum class poll_mode : std::uint8_t { read = 1, write = 2, read_write = 3 };
@@ -95,8 +97,27 @@ poll_result poll_prepare(poll_desc* pd, poll_mode mode) noexcept;
 // After an attempt failed with EAGAIN: parks the calling goroutine (dump state "IO wait"),
 // or blocks a plain thread, until an edge in direction `mode` (read or write), the
 // direction's deadline (`timeout`) or poll_evict (`closed`). Throws only what every blocking
-// call throws when shutdown unwinds the goroutine.
-poll_result poll_wait(poll_desc* pd, poll_mode mode);
+// call throws when shutdown unwinds the goroutine. `scratch`: memory whose contents the
+// caller does not need back (the buffer of the read that waits: Go's io.Reader may use all
+// of it as scratch space); if the wait lasts long enough for the idle sweep to shrink the
+// goroutine's stack, the part of it on that stack may read as zeros afterwards.
+poll_result poll_wait(poll_desc* pd, poll_mode mode, std::span<std::byte> scratch = {});
+
+// The idle sweep (Go's stack shrinking at GC, for stacks that cannot move): a goroutine
+// that allowed it (goro::allow_stack_shrink) and has waited in the poller for
+// `shrink_after` (1 s; GORO_SHRINK_IDLE_MS sets it, 0 turns the sweep off) gets the pages
+// of its stack below the top one given back to the kernel, their live bytes kept in a heap
+// block of their own size (stack_shrink.hpp), and restored when it next runs. Its read
+// waiting long on the ring is first turned into a wait for readiness (a POLL_ADD), so that
+// its buffer is not the kernel's while it waits. Called
+// by a worker that found nothing to run, before it parks; does nothing unless goroutines
+// wait that no sweep has looked at, and one of them may have waited long enough. True if
+// it readied goroutines (onto the caller's queue). `now`: a recent nanotime().
+bool sweep_idle_waiters(runtime* rt, std::int64_t now) noexcept;
+// When the next sweep is due (a nanotime; INT64_MAX: none), for the sleeping worker.
+std::int64_t next_idle_sweep(runtime* rt) noexcept;
+// Undoes the sweep's work on a goroutine about to run (restores its stack).
+void end_idle(runtime* rt, g_on_stack& st) noexcept;
 
 // Sets the deadline of the direction(s) in `mode`: a nanotime() value, 0 for none. One that
 // has passed fails the pending and later waits at once with `timeout`; setting another
@@ -154,6 +175,14 @@ class netpoller {
   // When poll() last ran (a nanotime): busy workers poll if nobody did for a while.
   std::int64_t last_poll() const noexcept { return last_poll_.load(std::memory_order_relaxed); }
 
+  // The idle sweep's state (sweep_idle_waiters): how long a goroutine waits before the sweep
+  // shrinks its stack (0: never), when the next sweep is due, whether one runs, and how many
+  // waiters it has settled (shrunk, or found not worth it) that have not run since.
+  std::int64_t shrink_after() const noexcept { return shrink_after_; }
+  std::atomic<std::int64_t> next_sweep{INT64_MAX};
+  std::atomic<bool> sweeping{false};
+  std::atomic<int> settled{0};
+
  private:
   int wait(void* events, int max, std::int64_t until) noexcept;
   // Takes epoll's events, waiting as wait() does until `until`. The poll that may sleep
@@ -171,6 +200,7 @@ class netpoller {
   std::atomic<bool> wake_sent_{false};  // an eventfd write not yet consumed (Go's netpollWakeSig)
   std::atomic<int> waiters_{0};
   std::atomic<std::int64_t> last_poll_{0};
+  std::int64_t shrink_after_ = 0;  // set by open(), before opened_
   // Owned (deleted by the destructor); written once by open(), before opened_.
   std::atomic<uring*> ring_ptr_{nullptr};
 };

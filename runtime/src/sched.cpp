@@ -149,4 +149,9 @@ std::uint64_t goroutine_id() {
   return gp ? gp->id : 0;
 }
 
+void allow_stack_shrink(bool allow) noexcept {
+  detail::worker* w = detail::current_worker();
+  if (detail::g* gp = w ? w->running() : nullptr) gp->on_stack().may_shrink = allow;
+}
+
 }  // namespace goro

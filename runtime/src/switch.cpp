@@ -175,6 +175,9 @@ inline g_on_stack& begin_running(worker* w, g* gp, bool by_loop) noexcept {
   if (!gp->ctx) make_context(w, gp);
   g_on_stack& st = gp->on_stack();
   st.w = w;
+  // Its stack may have been shrunk while it waited for I/O (netpoll.hpp's idle sweep).
+  if (st.idle_mark != g_on_stack::idle_mark_t::none) [[unlikely]]
+    end_idle(w->rt, st);
   return st;
 }
 

@@ -121,10 +121,16 @@ void uring::mark_queued() noexcept {
 void uring::queue(io_kind kind, int fd, void* buf, std::size_t len, io_op* op) noexcept {
   std::lock_guard lock(impl_->sq_mu);
   io_uring_sqe* s = impl_->sqe();
-  if (kind == io_kind::recv) {
-    io_uring_prep_recv(s, fd, buf, len, 0);
-  } else {
-    io_uring_prep_send(s, fd, buf, len, MSG_NOSIGNAL);
+  switch (kind) {
+    case io_kind::recv:
+      io_uring_prep_recv(s, fd, buf, len, 0);
+      break;
+    case io_kind::send:
+      io_uring_prep_send(s, fd, buf, len, MSG_NOSIGNAL);
+      break;
+    case io_kind::poll_in:
+      io_uring_prep_poll_add(s, fd, POLLIN);
+      break;
   }
   io_uring_sqe_set_data64(s, reinterpret_cast<std::uintptr_t>(op));
   // The kernel hands op from this SQE to the reaper's CQE, an order that ThreadSanitizer
@@ -133,7 +139,7 @@ void uring::queue(io_kind kind, int fd, void* buf, std::size_t len, io_op* op) n
   mark_queued();
 }
 
-void uring::cancel(io_op* op) noexcept {
+void uring::cancel(io_op* op, bool submit_now) noexcept {
   std::unique_lock lock(impl_->sq_mu);
   io_uring_sqe* s = impl_->sqe();
   io_uring_prep_cancel64(s, reinterpret_cast<std::uintptr_t>(op), 0);
@@ -142,7 +148,7 @@ void uring::cancel(io_op* op) noexcept {
   lock.unlock();
   // Now, not at the next batch. The SQ is consumed in order, so the op it names (queued
   // before it) is in the kernel first, whoever enters.
-  submit();
+  if (submit_now) submit();
 }
 
 void uring::arm_poll(int fd) noexcept {
@@ -246,7 +252,7 @@ bool uring::init() noexcept {
   return false;
 }
 void uring::queue(io_kind, int, void*, std::size_t, io_op*) noexcept {}
-void uring::cancel(io_op*) noexcept {}
+void uring::cancel(io_op*, bool) noexcept {}
 void uring::arm_poll(int) noexcept {}
 void uring::submit() noexcept {}
 bool uring::reap(g_list*) noexcept {

@@ -41,9 +41,13 @@ struct io_op {
   std::atomic<std::uintptr_t> state{kOpQueued};
   std::int32_t res = 0;      // the CQE's result: bytes, or -errno
   bool cancel_sent = false;  // under the poll_desc's lock: one ASYNC_CANCEL per op
+  // Under the poll_desc's lock: the idle sweep cancelled this recv, which has waited long,
+  // so that it waits for readiness instead (netpoll.cpp's poll_io).
+  bool go_idle = false;
 };
 
-enum class io_kind : std::uint8_t { recv, send };
+// poll_in: a one-shot POLL_ADD for POLLIN (no buffer); its result is the poll mask.
+enum class io_kind : std::uint8_t { recv, send, poll_in };
 
 class uring {
  public:
@@ -56,10 +60,12 @@ class uring {
   // seccomp, a kernel before 5.11 without EXT_ARG) or liburing was not built in (ENOSYS).
   bool init() noexcept;
 
-  // Queues a recv or send of op's goroutine; submitted by the next submit(). Thread-safe.
+  // Queues a recv, send or poll of op's goroutine; submitted by the next submit().
+  // Thread-safe.
   void queue(io_kind kind, int fd, void* buf, std::size_t len, io_op* op) noexcept;
-  // Asks the kernel to cancel op, now (not batched: a deadline or close must take effect).
-  void cancel(io_op* op) noexcept;
+  // Asks the kernel to cancel op, now (not batched: a deadline or close must take effect),
+  // or, with submit_now false, at the next submit() (the idle sweep's many cancels).
+  void cancel(io_op* op, bool submit_now = true) noexcept;
   // Arms a one-shot POLL_ADD on fd (the epoll descriptor) unless one is armed: its CQE says
   // that epoll has events. Submitted by the next submit().
   void arm_poll(int fd) noexcept;

@@ -135,6 +135,7 @@ g* find_runnable(worker* w) {
     if (g* gp = global_get(rt, w, runq::kSize / 2)) return gp;
     rt->poll.flush();
     if (g* gp = poll_nowait(rt, /*starved=*/false)) return gp;
+    if (sweep_idle_waiters(rt, w->coarse_now)) continue;  // it readied goroutines here
 
     // Steal, if not too many others are already trying.
     const unsigned busy = rt->nworkers - rt->nidle.load(std::memory_order_acquire);
@@ -173,10 +174,10 @@ g* find_runnable(worker* w) {
         continue;
       }
     }
-    const std::int64_t trim_at = rt->stacks.trim(nanotime());
+    const std::int64_t wake_at = std::min(rt->stacks.trim(nanotime()), next_idle_sweep(rt));
     if (rt->nidle.load(std::memory_order_acquire) == rt->nworkers) check_deadlock(rt);
     g_list io;
-    sleep_idle(rt, w, trim_at, io);
+    sleep_idle(rt, w, wake_at, io);
     w->coarse_now = nanotime();  // waiting_since of what it now runs: not the sleep's start
     leave_idle(rt, w);
     if (g* gp = ready_polled(rt, io)) return gp;

@@ -140,7 +140,10 @@ class conn {
   // Reads what is there, at most buf.size() bytes: returns > 0, or 0 at the end of the
   // stream (or for an empty buf). Blocks (parks) until data, the end of the stream, the read
   // deadline or close(). Throws op_error (errc::timeout, errc::closed, ECONNRESET, ...).
-  // Thread-safe: concurrent reads are served one at a time.
+  // Thread-safe: concurrent reads are served one at a time. As Go's io.Reader, it may use
+  // all of buf as scratch space during the call: bytes past the ones it returns need not
+  // keep their values (a goroutine that allowed its stack to shrink while it waits,
+  // goro::allow_stack_shrink, does not get back the part of buf that lay there).
   std::size_t read(std::span<std::byte> buf);
   // The same, reporting the error in ec (cleared on success) instead of throwing.
   std::size_t read(std::span<std::byte> buf, std::error_code& ec);
@@ -220,7 +223,8 @@ class packet_conn {
   // Receives one datagram into buf (the rest of a longer one is dropped, as recvfrom does)
   // and stores its sender in `from`; returns its size, which may be 0. Blocks (parks) until
   // one comes, the read deadline or close(). Throws op_error (errc::timeout, errc::closed).
-  // Thread-safe: concurrent reads are served one at a time.
+  // Thread-safe: concurrent reads are served one at a time. Like conn::read, it may use all
+  // of buf as scratch space during the call.
   std::size_t read_from(std::span<std::byte> buf, goro::net::addr& from);
   // Sends data as one datagram to `to`. Blocks (parks) while the socket's buffer is full.
   // Throws op_error (errc::timeout, errc::closed, EMSGSIZE, ...). Thread-safe.

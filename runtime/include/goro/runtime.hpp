@@ -184,4 +184,18 @@ unsigned gomaxprocs();
 // The current goroutine's id: the main goroutine is 1; 0 on a plain thread.
 std::uint64_t goroutine_id();
 
+// Lets the runtime shrink the calling goroutine's stack while it waits long for I/O (not
+// in Go, which shrinks every goroutine's stack at GC). Once the goroutine has waited in a
+// goro::net or goro::io operation for a second (GORO_SHRINK_IDLE_MS), the pages of its
+// stack below the top one may go back to the kernel, their live bytes kept on the heap
+// and copied back before it runs again: a server's per-connection goroutine parked in a
+// read with a 4 KiB buffer on its stack then holds ~5 KiB instead of ~8.5 KiB.
+//
+// Allow it only for a goroutine whose stack nothing else touches while it waits: no other
+// goroutine, thread or system call may read or write its locals then (captured by
+// reference, or a buffer handed to another goroutine). They would read zeros, and what
+// they wrote would be lost. Go needs no such promise: whatever another goroutine can reach
+// escapes to its heap. `allow = false` withdraws it. On a plain thread: no effect.
+void allow_stack_shrink(bool allow = true) noexcept;
+
 }  // namespace goro
