@@ -14,6 +14,9 @@
 namespace net = goro::net;
 
 static void handle(net::conn c) {
+  // Nothing but this goroutine touches its stack: while a connection idles, the runtime may
+  // give back the stack pages below the top one (the idle row; runtime/README.md).
+  goro::allow_stack_shrink();
   std::byte buf[4096];
   std::error_code ec;
   while (std::size_t n = c.read(buf, ec)) {
