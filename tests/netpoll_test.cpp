@@ -193,6 +193,21 @@ std::uint64_t pattern_at(int i) {
   return read_deep(pd, fd, buf, probe);
 }
 
+// Starts reader() on a goroutine of its own; its result comes on the channel.
+goro::chan<deep_read> start_reader(poll_desc* pd, int fd, std::atomic<const void*>& probe) {
+  auto got = goro::make_chan<deep_read>(1);
+  goro::go([pd, fd, &probe, got] { got.send(reader(pd, fd, probe)); });
+  return got;
+}
+
+// Waits (bounded) until the page of the reader's frame that `probe` names is given back.
+bool given_back(const std::atomic<const void*>& probe) {
+  return eventually([&] {
+    const void* at = probe.load(std::memory_order_acquire);
+    return at && !resident(at);
+  });
+}
+
 double cpu_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -495,14 +510,10 @@ TEST_SUITE("io") {
       run_on(threads, [&] {
         poll_desc* pd = poll_open(sp.fd[0], poll_register::on_wait);
         std::atomic<const void*> probe{nullptr};
-        auto got = goro::make_chan<deep_read>(1);
-        goro::go([&, got] { got.send(reader(pd, sp.fd[0], probe)); });
+        auto got = start_reader(pd, sp.fd[0], probe);
         // The sweep gives back the page of the reader's frame (a ring read first becomes a
         // wait for readiness, then shrinks).
-        CHECK(eventually([&] {
-          const void* at = probe.load(std::memory_order_acquire);
-          return at && !resident(at);
-        }));
+        CHECK(given_back(probe));
         CHECK(::write(sp.fd[1], "hello", 5) == 5);
         const auto r = recv_for(got, 5s * kSlow);
         REQUIRE((r && *r));
@@ -524,12 +535,8 @@ TEST_SUITE("io") {
       run_on(2, [&] {
         poll_desc* pd = poll_open(sp.fd[0], poll_register::on_wait);
         std::atomic<const void*> probe{nullptr};
-        auto got = goro::make_chan<deep_read>(1);
-        goro::go([&, got] { got.send(reader(pd, sp.fd[0], probe)); });
-        CHECK(eventually([&] {
-          const void* at = probe.load(std::memory_order_acquire);
-          return at && !resident(at);
-        }));
+        auto got = start_reader(pd, sp.fd[0], probe);
+        CHECK(given_back(probe));
         if (by_deadline) {
           poll_set_deadline(pd, poll_mode::read, nanotime() + ms(30));
         } else {
@@ -558,13 +565,7 @@ TEST_SUITE("io") {
         pds.push_back(pd);
         goro::go([&, i, pd, got] { got.send(reader(pd, pairs[i]->fd[0], probes[i])); });
       }
-      CHECK(eventually([&] {
-        for (auto& p : probes) {
-          const void* at = p.load(std::memory_order_acquire);
-          if (!at || resident(at)) return false;
-        }
-        return true;
-      }));
+      for (auto& p : probes) CHECK(given_back(p));
       for (auto& p : pairs) CHECK(::write(p->fd[1], "x", 1) == 1);
       int ok = 0;
       for (int i = 0; i < kReaders; ++i) {
@@ -600,10 +601,7 @@ TEST_SUITE("io") {
         } g(unwound);
         reader(pd, sp.fd[0], probe);
       });
-      CHECK(eventually([&] {
-        const void* at = probe.load(std::memory_order_acquire);
-        return at && !resident(at);
-      }));
+      CHECK(given_back(probe));
     });
     CHECK(unwound.load() == 1);
   }
