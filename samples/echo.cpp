@@ -13,6 +13,9 @@ namespace net = goro::net;
 
 // io.Copy(c, c): echo until the client closes its side (or an error, which ends it too).
 void handle(net::conn c) {
+  // Not in Go, which does it for every goroutine: while this connection idles, the runtime
+  // may give back the stack pages below the top one, since nothing else uses this stack.
+  goro::allow_stack_shrink();
   goro::defer closer([&] { c.close(); });
   std::byte buf[4096];
   std::error_code ec;
