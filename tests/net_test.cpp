@@ -28,6 +28,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <random>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -246,6 +247,67 @@ TEST_SUITE("net") {
         ln.close();
       });
     }
+  }
+
+  TEST_CASE("echo through handlers whose stacks shrink while they wait, on 2 workers") {
+    // The idle sweep after 2 ms instead of 1 s: most gaps below outlast it, so the handlers'
+    // reads are turned into polls and their stacks shrunk and restored many times.
+    ::setenv("GORO_SHRINK_IDLE_MS", "2", 1);
+    constexpr int kConns = 16, kRounds = 30;
+    std::atomic<int> good{0};
+    run_on(2, [&] {
+      auto ln = net::listen("tcp", "127.0.0.1:0");
+      goro::go([ln]() mutable {
+        for (;;) {
+          net::conn c;
+          try {
+            c = ln.accept();
+          } catch (const std::system_error&) {
+            return;
+          }
+          goro::go([c]() mutable {
+            goro::allow_stack_shrink();
+            std::byte buf[4096];  // on the stack, as the echo sample's
+            std::error_code ec;
+            while (std::size_t n = c.read(buf, ec)) {
+              c.write(std::span<const std::byte>(buf, n), ec);
+              if (ec) break;
+            }
+            c.close();
+          });
+        }
+      });
+      goro::wait_group wg;
+      for (int id = 0; id < kConns; ++id) {
+        wg.go([&, id] {
+          std::mt19937 rng(static_cast<unsigned>(id));
+          net::conn c = net::dial("tcp", ln.addr().string());
+          std::vector<std::byte> out, in;
+          int ok = 0;
+          for (int r = 0; r < kRounds; ++r) {
+            out.resize(1 + rng() % 3000);
+            for (auto& b : out) b = static_cast<std::byte>(rng());
+            c.write(out);
+            in.assign(out.size(), std::byte{0});
+            std::size_t got = 0;
+            while (got < in.size()) {
+              const std::size_t n = c.read(std::span(in).subspan(got));
+              if (n == 0) break;
+              got += n;
+            }
+            ok += in == out;
+            constexpr int kGapMs[] = {0, 1, 5, 12};
+            goro::sleep(std::chrono::milliseconds(kGapMs[rng() % 4]));
+          }
+          c.close();
+          if (ok == kRounds) ++good;
+        });
+      }
+      wg.wait();
+      ln.close();
+    });
+    ::unsetenv("GORO_SHRINK_IDLE_MS");
+    CHECK(good.load() == kConns);
   }
 
   TEST_CASE("echo over loopback IPv6") {
