@@ -81,11 +81,11 @@ bool save_stack(g* gp, std::span<std::byte> scratch) noexcept {
 
 namespace {
 
-// process_madvise(2) on the calling process (PIDFD_SELF_THREAD_GROUP, Linux 6.13 for
-// MADV_DONTNEED on oneself, 6.15 for the pidfd), which flushes the TLB once for the whole
+// process_madvise(2) on the calling process, which flushes the TLB once for the whole
 // vector: 10,000 stacks' pages went back in 22 ms instead of 64-70 ms with one madvise
-// each, all of it in the flush, on this project's virtual machine. Set false once the
-// kernel refuses it.
+// each, nearly all of it in the flush, on this project's virtual machine (Linux 6.18).
+// Older kernels refuse the PIDFD_SELF_THREAD_GROUP handle or MADV_DONTNEED through it;
+// then this is set false and each stack gets a madvise of its own.
 std::atomic<bool> vector_madvise{true};
 constexpr int kPidfdSelf = -10001;
 
