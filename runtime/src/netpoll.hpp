@@ -109,10 +109,10 @@ poll_result poll_wait(poll_desc* pd, poll_mode mode, std::span<std::byte> scratc
 // of its stack below the top one given back to the kernel, their live bytes kept in a heap
 // block of their own size (stack_shrink.hpp), and restored when it next runs. Its read
 // waiting long on the ring is first turned into a wait for readiness (a POLL_ADD), so that
-// its buffer is not the kernel's while it waits. Called
-// by a worker that found nothing to run, before it parks; does nothing unless goroutines
-// wait that no sweep has looked at, and one of them may have waited long enough. True if
-// it readied goroutines (onto the caller's queue). `now`: a recent nanotime().
+// its buffer is not the kernel's while it waits. Called by a worker that found nothing to
+// run, before it parks; does nothing unless goroutines wait that no sweep has settled, and
+// one of them may have waited long enough. True if it readied goroutines (onto the
+// caller's queue). `now`: a recent nanotime().
 bool sweep_idle_waiters(runtime* rt, std::int64_t now) noexcept;
 // When the next sweep is due (a nanotime; INT64_MAX: none), for the sleeping worker.
 std::int64_t next_idle_sweep(runtime* rt) noexcept;
@@ -177,7 +177,7 @@ class netpoller {
 
   // The idle sweep's state (sweep_idle_waiters): how long a goroutine waits before the sweep
   // shrinks its stack (0: never), when the next sweep is due, whether one runs, and how many
-  // waiters it has settled (shrunk, or found not worth it) that have not run since.
+  // waiters it has settled (shrunk, or left as is) that have not run since.
   std::int64_t shrink_after() const noexcept { return shrink_after_; }
   std::atomic<std::int64_t> next_sweep{INT64_MAX};
   std::atomic<bool> sweeping{false};
