@@ -54,9 +54,10 @@ std::string read_n(net::conn& c, std::size_t n) {
   return out;
 }
 
-// An echo server on ln: one goroutine per connection, until ln is closed.
-void serve_echo(net::listener ln) {
-  goro::go([ln]() mutable {
+// An echo server on ln: one goroutine per connection, until ln is closed. `shrinkable`: the
+// handlers allow their stacks to shrink while they wait (goro::allow_stack_shrink).
+void serve_echo(net::listener ln, bool shrinkable = false) {
+  goro::go([ln, shrinkable]() mutable {
     for (;;) {
       net::conn c;
       try {
@@ -64,8 +65,9 @@ void serve_echo(net::listener ln) {
       } catch (const std::system_error&) {
         return;  // closed
       }
-      goro::go([c]() mutable {
-        std::byte buf[4096];
+      goro::go([c, shrinkable]() mutable {
+        if (shrinkable) goro::allow_stack_shrink();
+        std::byte buf[4096];  // on the stack, as the echo sample's
         std::error_code ec;
         while (std::size_t n = c.read(buf, ec)) {
           c.write(std::span<const std::byte>(buf, n), ec);
@@ -257,26 +259,7 @@ TEST_SUITE("net") {
     std::atomic<int> good{0};
     run_on(2, [&] {
       auto ln = net::listen("tcp", "127.0.0.1:0");
-      goro::go([ln]() mutable {
-        for (;;) {
-          net::conn c;
-          try {
-            c = ln.accept();
-          } catch (const std::system_error&) {
-            return;
-          }
-          goro::go([c]() mutable {
-            goro::allow_stack_shrink();
-            std::byte buf[4096];  // on the stack, as the echo sample's
-            std::error_code ec;
-            while (std::size_t n = c.read(buf, ec)) {
-              c.write(std::span<const std::byte>(buf, n), ec);
-              if (ec) break;
-            }
-            c.close();
-          });
-        }
-      });
+      serve_echo(ln, /*shrinkable=*/true);
       goro::wait_group wg;
       for (int id = 0; id < kConns; ++id) {
         wg.go([&, id] {
