@@ -156,12 +156,11 @@ struct alignas(16) g_on_stack {
 
   char name[32] = {};  // goro::set_goroutine_name's; written and read under its registry lock
 
-  // The idle sweep (netpoll.cpp) settled this wait: its stack was shrunk (`shrunk` holds the
-  // saved bytes, stack_shrink.hpp), or left as is (not allowed, or not worth it). Both are
-  // undone just before the goroutine next runs (begin_running). Written by the sweep while it holds
-  // the parked goroutine, read by whoever resumes it.
-  enum class idle_mark_t : std::uint8_t { none, shrunk, left };
-  idle_mark_t idle_mark = idle_mark_t::none;
+  // The idle sweep (netpoll.cpp) settled this wait: it shrank the stack (`shrunk` holds the
+  // saved bytes, stack_shrink.hpp), or left it as is (not allowed, or not worth it). Undone
+  // just before the goroutine next runs (begin_running). Written by the sweep while it
+  // holds the parked goroutine, read by whoever resumes it.
+  bool idle_settled = false;
   // goro::allow_stack_shrink: nothing but the goroutine touches its stack while it waits,
   // so the sweep may shrink it. Written by the goroutine, read by the sweep while it holds
   // the goroutine parked.

@@ -564,10 +564,11 @@ void poll_close(poll_desc* pd) noexcept {
 //   read (a recv holds the read's buffer, maybe on the goroutine's stack, for the kernel to
 //   write at any time), marked go_idle: the goroutine wakes, waits with a POLL_ADD instead
 //   (poll_io), and a later sweep shrinks it;
-// - marks anything else (a goroutine that did not allow it, a ring send, a stack that
-//   would not shrink) settled, so that the sweeps stop until it has run again.
-// `settled` counts the marked waiters; a sweep is due only while the poller has waiters
-// that are not, so a program whose goroutines all wait settles and then sleeps for good.
+// - settles anything else as it is (a goroutine that did not allow it, a ring send, a
+//   stack that would not shrink), so that the sweeps stop until it has run again.
+// `settled` counts the settled waiters (g_on_stack::idle_settled); a sweep is due only
+// while the poller has waiters that are not, so a program whose goroutines all wait
+// settles and then sleeps for good.
 
 namespace {
 
@@ -591,12 +592,21 @@ struct held_waiter {
   g* gp() const noexcept { return reinterpret_cast<g*>(held); }
 };
 
+// Stacks whose pages go back in one system call (give_back_saved): IOV_MAX.
+constexpr std::size_t kSweepBatch = 1024;
+
+// Whether some goroutine or thread waits in the poller that no sweep has settled.
+bool any_unsettled(const netpoller& np) noexcept {
+  return np.opened() && np.waiters() > np.settled.load(std::memory_order_acquire);
+}
+
 struct sweep_state {
   netpoller& np;
   std::int64_t now;
   std::int64_t next = INT64_MAX;  // when a waiter seen young will have waited long enough
   g_list readied;
-  // Waiters whose stacks are saved, held until their pages are given back (flush()).
+  // Waiters whose stacks are saved, held until their pages are given back (flush()), at
+  // most kSweepBatch: reserved before the sweep starts, so that adding one never allocates.
   std::vector<held_waiter> saved;
   std::vector<g*> saved_g;
   bool cancelled = false;  // ring cancels queued, to submit
@@ -615,24 +625,23 @@ void release(sweep_state& sw, const held_waiter& h) noexcept {
 // when it will have.
 bool waited_long(sweep_state& sw, g* gp) noexcept {
   g_on_stack& st = gp->on_stack();
-  if (st.idle_mark != g_on_stack::idle_mark_t::none) return false;  // settled already
+  if (st.idle_settled) return false;
   const std::int64_t due = st.waiting_since.load(std::memory_order_relaxed) + sw.np.shrink_after();
   if (due <= sw.now) return true;
   sw.next = std::min(sw.next, due);
   return false;
 }
 
-void mark(sweep_state& sw, g* gp, g_on_stack::idle_mark_t m) noexcept {
-  gp->on_stack().idle_mark = m;
+void settle(sweep_state& sw, g* gp) noexcept {
+  gp->on_stack().idle_settled = true;
   sw.np.settled.fetch_add(1, std::memory_order_acq_rel);
 }
 
-// Gives back the pages of the saved stacks, marks them, and lets their waiters go.
+// Gives back the pages of the saved stacks, settles them, and lets their waiters go.
 void flush(sweep_state& sw) noexcept {
   give_back_saved(sw.saved_g);
   for (const held_waiter& h : sw.saved) {
-    const bool shrunk = h.gp()->on_stack().shrunk != nullptr;
-    mark(sw, h.gp(), shrunk ? g_on_stack::idle_mark_t::shrunk : g_on_stack::idle_mark_t::left);
+    settle(sw, h.gp());
     release(sw, h);
   }
   sw.saved.clear();
@@ -640,25 +649,15 @@ void flush(sweep_state& sw) noexcept {
 }
 
 // Settles a held goroutine that waits for readiness: saves its stack (and keeps holding it
-// until flush) or marks it left as is.
+// until flush) or leaves it as is.
 void settle_waiting(sweep_state& sw, const held_waiter& h, std::span<std::byte> scratch) noexcept {
-  g_on_stack& st = h.gp()->on_stack();
-  if (st.may_shrink && save_stack(h.gp(), scratch)) {
-    try {
-      sw.saved.push_back(h);
-      try {
-        sw.saved_g.push_back(h.gp());
-      } catch (const std::bad_alloc&) {
-        sw.saved.pop_back();
-        throw;
-      }
-      if (sw.saved.size() == 1024) flush(sw);
-      return;
-    } catch (const std::bad_alloc&) {
-      restore_stack(st);  // nothing was given back yet: this only drops the copy
-    }
+  if (h.gp()->on_stack().may_shrink && save_stack(h.gp(), scratch)) {
+    sw.saved.push_back(h);  // within the reserved capacity
+    sw.saved_g.push_back(h.gp());
+    if (sw.saved.size() == kSweepBatch) flush(sw);
+    return;
   }
-  mark(sw, h.gp(), g_on_stack::idle_mark_t::left);
+  settle(sw, h.gp());
   release(sw, h);
 }
 
@@ -714,7 +713,7 @@ void sweep_op(sweep_state& sw, poll_desc* pd, int d) noexcept {
         sw.cancelled = true;
       }
     } else {
-      mark(sw, gp, g_on_stack::idle_mark_t::left);
+      settle(sw, gp);
     }
   }
   release(sw, h);  // the last touch of a recv's op, which may be gone once it is done
@@ -724,8 +723,7 @@ void sweep_op(sweep_state& sw, poll_desc* pd, int d) noexcept {
 
 bool sweep_idle_waiters(runtime* rt, std::int64_t now) noexcept {
   netpoller& np = rt->poll;
-  if (!np.opened() || np.shrink_after() == 0) return false;
-  if (np.waiters() <= np.settled.load(std::memory_order_acquire)) return false;
+  if (!any_unsettled(np) || np.shrink_after() == 0) return false;  // opened() first
   std::int64_t due = np.next_sweep.load(std::memory_order_acquire);
   if (due == INT64_MAX) {
     // Goroutines parked since the last sweep (or there was none): they may have waited long
@@ -734,8 +732,11 @@ bool sweep_idle_waiters(runtime* rt, std::int64_t now) noexcept {
     return false;
   }
   if (now < due || np.sweeping.exchange(true, std::memory_order_acquire)) return false;
+  sweep_state sw{np, now, INT64_MAX, {}, {}, {}, false};
   std::vector<poll_desc*> blocks;
   try {
+    sw.saved.reserve(kSweepBatch);
+    sw.saved_g.reserve(kSweepBatch);
     desc_cache& c = cache();
     std::lock_guard<spinlock> lock(c.lock);
     blocks = c.blocks;
@@ -743,7 +744,6 @@ bool sweep_idle_waiters(runtime* rt, std::int64_t now) noexcept {
     np.sweeping.store(false, std::memory_order_release);
     return false;  // the next idle moment tries again
   }
-  sweep_state sw{np, now, INT64_MAX, {}, {}, {}, false};
   for (poll_desc* block : blocks) {
     for (int i = 0; i < kDescBlock; ++i) {
       poll_desc* pd = &block[i];
@@ -767,13 +767,12 @@ bool sweep_idle_waiters(runtime* rt, std::int64_t now) noexcept {
 
 std::int64_t next_idle_sweep(runtime* rt) noexcept {
   netpoller& np = rt->poll;
-  if (!np.opened() || np.waiters() <= np.settled.load(std::memory_order_acquire)) return INT64_MAX;
-  return np.next_sweep.load(std::memory_order_acquire);
+  return any_unsettled(np) ? np.next_sweep.load(std::memory_order_acquire) : INT64_MAX;
 }
 
 void end_idle(runtime* rt, g_on_stack& st) noexcept {
-  if (st.idle_mark == g_on_stack::idle_mark_t::shrunk) restore_stack(st);
-  st.idle_mark = g_on_stack::idle_mark_t::none;
+  if (st.shrunk) restore_stack(st);
+  st.idle_settled = false;
   rt->poll.settled.fetch_sub(1, std::memory_order_acq_rel);
 }
 

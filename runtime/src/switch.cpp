@@ -176,7 +176,7 @@ inline g_on_stack& begin_running(worker* w, g* gp, bool by_loop) noexcept {
   g_on_stack& st = gp->on_stack();
   st.w = w;
   // Its stack may have been shrunk while it waited for I/O (netpoll.hpp's idle sweep).
-  if (st.idle_mark != g_on_stack::idle_mark_t::none) [[unlikely]]
+  if (st.idle_settled) [[unlikely]]
     end_idle(w->rt, st);
   return st;
 }
