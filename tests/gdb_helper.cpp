@@ -1,7 +1,6 @@
 // The program that gdb_test.py runs under gdb: three goroutines parked in known functions (a
 // channel receive, a sleep, a wait for a socket whose stack the idle sweep shrank), one
 // named, and the main goroutine stopped in goro_test_breakpoint() once all are parked.
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +13,10 @@
 
 #include <goro/goro.hpp>
 #include <goro/io.hpp>
+
+#include "resident.hpp"
+
+using goro_test::resident;
 
 extern "C" {
 // The parked goroutines' ids, for the test's gdb commands.
@@ -55,13 +58,6 @@ __attribute__((noinline)) void park_in_read(int fd) {
   reader_frame.store(frame);
   goro::io::wait_readable(fd);
   asm volatile("" : : "r"(frame) : "memory");
-}
-
-bool resident(const void* at) {
-  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-  unsigned char v = 0;
-  auto addr = reinterpret_cast<std::uintptr_t>(at) & ~(page - 1);
-  return mincore(reinterpret_cast<void*>(addr), page, &v) == 0 && (v & 1) != 0;
 }
 
 int main() {

@@ -22,20 +22,17 @@
 #include "sched.hpp"
 #include "stack.hpp"
 
+#include "resident.hpp"
+
 namespace {
 
 using goro::detail::g;
 using goro::detail::g_pool;
 using goro::detail::stack_mem;
 using goro::detail::stack_pool;
+using goro_test::resident;
 
 const std::size_t kPage = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-
-bool resident(const void* at) {
-  unsigned char v = 0;
-  auto addr = reinterpret_cast<std::uintptr_t>(at) & ~(kPage - 1);
-  return mincore(reinterpret_cast<void*>(addr), kPage, &v) == 0 && (v & 1) != 0;
-}
 
 // Whether this kernel has MADV_POPULATE_WRITE (5.14).
 bool kernel_populates() {

@@ -2,12 +2,12 @@
 // readiness wakes a parked goroutine, deadlines (past, expiring, re-armed) and eviction wake
 // it with their results, and a program whose goroutines wait on sockets uses no CPU.
 #include "io_util.hpp"
+#include "resident.hpp"
 #include "test_util.hpp"
 
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -112,14 +112,6 @@ bool kernel_has_uring() {
   if (fd < 0) return false;
   ::close(static_cast<int>(fd));
   return true;
-}
-
-// Whether the page holding `at` is in memory (not given back to the kernel).
-bool resident(const void* at) {
-  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-  unsigned char v = 0;
-  auto addr = reinterpret_cast<std::uintptr_t>(at) & ~(page - 1);
-  return mincore(reinterpret_cast<void*>(addr), page, &v) == 0 && (v & 1) != 0;
 }
 
 // The idle sweep's delay, shortened for a test (GORO_SHRINK_IDLE_MS, read as the poller
